@@ -1,0 +1,266 @@
+"""Gather stored stage artifacts into a run's results folder (tidy CSV tables + provenance).
+
+Written into ``<results_dir>/<name>/``:
+
+- ``leaderboard.csv``: one row per (model, condition, method, metric), columns of
+  ``docs/design.md`` (mean, 95 % CI over sources, n, non-finite count, status, reason);
+- ``model_skill.csv``: test-set localization error of each model and of the baselines;
+- ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
+- ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
+  each method;
+- ``inspection/*.npz``: best and worst test source of each (model, condition) with every
+  method's relevance (for the report's inspection figures and audio);
+- ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
+
+Rows are sorted deterministically so the same stored results give byte-identical CSVs.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench import __version__
+from bench.config import BenchConfig
+from bench.graph import StageGraph
+from bench.stages import StageResult, load_windows
+from bench.store import ArtifactStore
+
+LEADERBOARD_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry", "method", "metric",
+                       "category", "direction", "unit", "n_windows", "n_sources", "mean",
+                       "ci_low", "ci_high", "n_nonfinite", "status", "reason"]
+CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
+
+
+def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
+            out_dir: Path, command: str = "") -> dict[str, Any]:
+    """Write the results folder from the store; returns the run summary."""
+    store = ArtifactStore(cfg.store_path())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    status = {(r.stage, r.key): r for r in results}
+    rows, curves, tdoa = [], [], []
+    for cell in graph.cells:
+        ident = {k: cell[k] for k in CELL_COLUMNS}
+        ident["method"] = cell["method"]
+        res = status[("metrics", cell["metrics"])]
+        art = store.get("metrics", cell["metrics"]) if res.ok else None
+        if art is None:
+            rows.append({**ident, "metric": "*", "status": "failed",
+                         "reason": _one_line(res.reason or "artifact missing")})
+            continue
+        for row in json.loads(art.file("rows.json").read_text("utf-8")):
+            rows.append({**ident, **row, "status": "ok", "reason": ""})
+        curves.append(_read_csv(art.file("curves.csv"), ident))
+        tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
+    skill = []
+    for cond in graph.conditions:
+        ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
+        sig = store.get("signals", cond["signals"])
+        models = sorted({c["model"] for c in graph.cells if c["condition"] == cond["condition"]})
+        for model in models:
+            if sig is not None:
+                tdoa.append(_read_csv(sig.file("tdoa.csv"), {**ident, "model": model}))
+                for row in json.loads(sig.file("rows.json").read_text("utf-8")):
+                    rows.append({**ident, "model": model, "method": row.pop("method", "signals"),
+                                 **row, "status": "ok", "reason": ""})
+        skill.extend(_skill_rows(store, graph, cond, status))
+    board = _frame(rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"])
+    board.to_csv(out_dir / "leaderboard.csv", index=False)
+    skill_df = pd.DataFrame(skill)
+    if not skill_df.empty:
+        skill_df = skill_df.sort_values(["model", "condition", "predictor"], kind="stable")
+    skill_df.to_csv(out_dir / "model_skill.csv", index=False)
+    _concat(curves, ["model", "condition", "method", "ranking", "fraction"]).to_csv(
+        out_dir / "curves.csv", index=False)
+    _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
+        out_dir / "tdoa.csv", index=False)
+    write_inspection(store, graph, status, out_dir / "inspection")
+    provenance = make_provenance(cfg, command)
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
+    failed = [r for r in results if not r.ok]
+    summary = {
+        "computed": _count(results, computed=True),
+        "stored": _count(results, computed=False),
+        "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason} for r in failed],
+        "seconds": {stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
+                    for stage in sorted({r.stage for r in results})},
+    }
+    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary
+
+
+def _count(results: list[StageResult], computed: bool) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in results:
+        if r.ok and r.computed == computed:
+            out[r.stage] = out.get(r.stage, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+def _read_csv(path: Path, ident: dict[str, Any]) -> pd.DataFrame:
+    if not path.is_file():
+        return pd.DataFrame()
+    df = pd.read_csv(path)
+    for key, value in ident.items():
+        df.insert(0, key, value) if key not in df.columns else None
+    return df
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], sort: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for col in columns:
+        if col not in df.columns:
+            df[col] = np.nan
+    df = df[columns + [c for c in df.columns if c not in columns]]
+    return df.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def _concat(frames: list[pd.DataFrame], sort: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    front = [c for c in CELL_COLUMNS + ["method"] if c in df.columns]
+    df = df[front + [c for c in df.columns if c not in front]]
+    return df.sort_values([c for c in sort if c in df.columns], kind="stable").reset_index(drop=True)
+
+
+def _skill_rows(store: ArtifactStore, graph: StageGraph, cond: dict[str, Any],
+                status: dict[tuple[str, str], StageResult]) -> list[dict[str, Any]]:
+    from bench.metrics.stats import summarize
+    from ssl_models.evaluation import localization_errors, per_window_abs_error
+
+    windows = store.get("windows", cond["windows"])
+    if windows is None:
+        return []
+    test = load_windows(windows, "test")
+    ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
+    preds: dict[str, np.ndarray] = {}
+    base = store.get("baselines", cond["baselines"])
+    if base is not None:
+        with np.load(base.file("predictions.npz")) as z:
+            preds.update({name: z[name] for name in z.files})
+    models = {}
+    for cell in graph.cells:
+        if cell["condition"] == cond["condition"]:
+            models[cell["model"]] = cell["model_key"]
+    rows = []
+    for model, key in sorted(models.items()):
+        art = store.get("model", key)
+        model_preds = dict(preds)
+        if art is not None:
+            with np.load(art.file("predictions.npz")) as z:
+                label = model if art.meta.get("source") != "external" else f"{model} (external)"
+                model_preds[label] = z["test"]
+        trivial_mae = None
+        for predictor, pred in sorted(model_preds.items()):
+            ok = np.all(np.isfinite(pred), axis=1)
+            err = localization_errors(pred[ok], test.positions[ok])
+            per_window = per_window_abs_error(pred[ok], test.positions[ok])
+            stats = summarize(per_window, test.source_ids[ok], seed=0)
+            if predictor == "trivial":
+                trivial_mae = err["mae"]
+            rows.append({**ident, "model": model, "predictor": predictor, **err,
+                         "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
+                         "n_windows": stats["n_windows"], "n_sources": stats["n_sources"]})
+        for row in rows:
+            if row["model"] == model:
+                row["beats_trivial"] = bool(trivial_mae is not None and row["mae"] < trivial_mae)
+    return rows
+
+
+def write_inspection(store: ArtifactStore, graph: StageGraph,
+                     status: dict[tuple[str, str], StageResult], folder: Path) -> None:
+    """Best and worst explained test window of each (model, condition) with all relevances."""
+    folder.mkdir(parents=True, exist_ok=True)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for cell in graph.cells:
+        groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
+    for (model, cond), cells in sorted(groups.items()):
+        arts = {c["method"]: store.get("attribution", c["attribution"]) for c in cells}
+        arts = {m: a for m, a in arts.items() if a is not None}
+        model_art = store.get("model", cells[0]["model_key"])
+        win_art = store.get("windows", cells[0]["windows"])
+        if not arts or model_art is None or win_art is None:
+            continue
+        test = load_windows(win_art, "test")
+        idx = np.load(next(iter(arts.values())).file("index.npy"))
+        with np.load(model_art.file("predictions.npz")) as z:
+            pred = z["test"]
+        err = np.linalg.norm(pred[idx] - test.positions[idx], axis=1)
+        for which, pos in (("best", int(np.argmin(err))), ("worst", int(np.argmax(err)))):
+            w = int(idx[pos])
+            payload = {"window": test.windows[w], "direct": test.direct[w],
+                       "position": test.positions[w], "prediction": pred[w],
+                       "fs": np.int64(test.fs), "pair": np.array([7, 8]) if test.windows.shape[1] > 8
+                       else np.array([0, test.windows.shape[1] - 1])}
+            mics = test.mic_positions[payload["pair"]]
+            d = np.linalg.norm(mics - test.positions[w], axis=1)
+            payload["true_tdoa"] = np.float64((d[0] - d[1]) / test.speed_of_sound * test.fs)
+            methods = sorted(arts)
+            for method in methods:
+                payload[f"relevance_{method}"] = np.load(arts[method].file("relevance.npy"))[pos]
+            meta = {"model": model, "condition": cond, "which": which, "methods": methods,
+                    "source_id": int(test.source_ids[w]), "error_m": float(err[pos])}
+            payload["meta"] = np.array(json.dumps(meta))
+            safe = f"{model}_{cond}".replace(" ", "_").replace("=", "").replace("/", "-")
+            np.savez(folder / f"{safe}_{which}.npz", **payload)
+
+
+def make_provenance(cfg: BenchConfig, command: str) -> dict[str, Any]:
+    """Who/what/where produced a results folder (copied into every table)."""
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for dist in ("torch", "zennit", "captum", "quantus", "pyroomacoustics", "numpy", "scipy",
+                 "dask", "pandas"):
+        try:
+            versions[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            versions[dist] = "absent"
+    return {
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "config_hash": cfg.config_hash(),
+        "seed": cfg.seed,
+        "preset": cfg.preset,
+        "name": cfg.name,
+        "command": command,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "rir_convention": cfg.scene.get("rir_convention", "pyroomacoustics"),
+        "rir_mode": cfg.scene.get("rir_mode", "exact"),
+        "speech": cfg.scene.get("speech", {"source": "espeak"}),
+        "versions": versions,
+        "machine": {"platform": platform.platform(), "cpu": platform.processor() or
+                    platform.machine(), "n_cores": _n_cores()},
+    }
+
+
+def _n_cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def git_commit() -> str:
+    """The commit of the package's source tree ("unknown" outside a git checkout)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

@@ -1,0 +1,169 @@
+"""Build the stage graph of a benchmark configuration.
+
+The graph is a list of :class:`bench.stages.StageSpec` in dependency order. Each node's key is
+computed here, on the client, from (stage, canonical stage config, upstream keys, source hash of
+the code that computes it, package version), so nodes shared by several cells (one scene's RIRs
+for every SNR, one trained model for every method) appear once and a rerun finds them stored.
+
+A stage's config holds only what changes its output: the list of methods is in no key, so adding
+a method adds only that method's ``attribution`` and ``metrics`` nodes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.config import BenchConfig, scenes_of
+from bench.stages import StageSpec, source_hash
+from bench.store import artifact_key, file_sha256
+
+_SOURCES = {
+    "rirs": ["bench.geometry", "bench.rir", "bench.scenes"],
+    "windows": ["bench.speech", "bench.scenes"],
+    "baselines": ["ssl_models.baselines"],
+    "model": ["ssl_models.training", "ssl_models.loccnn", "ssl_models.samplecnn",
+              "ssl_models.layers"],
+    "attribution": ["attributions.api", "attributions.target"],
+    "metrics": ["bench.metrics"],
+    "signals": ["bench.metrics"],
+}
+
+
+def _module_hash(stage: str) -> str:
+    mods = []
+    for name in _SOURCES[stage]:
+        mod = importlib.import_module(name)
+        paths = [Path(mod.__file__)]
+        if paths[0].name == "__init__.py":  # a package: every module in it
+            paths = sorted(paths[0].parent.glob("*.py"))
+        mods.extend(p.read_text("utf-8") for p in paths)
+    return source_hash(*mods)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Identity of one (scene, SNR, model) combination, used to label results."""
+
+    model: str
+    condition: str
+    t60: float
+    snr_db: float
+    geometry: str
+
+
+@dataclass
+class StageGraph:
+    """Nodes in dependency order plus the cell bookkeeping the collector needs."""
+
+    nodes: list[StageSpec] = field(default_factory=list)
+    by_key: dict[tuple[str, str], StageSpec] = field(default_factory=dict)
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, node: StageSpec) -> StageSpec:
+        ident = (node.stage, node.key)
+        if ident not in self.by_key:
+            self.by_key[ident] = node
+            self.nodes.append(node)
+        return self.by_key[ident]
+
+
+def condition_label(t60: float, snr_db: float, geometry: str) -> str:
+    return f"T60={t60:g}s SNR={snr_db:g}dB {geometry}"
+
+
+def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) -> StageGraph:
+    """The full stage graph of ``cfg``.
+
+    Parameters
+    ----------
+    method_sources : dict
+        method name -> source hash of the code that implements it (from the registry).
+    """
+    from bench.metrics import MetricsConfig
+
+    method_sources = method_sources or {}
+    hashes = {stage: _module_hash(stage) for stage in _SOURCES}
+    graph = StageGraph()
+    metrics_cfg = MetricsConfig.from_dict(cfg.metrics, "metrics").to_dict()
+    att = cfg.attribution
+    for geometry, scene in scenes_of(cfg):
+        scene_d = scene.to_dict()
+        rir_cfg = {"scene": scene_d}
+        rirs = graph.add(StageSpec("rirs", artifact_key("rirs", rir_cfg, (), hashes["rirs"]),
+                                   rir_cfg, label=scene.label()))
+        for snr in cfg.matrix.snr_db:
+            cond = condition_label(scene.t60, snr, geometry)
+            win_cfg = {"scene": scene_d, "snr_db": snr, "seed": cfg.seed}
+            windows = graph.add(StageSpec(
+                "windows", artifact_key("windows", win_cfg, (rirs.key,), hashes["windows"]),
+                win_cfg, {"rirs": rirs.key}, label=cond))
+            base_cfg = {"seed": cfg.seed, "srp": {"step": 0.05, "n_windows": att.n_test_windows}}
+            baselines = graph.add(StageSpec(
+                "baselines",
+                artifact_key("baselines", base_cfg, (windows.key,), hashes["baselines"]),
+                base_cfg, {"windows": windows.key}, label=cond))
+            sig_cfg = {"seed": cfg.seed, "n_test_windows": att.n_test_windows,
+                       "metrics": metrics_cfg}
+            signals = graph.add(StageSpec(
+                "signals", artifact_key("signals", sig_cfg, (windows.key,), hashes["signals"]),
+                sig_cfg, {"windows": windows.key}, label=cond))
+            condition = {"condition": cond, "t60": scene.t60, "snr_db": snr, "geometry": geometry,
+                         "windows": windows.key, "baselines": baselines.key,
+                         "signals": signals.key, "rirs": rirs.key}
+            graph.conditions.append(condition)
+            for model_name in cfg.matrix.models:
+                model = graph.add(_model_node(cfg, model_name, scene.t60, snr, windows.key,
+                                              hashes["model"], cond))
+                for method in cfg.matrix.methods:
+                    params = dict(att.params.get(method, {}))
+                    a_cfg = {"method": method, "params": params, "seed": cfg.seed,
+                             "target_mode": att.target_mode, "n_test_windows": att.n_test_windows,
+                             "batch_size": att.batch_size}
+                    a_hash = hashes["attribution"] + method_sources.get(method, "")
+                    attribution = graph.add(StageSpec(
+                        "attribution",
+                        artifact_key("attribution", a_cfg, (model.key, windows.key), a_hash),
+                        a_cfg, {"model": model.key, "windows": windows.key},
+                        label=f"{model_name} {method} {cond}"))
+                    m_cfg = {**a_cfg, "metrics": metrics_cfg}
+                    metrics = graph.add(StageSpec(
+                        "metrics",
+                        artifact_key("metrics", m_cfg, (attribution.key, model.key, windows.key),
+                                     hashes["metrics"] + a_hash),
+                        m_cfg, {"attribution": attribution.key, "model": model.key,
+                                "windows": windows.key},
+                        label=f"{model_name} {method} {cond}"))
+                    graph.cells.append({**condition, "model": model_name, "method": method,
+                                        "model_key": model.key, "attribution": attribution.key,
+                                        "metrics": metrics.key})
+    return graph
+
+
+def _model_node(cfg: BenchConfig, model_name: str, t60: float, snr: float, windows_key: str,
+                code_hash: str, cond: str) -> StageSpec:
+    m_cfg: dict[str, Any] = {"model": model_name, "seed": cfg.seed}
+    weights = external_weights(cfg, model_name, t60, snr)
+    if weights is not None:
+        m_cfg["weights"] = {"path": str(weights), "sha256": file_sha256(Path(weights))}
+    else:
+        m_cfg["training"] = cfg.training.for_model(model_name)
+    return StageSpec("model", artifact_key("model", m_cfg, (windows_key,), code_hash), m_cfg,
+                     {"windows": windows_key}, label=f"{model_name} {cond}")
+
+
+def external_weights(cfg: BenchConfig, model: str, t60: float, snr: float) -> str | None:
+    """The state_dict to use for (model, condition), if the configuration names one."""
+    spec = cfg.weights.get(model)
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return spec
+    for cond, path in spec.items():
+        c_t60, c_snr = (float(x) for x in cond.split("/"))
+        if abs(c_t60 - t60) < 1e-9 and abs(c_snr - snr) < 1e-9:
+            return path
+    return None
