@@ -96,6 +96,8 @@ def _overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
         value = getattr(args, attr, None)
         if value is not None:
             put(path, value)
+    if getattr(args, "t60", None) is not None or getattr(args, "snr", None) is not None:
+        put("matrix.conditions", [])  # explicit axes replace a preset's paired conditions
     for spec in getattr(args, "weights", []):
         lhs, sep, path = spec.partition("=")
         if not sep or not path:

@@ -58,6 +58,13 @@ class MatrixConfig:
     geometries: tuple[str, ...] = ("paper_line",)
     models: tuple[str, ...] = ("loccnn",)
     methods: tuple[str, ...] = ("lrp", "gradient")
+    conditions: tuple[tuple[float, float], ...] = ()  # paired (T60, SNR); replaces the product
+
+    def t60_snr_pairs(self) -> list[tuple[float, float]]:
+        """The (T60 s, SNR dB) conditions: ``conditions`` if given, else the product."""
+        if self.conditions:
+            return [tuple(c) for c in self.conditions]
+        return [(t, s) for t in self.t60 for s in self.snr_db]
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,7 @@ class BenchConfig:
     runner: RunnerConfig
     output: OutputConfig
     preset: str | None = None
+    description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Canonical, JSON-serialisable form (what ``show-config`` prints and hashes cover)."""
@@ -134,7 +142,7 @@ class BenchConfig:
     def config_hash(self) -> str:
         """Hash of everything that changes results (runner and output folders excluded)."""
         d = self.to_dict()
-        for key in ("runner", "output", "preset", "name"):
+        for key in ("runner", "output", "preset", "name", "description"):
             d.pop(key, None)
         return stable_hash(d)
 
@@ -263,7 +271,7 @@ def config_from_dict(d: dict[str, Any]) -> BenchConfig:
     """Validate a complete configuration dictionary."""
     v.check_keys(
         d,
-        ["name", "seed", "preset", "scene", "geometries", "matrix", "training", "attribution",
+        ["name", "description", "seed", "preset", "scene", "geometries", "matrix", "training", "attribution",
          "metrics", "weights", "runner", "output"],
         "",
     )
@@ -285,6 +293,7 @@ def config_from_dict(d: dict[str, Any]) -> BenchConfig:
         name=name, seed=seed, scene=scene, geometries=geometries, matrix=matrix,
         training=training, attribution=attribution, metrics=metrics, weights=weights,
         runner=runner, output=output, preset=preset,
+        description=v.as_str(d.get("description", ""), "description"),
     )
     validate_deep(cfg)
     return cfg
@@ -313,8 +322,21 @@ def _geometries(d: Any) -> dict[str, dict[str, Any]]:
 
 
 def _matrix(d: Any, geometries: dict[str, dict[str, Any]]) -> MatrixConfig:
-    v.check_keys(d, ["t60", "snr_db", "geometries", "models", "methods"], "matrix")
+    v.check_keys(d, ["t60", "snr_db", "conditions", "geometries", "models", "methods"], "matrix")
     default = MatrixConfig()
+    conditions = []
+    for i, pair in enumerate(v.as_list(d.get("conditions", []), "matrix.conditions")):
+        f = f"matrix.conditions[{i}]"
+        pair = v.as_list(pair, f, min_length=2, max_length=2)
+        conditions.append((v.as_float(pair[0], f, minimum=0.0, exclusive_minimum=True, maximum=5.0),
+                           v.as_float(pair[1], f, minimum=-30.0, maximum=120.0)))
+    v.unique(conditions, "matrix.conditions")
+    if conditions and ("t60" in d or "snr_db" in d):
+        raise ConfigError("matrix.conditions", "give either paired conditions or the t60 and "
+                          "snr_db axes, not both")
+    if conditions:
+        d = {**d, "t60": sorted({c[0] for c in conditions}),
+             "snr_db": sorted({c[1] for c in conditions})}
     t60 = v.unique(v.as_list(d.get("t60", list(default.t60)), "matrix.t60", min_length=1), "matrix.t60")
     t60 = [v.as_float(x, "matrix.t60", minimum=0.0, exclusive_minimum=True, maximum=5.0) for x in t60]
     snr = v.as_list(d.get("snr_db", list(default.snr_db)), "matrix.snr_db", min_length=1)
@@ -329,7 +351,8 @@ def _matrix(d: Any, geometries: dict[str, dict[str, Any]]) -> MatrixConfig:
     methods = v.as_list(d.get("methods", list(default.methods)), "matrix.methods", min_length=1)
     for m in v.unique(methods, "matrix.methods"):
         v.as_str(m, "matrix.methods")
-    return MatrixConfig(tuple(t60), tuple(snr), tuple(geoms), tuple(models), tuple(methods))
+    return MatrixConfig(tuple(t60), tuple(snr), tuple(geoms), tuple(models), tuple(methods),
+                        tuple(conditions))
 
 
 _TRAINING_LIMITS = {

@@ -95,7 +95,7 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
         rir_cfg = {"scene": scene_d}
         rirs = graph.add(StageSpec("rirs", artifact_key("rirs", rir_cfg, (), hashes["rirs"]),
                                    rir_cfg, label=scene.label()))
-        for snr in cfg.matrix.snr_db:
+        for snr in [s for t, s in cfg.matrix.t60_snr_pairs() if t == scene.t60]:
             cond = condition_label(scene.t60, snr, geometry)
             win_cfg = {"scene": scene_d, "snr_db": snr, "seed": cfg.seed}
             windows = graph.add(StageSpec(

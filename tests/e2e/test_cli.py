@@ -1,0 +1,75 @@
+"""End-to-end: the real CLI on the smoke preset, asserting on the produced tables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.collect import LEADERBOARD_COLUMNS
+from bench.config import PRESETS, load_config
+from tests.e2e.conftest import run_cli
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["list", "--help"],
+                                  ["report", "--help"], ["cache", "--help"],
+                                  ["show-config", "--help"]])
+def test_help_describes_every_option(args, tmp_path):
+    proc = run_cli(*args, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    if args == ["run", "--help"]:
+        for option in ("--preset", "--config", "--t60", "--snr", "--geometries", "--models",
+                       "--methods", "--weights", "--methods-from", "--scheduler", "--store",
+                       "--set", "--seed"):
+            assert option in proc.stdout
+
+
+def test_list_names_presets_methods_models(tmp_path):
+    proc = run_cli("list", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in (*PRESETS, "loccnn", "samplecnn", "lrp", "gradient", "integrated_gradients",
+                 "occlusion", "random", "energy", "paper_line", "circle8"):
+        assert name in proc.stdout, name
+
+
+def test_bad_option_is_refused_before_compute(tmp_path):
+    proc = run_cli("run", "--preset", "smoke", "--t60", "-1", "--store", str(tmp_path / "s"),
+                   cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert "matrix.t60" in proc.stderr
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
+
+
+def test_smoke_leaderboard(smoke_run):
+    work, _ = smoke_run
+    cfg = load_config("smoke")
+    board = pd.read_csv(work / "results" / "smoke" / "leaderboard.csv")
+    assert list(board.columns[: len(LEADERBOARD_COLUMNS)]) == LEADERBOARD_COLUMNS
+    assert (board["status"] == "ok").all(), board[board["status"] != "ok"]
+    methods = board[board["method"].isin(cfg.matrix.methods)]
+    keys = methods[["model", "condition", "method", "metric"]]
+    assert not keys.duplicated().any()
+    n_metrics = methods["metric"].nunique()
+    assert len(methods) == len(cfg.matrix.models) * len(cfg.matrix.methods) * n_metrics
+    quantus = methods[methods["category"] == "faithfulness"]
+    assert len(quantus) >= len(cfg.matrix.methods) and np.isfinite(quantus["mean"]).all()
+    anomaly = methods[methods["metric"].str.contains("anomaly")]
+    assert len(anomaly) >= len(cfg.matrix.methods) and np.isfinite(anomaly["mean"]).all()
+    lrp = methods[methods["method"] == "lrp"].set_index("metric")["mean"]
+    grad = methods[methods["method"] == "gradient"].set_index("metric")["mean"]
+    assert not np.allclose(lrp.sort_index().to_numpy(), grad.sort_index().to_numpy(),
+                           equal_nan=True)
+    assert list((work / "results" / "smoke").glob("**/*.png")), "no figure written"
+
+
+def test_rerun_recomputes_nothing(smoke_run):
+    work, _ = smoke_run
+    proc = run_cli("run", "--preset", "smoke", "--results-dir", str(work / "results"),
+                   "--store", str(work / "store"), "--no-report", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((work / "results" / "smoke" / "run_summary.json").read_text())
+    assert summary["computed"] == {}
+    assert summary["failed"] == []
+    assert sum(summary["stored"].values()) > 0
