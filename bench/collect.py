@@ -207,7 +207,7 @@ def write_inspection(store: ArtifactStore, graph: StageGraph,
                        else np.array([0, test.windows.shape[1] - 1])}
             mics = test.mic_positions[payload["pair"]]
             d = np.linalg.norm(mics - test.positions[w], axis=1)
-            payload["true_tdoa"] = np.float64((d[0] - d[1]) / test.speed_of_sound * test.fs)
+            payload["true_tdoa"] = np.float64((d[1] - d[0]) / test.speed_of_sound * test.fs)
             methods = sorted(arts)
             for method in methods:
                 payload[f"relevance_{method}"] = np.load(arts[method].file("relevance.npy"))[pos]
