@@ -101,7 +101,7 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
             windows = graph.add(StageSpec(
                 "windows", artifact_key("windows", win_cfg, (rirs.key,), hashes["windows"]),
                 win_cfg, {"rirs": rirs.key}, label=cond))
-            base_cfg = {"seed": cfg.seed, "srp": {"step": 0.05, "n_windows": att.n_test_windows}}
+            base_cfg = {"seed": cfg.seed, "srp": {"step": 0.02, "n_windows": att.n_test_windows}}
             baselines = graph.add(StageSpec(
                 "baselines",
                 artifact_key("baselines", base_cfg, (windows.key,), hashes["baselines"]),

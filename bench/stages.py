@@ -242,7 +242,7 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
     import torch
 
     from ssl_models import build_model, predict
-    from ssl_models.checkpoint import load_checkpoint_into, save_checkpoint
+    from ssl_models.checkpoint import load_checkpoint, save_checkpoint
     from ssl_models.training import TrainConfig, train_model
 
     cfg = spec.config
@@ -254,7 +254,7 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
     history: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"model": cfg["model"], "source": "trained"}
     if cfg.get("weights"):
-        load_checkpoint_into(model, cfg["weights"]["path"])
+        load_checkpoint(cfg["weights"]["path"], model)
         meta.update(source="external", weights=cfg["weights"])
     else:
         tc = TrainConfig(**cfg["training"])
@@ -280,10 +280,10 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
 
 def load_model(art: StoredArtifact, n_mics: int, window_length: int):
     from ssl_models import build_model
-    from ssl_models.checkpoint import load_checkpoint_into
+    from ssl_models.checkpoint import load_checkpoint
 
     model = build_model(art.meta["model"], n_mics=n_mics, window_length=window_length)
-    load_checkpoint_into(model, art.file("model.pt"))
+    load_checkpoint(art.file("model.pt"), model)
     return model.eval()
 
 

@@ -13,7 +13,6 @@ time). ``paper_quirks=True`` (default) keeps that; ``False`` uses ordinary featu
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
@@ -57,7 +56,9 @@ class LocCNN(nn.Module):
         self.flatten = nn.Flatten()
         length = ((window_length // 7) // 5) // 5
         if length < 1:
-            raise ValueError(f"window_length: must be >= 175 samples for LocCNN, got {window_length}")
+            raise ValueError(
+                f"window_length: must be >= 175 samples for LocCNN, got {window_length}"
+            )
         self.fc1 = nn.Linear(128 * length, 500)
         self.relu6 = nn.ReLU()
         self.dropout = ExampleDropout(0.5) if paper_quirks else nn.Dropout(0.5)
