@@ -1,0 +1,174 @@
+"""The paper's input-manipulation experiment (experiment A of ``../shared/spec/PAPER.md``).
+
+For each fraction ``P`` (default 0, 0.1, ..., 0.7), every test window (flattened over
+``M x T``) has its top ``P`` of samples set to zero, ranked three ways:
+
+- ``relevance``: the method's relevance, signed, largest first;
+- ``energy``: ``|x|``, largest first;
+- ``random``: a seeded random permutation per window.
+
+The localizer is re-run on the manipulated windows (all windows of one fraction in batched
+forwards) and the localization error is the per-coordinate absolute error averaged over
+``x, y, z`` (metres; its mean over windows is the paper's MAE). Summaries per window:
+the area under the MAE-vs-fraction curve (trapezoid, fraction units, so a flat curve at
+``e`` metres over ``[0, 0.7]`` has area ``0.7 e``) and the relevance-minus-random error gap at
+the fraction 0.1.
+
+The number of removed samples is ``round(P * M * T)``; ties in the ranking keep the flattened
+sample order (a stable sort), so all-zero relevance removes the first samples in memory order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+RANKINGS: tuple[str, ...] = ("relevance", "energy", "random")
+PAPER_FRACTIONS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def ranking_order(
+    scores: np.ndarray, *, descending: bool = True
+) -> np.ndarray:
+    """Per-window order of the flattened samples, most important first, ``(N, M*T)`` int."""
+    flat = np.asarray(scores).reshape(scores.shape[0], -1)
+    key = -flat if descending else flat
+    return np.argsort(key, axis=1, kind="stable")
+
+
+def random_order(n_windows: int, n_features: int, seed: int) -> np.ndarray:
+    """A seeded random permutation of the flattened samples per window, ``(N, M*T)``."""
+    rng = np.random.default_rng(seed)
+    return np.argsort(rng.random((n_windows, n_features)), axis=1)
+
+
+def zero_top(windows: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
+    """Copy of ``windows`` (N, M, T) with the first ``k`` samples of each ``order`` row zeroed."""
+    out = np.array(windows, dtype=np.float32, copy=True)
+    if k > 0:
+        flat = out.reshape(out.shape[0], -1)
+        np.put_along_axis(flat, order[:, :k], 0.0, axis=1)
+    return out
+
+
+def batched_predict(
+    model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
+    windows: np.ndarray,
+    batch_size: int,
+) -> np.ndarray:
+    """Model outputs ``(N, 3)`` float64 for ``windows`` (N, M, T), no gradients."""
+    outs = []
+    params = list(model.parameters()) if isinstance(model, nn.Module) else []
+    device = params[0].device if params else torch.device("cpu")
+    with torch.no_grad():
+        for start in range(0, windows.shape[0], batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(windows[start : start + batch_size]))
+            out = model(batch.to(device=device, dtype=torch.float32))
+            outs.append(out.detach().to(torch.float64).cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0, 3))
+
+
+def manipulation_errors(
+    model: nn.Module,
+    windows: np.ndarray,
+    positions: np.ndarray,
+    relevance: np.ndarray,
+    fractions: Sequence[float] = PAPER_FRACTIONS,
+    seed: int = 0,
+    batch_size: int = 64,
+    rankings: Sequence[str] = RANKINGS,
+    baseline_errors: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-window localization error after zeroing the top fraction of samples.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Localizer in eval mode, ``(B, M, T) -> (B, 3)`` metres.
+    windows : array (N, M, T)
+    positions : array (N, 3)
+        True positions in metres.
+    relevance : array (N, M, T)
+        The method's signed relevance.
+    fractions : sequence of float in [0, 1)
+        Fractions ``P`` of the ``M*T`` samples to zero.
+    seed : int
+        Seed of the ``random`` ranking.
+    batch_size : int
+        Windows per forward.
+    rankings : sequence of str
+        Subset of :data:`RANKINGS`.
+    baseline_errors : array (N,), optional
+        Errors of the unmanipulated windows if already known (saves the ``P = 0`` forward).
+
+    Returns
+    -------
+    dict ranking -> array (N, F)
+        Mean absolute error over x, y, z (m) per window and fraction.
+    """
+    x = np.asarray(windows, dtype=np.float32)
+    rel = np.asarray(relevance)
+    if rel.shape != x.shape:
+        raise ValueError(f"relevance: shape {rel.shape} differs from windows {x.shape}")
+    for r in rankings:
+        if r not in RANKINGS:
+            raise ValueError(f"rankings: unknown ranking {r!r}; allowed: {list(RANKINGS)}")
+    fr = np.asarray(fractions, dtype=np.float64)
+    if np.any((fr < 0) | (fr >= 1)):
+        raise ValueError(f"fractions: must lie in [0, 1), got {fr.tolist()}")
+    pos = np.asarray(positions, dtype=np.float64)
+    n_win = x.shape[0]
+    n_feat = int(np.prod(x.shape[1:]))
+
+    def errors(manipulated: np.ndarray) -> np.ndarray:
+        return np.abs(batched_predict(model, manipulated, batch_size) - pos).mean(axis=1)
+
+    base = None
+    if np.any(fr == 0):
+        base = errors(x) if baseline_errors is None else np.asarray(baseline_errors, float)
+    out = {}
+    for name in rankings:
+        if name == "relevance":
+            order = ranking_order(rel)
+        elif name == "energy":
+            order = ranking_order(np.abs(x))
+        else:
+            order = random_order(n_win, n_feat, seed)
+        curve = np.empty((n_win, fr.size))
+        for f, frac in enumerate(fr):
+            k = int(round(frac * n_feat))
+            curve[:, f] = base if k == 0 and base is not None else errors(zero_top(x, order, k))
+        out[name] = curve
+    return out
+
+
+def curve_area(curve: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
+    """Trapezoid area under each row of ``curve`` (N, F) over ``fractions`` (fraction units)."""
+    return np.trapezoid(np.asarray(curve, float), x=np.asarray(fractions, float), axis=-1)
+
+
+def gap_at(
+    curves: dict[str, np.ndarray], fractions: Sequence[float], at: float = 0.1
+) -> np.ndarray:
+    """Per-window ``relevance - random`` error at fraction ``at`` (m); larger = more faithful."""
+    fr = np.asarray(fractions, dtype=np.float64)
+    hit = np.flatnonzero(np.isclose(fr, at))
+    if hit.size == 0:
+        raise ValueError(f"fractions: {at} is needed for the gap, got {fr.tolist()}")
+    return curves["relevance"][:, hit[0]] - curves["random"][:, hit[0]]
+
+
+__all__ = [
+    "PAPER_FRACTIONS",
+    "RANKINGS",
+    "batched_predict",
+    "curve_area",
+    "gap_at",
+    "manipulation_errors",
+    "random_order",
+    "ranking_order",
+    "zero_top",
+]

@@ -1,0 +1,390 @@
+"""Relevance TDoA (the paper's experiment B): batched GCC-PHAT, ground truth, scores, baselines.
+
+Time differences of arrival are in samples. For a microphone pair ``(i, j)`` the TDoA is the delay
+at ``j`` minus the delay at ``i``: the GCC-PHAT cross-spectrum is ``X_j conj(X_i)`` (as in the
+authors' ``utils.gcc_phat(sig=m_j, refsig=m_i)`` of ``tdoa_experiment.py``, lucacoma/XAISrcLoc).
+
+Two variants (``../shared/spec/PAPER.md``, experiment B):
+
+- ``paper``: pair (7, 8) (0-based), FFT length ``nextpow2(2T + 1)`` (16384 for T = 5120), every lag
+  (``-nfft/2 .. nfft/2``, the authors' concatenation with its duplicated end lag), argmax of the
+  *signed* correlation; ground truth ``int(d_j/c fs) - int(d_i/c fs)`` (integer-truncated
+  propagation delays).
+- ``bounded``: any pairs (default all), lags limited to the physical maximum
+  ``|tau| <= floor(d_ij/c fs)``, signed argmax; ground truth ``round((d_j - d_i)/c fs)``.
+
+A window is an *anomaly* when ``|error| > corr_time / 2`` (half the correlation time of its dry
+utterance); the MAE is averaged over non-anomalous windows only. A channel that is identically
+zero has no defined GCC-PHAT (0/0): its estimates are NaN, counted, never used as numbers.
+
+Because the whitening of GCC-PHAT factorises, ``R/|R| = (X_j/|X_j|) conj(X_i/|X_i|)``, the batched
+implementation whitens each channel's spectrum once (one ``rfft`` of all channels per window),
+forms the cross-spectra of all pairs by broadcasting and runs one batched ``irfft``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.fft as sfft
+from scipy import stats as sps
+
+TDOA_VARIANTS: tuple[str, ...] = ("paper", "bounded")
+PAPER_PAIR: tuple[int, int] = (7, 8)
+
+
+def nextpow2(n: int) -> int:
+    """Smallest power of two >= ``n``."""
+    return 1 << max(0, int(n - 1).bit_length())
+
+
+def mic_pairs(n_mics: int, pairs: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """Microphone pairs as an ``(P, 2)`` int array (default: every ``i < j``).
+
+    Raises ``ValueError`` naming ``pairs`` for out-of-range or repeated indices.
+    """
+    if pairs is None:
+        i, j = np.triu_indices(n_mics, k=1)
+        return np.stack([i, j], axis=1).astype(np.int64)
+    arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if arr.size == 0:
+        raise ValueError("pairs: at least one microphone pair is required")
+    if arr.min() < 0 or arr.max() >= n_mics:
+        raise ValueError(f"pairs: indices must be in [0, {n_mics - 1}], got {arr.tolist()}")
+    if np.any(arr[:, 0] == arr[:, 1]):
+        raise ValueError(f"pairs: a pair needs two different microphones, got {arr.tolist()}")
+    return arr
+
+
+def pair_spacing(mic_positions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Distance between the two microphones of each pair, ``(P,)`` metres."""
+    mics = np.asarray(mic_positions, dtype=np.float64)
+    return np.linalg.norm(mics[pairs[:, 1]] - mics[pairs[:, 0]], axis=1)
+
+
+def max_lags(mic_positions: np.ndarray, pairs: np.ndarray, fs: float, c: float) -> np.ndarray:
+    """Physical maximum |TDoA| per pair, ``floor(d_ij / c * fs)`` samples, ``(P,)`` int."""
+    return np.floor(pair_spacing(mic_positions, pairs) / c * fs + 1e-9).astype(np.int64)
+
+
+def true_tdoa(
+    positions: np.ndarray,
+    mic_positions: np.ndarray,
+    pairs: np.ndarray,
+    fs: float,
+    c: float,
+    variant: str,
+) -> np.ndarray:
+    """Ground-truth TDoA ``(N, P)`` in samples (delay at ``j`` minus delay at ``i``).
+
+    ``paper``: difference of integer-truncated delays; ``bounded``: rounded exact difference.
+    """
+    if variant not in TDOA_VARIANTS:
+        raise ValueError(f"variant: must be one of {list(TDOA_VARIANTS)}, got {variant!r}")
+    pos = np.asarray(positions, dtype=np.float64)
+    mics = np.asarray(mic_positions, dtype=np.float64)
+    delay = np.linalg.norm(pos[:, None, :] - mics[None, :, :], axis=2) / c * fs  # (N, M)
+    if variant == "paper":
+        d = np.trunc(delay)
+        return d[:, pairs[:, 1]] - d[:, pairs[:, 0]]
+    return np.round(delay[:, pairs[:, 1]] - delay[:, pairs[:, 0]])
+
+
+def gcc_phat_lags(
+    signals: np.ndarray,
+    pairs: np.ndarray,
+    nfft: int | None = None,
+    max_lag: np.ndarray | None = None,
+    dtype: type = np.float32,
+    chunk_elements: int = 1 << 22,
+    workers: int = 1,
+) -> np.ndarray:
+    """GCC-PHAT TDoA estimates of all windows and pairs in batched FFTs.
+
+    Parameters
+    ----------
+    signals : array (N, M, T)
+        Microphone signals or relevance maps.
+    pairs : array (P, 2)
+        Pairs ``(i, j)``; the estimate is the delay at ``j`` minus the delay at ``i``.
+    nfft : int, optional
+        FFT length (default ``nextpow2(2T + 1)``, the authors' choice).
+    max_lag : array (P,), optional
+        Per-pair lag bound ``|tau| <= max_lag`` (the ``bounded`` variant). None: every lag
+        ``-nfft/2 .. nfft/2`` in the authors' order (the ``paper`` variant).
+    dtype : numpy float type
+        Precision of the FFTs (float32 by default; float64 for bit-level checks).
+    chunk_elements : int
+        Bound on ``windows * pairs * nfft`` held at once (memory).
+    workers : int
+        ``scipy.fft`` workers.
+
+    Returns
+    -------
+    array (N, P) float64
+        Integer lags in samples; NaN where a channel of the pair is identically zero.
+    """
+    x = np.asarray(signals)
+    if x.ndim != 3:
+        raise ValueError(f"signals: expected shape (N, M, T), got {x.shape}")
+    n_win, n_mics, n_t = x.shape
+    pairs = mic_pairs(n_mics, pairs)
+    n = nextpow2(2 * n_t + 1) if nfft is None else int(nfft)
+    if n < n_t:
+        raise ValueError(f"nfft: must be >= the window length {n_t}, got {n}")
+    bound = None
+    if max_lag is not None:
+        bound = np.asarray(max_lag, dtype=np.int64).reshape(-1)
+        if bound.shape[0] != pairs.shape[0] or bound.min() < 0:
+            raise ValueError(f"max_lag: need {pairs.shape[0]} non-negative bounds, got {bound}")
+    used = np.unique(pairs)
+    pos = np.full(n_mics, -1)
+    pos[used] = np.arange(used.size)
+    pi, pj = pos[pairs[:, 0]], pos[pairs[:, 1]]
+    groups = [(i, np.flatnonzero(pi == i)) for i in np.unique(pi)]
+    out = np.full((n_win, pairs.shape[0]), np.nan)
+    step = max(1, chunk_elements // max(1, pairs.shape[0] * n))
+    for start in range(0, n_win, step):
+        stop = min(n_win, start + step)
+        chunk = x[start:stop][:, used].astype(dtype, copy=False)
+        spec = sfft.rfft(chunk, n=n, axis=-1, workers=workers)
+        mag = np.abs(spec)
+        floor = np.finfo(mag.dtype).tiny + 1e-12 * mag.max(axis=-1, keepdims=True)
+        spec /= np.maximum(mag, floor)
+        conj = np.conj(spec)
+        cross = np.empty((stop - start, pairs.shape[0], spec.shape[-1]), dtype=spec.dtype)
+        for i, sel in groups:
+            if sel.size == sel[-1] - sel[0] + 1:  # contiguous: write in place
+                dest = cross[:, sel[0] : sel[-1] + 1]
+                np.multiply(spec[:, pj[sel]], conj[:, i : i + 1], out=dest)
+            else:
+                cross[:, sel] = spec[:, pj[sel]] * conj[:, i : i + 1]
+        del conj, spec, mag
+        cc = sfft.irfft(cross, n=n, axis=-1, workers=workers, overwrite_x=True)
+        del cross
+        est = _signed_argmax_lag(cc, n, bound)
+        silent = ~np.any(chunk != 0, axis=-1)  # (c, len(used))
+        est[silent[:, pi] | silent[:, pj]] = np.nan
+        out[start:stop] = est
+    return out
+
+
+def _signed_argmax_lag(cc: np.ndarray, n: int, bound: np.ndarray | None) -> np.ndarray:
+    """Lag of the largest signed correlation; ties go to the earlier lag in the authors' order.
+
+    ``cc`` is ``(..., P, n)`` circular correlations. Without ``bound`` every lag is searched in
+    the order ``-n/2 .. -1, 0 .. n/2`` (the authors' concatenation, where lag ``n/2`` appears at
+    both ends and the first is taken); with ``bound`` (P,) only ``|lag| <= bound``.
+    """
+    half = n // 2
+    if bound is None:
+        neg, nonneg = cc[..., n - half :], cc[..., : half + 1]
+        i_neg, i_pos = neg.argmax(axis=-1), nonneg.argmax(axis=-1)
+        v_neg = np.take_along_axis(neg, i_neg[..., None], axis=-1)[..., 0]
+        v_pos = np.take_along_axis(nonneg, i_pos[..., None], axis=-1)[..., 0]
+        return np.where(v_neg >= v_pos, i_neg - half, i_pos).astype(np.float64)
+    k = int(min(bound.max(), half - 1))
+    window = np.concatenate((cc[..., n - k :], cc[..., : k + 1]), axis=-1)  # lags -k .. k
+    lags = np.arange(-k, k + 1)
+    allowed = np.abs(lags)[None, :] <= bound[:, None]  # (P, 2k + 1)
+    window = np.where(allowed, window, -np.inf)
+    return lags[np.argmax(window, axis=-1)].astype(np.float64)
+
+
+def gcc_phat_reference(sig: np.ndarray, refsig: np.ndarray) -> int:
+    """The authors' per-window GCC-PHAT lag (numpy FFTs, every lag, signed argmax).
+
+    Mirrors ``utils.gcc_phat`` + ``np.argmax(cc) - len(cc)/2`` of lucacoma/XAISrcLoc, returning
+    the integer lag (their ``-len/2`` offset of half a sample cancels against the ground truth
+    computed the same way). Kept as the reference for tests and the speed benchmark.
+    """
+    n = nextpow2(sig.shape[0] + refsig.shape[0] + 1)
+    r = np.fft.rfft(sig, n=n) * np.conj(np.fft.rfft(refsig, n=n))
+    cc = np.fft.irfft(r / np.abs(r), n=n)
+    half = n // 2
+    cc = np.concatenate((cc[-half:], cc[: half + 1]))
+    return int(np.argmax(cc)) - half
+
+
+def tdoa_errors(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Absolute TDoA error in samples (NaN where the estimate is undefined)."""
+    return np.abs(np.asarray(estimate, dtype=np.float64) - np.asarray(truth, dtype=np.float64))
+
+
+def anomalies(error: np.ndarray, corr_time: np.ndarray) -> np.ndarray:
+    """Anomaly indicator ``|error| > corr_time/2`` as float (1/0), NaN where error is NaN.
+
+    ``error`` is ``(N,)`` or ``(N, P)``; ``corr_time`` is ``(N,)`` samples.
+    """
+    err = np.asarray(error, dtype=np.float64)
+    thr = np.asarray(corr_time, dtype=np.float64) / 2.0
+    thr = thr.reshape(thr.shape + (1,) * (err.ndim - 1))
+    out = (err > thr).astype(np.float64)
+    out[~np.isfinite(err)] = np.nan
+    return out
+
+
+def _correlation(est: np.ndarray, truth: np.ndarray, kind: str) -> float:
+    """Correlation of estimates with truth; 0 for a constant estimate, NaN if undefined truth."""
+    ok = np.isfinite(est) & np.isfinite(truth)
+    e, t = est[ok], truth[ok]
+    if e.size < 2 or np.ptp(t) == 0:
+        return float("nan")
+    if np.ptp(e) == 0:
+        return 0.0  # a constant estimate carries no information about the delay
+    if kind == "pearson":
+        return float(np.corrcoef(e, t)[0, 1])
+    return float(sps.spearmanr(e, t).statistic)
+
+
+def score_estimates(
+    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray
+) -> dict[str, float | int]:
+    """Scores of one estimator over windows (and pairs, pooled): see the module docstring.
+
+    Parameters
+    ----------
+    estimate, truth : arrays (N,) or (N, P)
+    corr_time : array (N,)
+
+    Returns
+    -------
+    dict
+        ``anomaly_rate`` (fraction), ``mae_samples`` (over non-anomalous), ``pearson``,
+        ``spearman``, ``frac_zero_lag``, ``n_windows`` (finite estimates), ``n_nonfinite``.
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    err = tdoa_errors(est, truth)
+    anom = anomalies(err, corr_time)
+    finite = np.isfinite(err)
+    good = finite & (anom == 0)
+    e_flat, t_flat = est.ravel(), np.broadcast_to(truth, est.shape).ravel()
+    return {
+        "anomaly_rate": float(anom[finite].mean()) if finite.any() else float("nan"),
+        "mae_samples": float(err[good].mean()) if good.any() else float("nan"),
+        "pearson": _correlation(e_flat, t_flat, "pearson"),
+        "spearman": _correlation(e_flat, t_flat, "spearman"),
+        "frac_zero_lag": float((est[finite] == 0).mean()) if finite.any() else float("nan"),
+        "n_windows": int(finite.sum()),
+        "n_nonfinite": int((~finite).sum()),
+    }
+
+
+TDOA_COLUMNS: tuple[str, ...] = (
+    "variant",
+    "pair",
+    "spacing_m",
+    "estimator",
+    "anomaly_rate",
+    "mae_samples",
+    "pearson",
+    "spearman",
+    "frac_zero_lag",
+    "n_windows",
+    "n_nonfinite",
+)
+
+
+def tdoa_table(
+    estimates: dict[str, np.ndarray],
+    truth: np.ndarray,
+    corr_time: np.ndarray,
+    pairs: np.ndarray,
+    spacing: np.ndarray,
+    variant: str,
+) -> pd.DataFrame:
+    """Tidy TDoA results: one row per estimator and pair, plus one per spacing group.
+
+    Pair rows have ``pair = "i-j"``; spacing-group rows pool the pairs of one spacing
+    (``pair = "spacing"``); a last ``pair = "all"`` row pools every pair.
+
+    Parameters
+    ----------
+    estimates : mapping estimator name -> (N, P) lags
+    truth : (N, P) true lags
+    corr_time : (N,) samples
+    pairs : (P, 2)
+    spacing : (P,) metres
+    variant : str
+    """
+    rows = []
+    groups = np.round(spacing, 3)
+    for name, est in estimates.items():
+        for p, (i, j) in enumerate(pairs):
+            rows.append(
+                {
+                    "variant": variant,
+                    "pair": f"{i}-{j}",
+                    "spacing_m": float(groups[p]),
+                    "estimator": name,
+                    **score_estimates(est[:, p], truth[:, p], corr_time),
+                }
+            )
+        if pairs.shape[0] > 1:
+            for g in np.unique(groups):
+                sel = groups == g
+                rows.append(
+                    {
+                        "variant": variant,
+                        "pair": "spacing",
+                        "spacing_m": float(g),
+                        "estimator": name,
+                        **score_estimates(est[:, sel], truth[:, sel], corr_time),
+                    }
+                )
+            rows.append(
+                {
+                    "variant": variant,
+                    "pair": "all",
+                    "spacing_m": float("nan"),
+                    "estimator": name,
+                    **score_estimates(est, truth, corr_time),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(TDOA_COLUMNS))
+
+
+def per_window_scores(
+    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-window figures over the pairs of one variant (for CIs over sources).
+
+    Returns
+    -------
+    dict of (N,) arrays
+        ``anomaly_rate`` (fraction of the window's pairs that are anomalous), ``ok_rate``
+        (1 - anomaly_rate), ``mae_samples`` (mean |error| over its non-anomalous pairs; NaN if
+        none), all NaN where every estimate of the window is undefined.
+    """
+    err = tdoa_errors(estimate, truth)
+    anom = anomalies(err, corr_time)
+    finite = np.isfinite(anom)
+    n_finite = finite.sum(axis=1)
+    good = finite & (anom == 0)
+    n_good = good.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(finite, anom, 0.0).sum(axis=1) / n_finite
+        mae = np.where(good, err, 0.0).sum(axis=1) / n_good
+    rate[n_finite == 0] = np.nan
+    mae[n_good == 0] = np.nan
+    return {"anomaly_rate": rate, "ok_rate": 1.0 - rate, "mae_samples": mae}
+
+
+__all__ = [
+    "PAPER_PAIR",
+    "TDOA_COLUMNS",
+    "TDOA_VARIANTS",
+    "anomalies",
+    "gcc_phat_lags",
+    "gcc_phat_reference",
+    "max_lags",
+    "mic_pairs",
+    "nextpow2",
+    "pair_spacing",
+    "per_window_scores",
+    "score_estimates",
+    "tdoa_errors",
+    "true_tdoa",
+]

@@ -1,0 +1,63 @@
+"""The paper's manipulation experiment (bench.metrics.manipulation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.metrics import manipulation as mp
+
+from .conftest import CountingModel, SpanModel, make_scene, span_attribution
+
+
+def test_zero_top_zeroes_exactly_the_ranked_samples():
+    x = np.arange(1, 25, dtype=np.float32).reshape(2, 3, 4)
+    order = mp.ranking_order(x)  # largest first
+    out = mp.zero_top(x, order, 5)
+    assert (out == 0).sum() == 10
+    np.testing.assert_array_equal(out[0].ravel()[:7], x[0].ravel()[:7])
+    assert np.all(out[0].ravel()[7:] == 0) and np.all(x != 0)  # input untouched
+
+
+def test_relevance_removal_hurts_more_than_random_for_the_true_attribution():
+    scene = make_scene(n_sources=5, windows_per_source=2, n_samples=256, seed=0)
+    model = SpanModel(channel=2, start=64, stop=96).eval()
+    # The span carries the position: y_hat = 2.0 + sum(span) = p_y exactly.
+    x = scene.windows.copy()
+    x[:, 2, 64:96] = ((scene.positions[:, 1] - 2.0) / 32.0)[:, None]
+    rel = span_attribution(model, x, scene.positions)
+    counting = CountingModel(model)
+    fractions = (0.0, 0.1, 0.3)
+    curves = mp.manipulation_errors(counting, x, scene.positions, rel, fractions,
+                                    seed=0, batch_size=4)
+    n = x.shape[0]
+    # 1 unmanipulated pass + (3 rankings x 2 non-zero fractions) passes over all windows.
+    assert counting.windows == n * (1 + 3 * 2)
+    # 10 % of 8 x 256 samples covers the whole 32-sample span: the prediction falls to the bias.
+    pred_bias = np.abs(np.array([1.0, 2.0, 0.5]) - scene.positions).mean(axis=1)
+    np.testing.assert_allclose(curves["relevance"][:, 1], pred_bias, rtol=1e-5)
+    assert np.all(curves["relevance"][:, 0] == curves["random"][:, 0])
+    gap = mp.gap_at(curves, fractions)
+    # Random removal zeroes ~10 % of the span: about a tenth of the y error.
+    expected = np.abs(scene.positions[:, 1] - 2.0) / 3 * 0.9
+    np.testing.assert_allclose(gap.mean(), expected.mean(), rtol=0.35)
+    same = mp.manipulation_errors(model, x, scene.positions, rel, fractions, seed=0)
+    np.testing.assert_array_equal(same["random"], curves["random"])  # seeded
+
+
+def test_curve_area_and_gap_definitions():
+    curve = np.full((3, 8), 0.2)
+    assert mp.curve_area(curve, mp.PAPER_FRACTIONS) == pytest.approx(np.full(3, 0.7 * 0.2))
+    curves = {"relevance": np.array([[0.1, 0.5]]), "random": np.array([[0.1, 0.15]])}
+    assert mp.gap_at(curves, (0.0, 0.1))[0] == pytest.approx(0.35)
+    with pytest.raises(ValueError, match="fractions"):
+        mp.gap_at(curves, (0.0, 0.2))
+
+
+def test_bad_inputs_are_refused():
+    x = np.zeros((2, 2, 8), np.float32)
+    model = SpanModel(0, 0, 4)
+    with pytest.raises(ValueError, match="relevance"):
+        mp.manipulation_errors(model, x, np.zeros((2, 3)), np.zeros((2, 2, 7)))
+    with pytest.raises(ValueError, match="fractions"):
+        mp.manipulation_errors(model, x, np.zeros((2, 3)), x, fractions=(0.0, 1.0))

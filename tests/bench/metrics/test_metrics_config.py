@@ -1,0 +1,56 @@
+"""MetricsConfig: validation naming the field, round trip, presets, shape checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.errors import ConfigError
+from bench.metrics import METRICS_PRESETS, MetricsConfig
+
+
+def test_round_trip_and_presets_are_valid():
+    for name in METRICS_PRESETS:
+        cfg = MetricsConfig.preset(name)
+        assert MetricsConfig.from_dict(cfg.to_dict()) == cfg
+    assert MetricsConfig.from_dict({}) == MetricsConfig()
+    assert "quantus_params" in MetricsConfig.field_names()
+
+
+@pytest.mark.parametrize(
+    ("d", "field"),
+    [
+        ({"bogus": 1}, "metrics.bogus"),
+        ({"quantus_metrics": ["nope"]}, "metrics.quantus_metrics"),
+        ({"quantus_params": {"pixel_flipping": {"features_in_step": 0}}},
+         "metrics.quantus_params.pixel_flipping.features_in_step"),
+        ({"quantus_params": {"pixel_flipping": {"nr_runs": 3}}},
+         "metrics.quantus_params.pixel_flipping.nr_runs"),
+        ({"manipulation_fractions": [0.0, 0.2]}, "metrics.manipulation_fractions"),
+        ({"manipulation_fractions": [0.1, 0.0]}, "metrics.manipulation_fractions"),
+        ({"tdoa_variants": ["paper", "paper"]}, "metrics.tdoa_variants"),
+        ({"tdoa_pairs": [[1, 1]]}, "metrics.tdoa_pairs"),
+        ({"perturb_baseline": "black"}, "metrics.perturb_baseline"),
+        ({"n_bootstrap": 2}, "metrics.n_bootstrap"),
+        ({"ci_level": 1.0}, "metrics.ci_level"),
+        ({"srp_phat": "yes"}, "metrics.srp_phat"),
+    ],
+)
+def test_bad_fields_are_named(d, field):
+    with pytest.raises(ConfigError) as info:
+        MetricsConfig.from_dict(d)
+    assert info.value.field == field
+
+
+def test_shape_dependent_checks_before_compute():
+    cfg = MetricsConfig.from_dict(
+        {"quantus_params": {"pixel_flipping": {"features_in_step": 1000}}}
+    )
+    with pytest.raises(ConfigError, match="features_in_step"):
+        cfg.validate_for(16, 5120)
+    with pytest.raises(ConfigError) as info:
+        MetricsConfig.from_dict({"tdoa_paper_pair": [7, 8], "quantus_metrics": []}).validate_for(
+            4, 256
+        )
+    assert info.value.field == "metrics.tdoa_paper_pair"
+    MetricsConfig.preset("smoke").validate_for(16, 5120)
+    MetricsConfig.preset("default").validate_for(16, 5120)

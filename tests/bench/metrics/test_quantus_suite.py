@@ -1,0 +1,134 @@
+"""Quantus adapted to a localizer: known answers on a model that reads one channel and span."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.errors import ConfigError
+from bench.metrics import quantus_suite as qs
+
+from .conftest import CountingModel, SpanModel, gradient_x_input, span_attribution
+
+N, M, T = 8, 4, 256
+PARAMS = {
+    "faithfulness_correlation": {"nr_runs": 12, "subset_size": 64},
+    "faithfulness_estimate": {"features_in_step": 32},
+    "pixel_flipping": {"features_in_step": 32},
+    "monotonicity_correlation": {"features_in_step": 32},
+    "region_perturbation": {"patch_size": 4, "regions_evaluation": 8},
+    "max_sensitivity": {"nr_samples": 2, "lower_bound": 0.01},
+}
+
+
+@pytest.fixture(scope="module")
+def case():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, M, T)).astype(np.float32)
+    pos = rng.uniform(1.0, 3.0, (N, 3)).astype(np.float32)
+    model = SpanModel(channel=1, start=64, stop=128).eval()
+    true = span_attribution(model, x, pos)
+    rand = rng.standard_normal(x.shape).astype(np.float32)
+    return model, x, pos, true, rand
+
+
+def _run(name, case, attribution, **kw):
+    model, x, pos, _, _ = case
+    return qs.run_quantus_metric(name, model, x, pos, attribution, explain_fn=gradient_x_input,
+                                 params=PARAMS.get(name), batch_size=kw.pop("batch_size", 4),
+                                 **kw)
+
+
+def test_faithfulness_correlations_true_vs_random(case):
+    _, _, _, true, rand = case
+    for name in ("faithfulness_correlation", "faithfulness_estimate"):
+        # The scalar is linear: its drop equals the removed relevance exactly.
+        np.testing.assert_allclose(_run(name, case, true), 1.0, atol=1e-6)
+        assert abs(np.nanmean(_run(name, case, rand))) < 0.3
+    assert np.all(_run("monotonicity_correlation", case, true) > 0.9)
+    assert abs(np.nanmean(_run("monotonicity_correlation", case, rand))) < 0.3
+
+
+def test_ordering_metrics_prefer_the_true_attribution(case):
+    _, _, _, true, rand = case
+    # Pixel flipping (down): zeroing the true relevance first lowers the scalar fastest.
+    assert np.all(_run("pixel_flipping", case, true) < _run("pixel_flipping", case, rand))
+    # Region perturbation (up): the true regions give the largest mean drop.
+    assert np.all(_run("region_perturbation", case, true) > _run("region_perturbation", case,
+                                                                   rand))
+
+
+def test_complexity_and_sparseness_known_order(case):
+    _, _, _, true, rand = case
+    assert np.all(_run("sparseness", case, true) > _run("sparseness", case, rand))
+    assert np.all(_run("complexity", case, true) < _run("complexity", case, rand))
+
+
+def test_robustness_and_randomisation_recompute_with_our_explain_fn(case):
+    model, x, pos, _, _ = case
+    a = gradient_x_input(model, x, pos).numpy()
+    sens = _run("max_sensitivity", case, a)
+    # grad x input of a linear scalar is p_y * x: noise of +-0.01 changes it by ~1 %.
+    assert np.all((sens > 0) & (sens < 0.05))
+    # Randomising the model's only layer (the bias) leaves grad x input unchanged: score 0.
+    np.testing.assert_allclose(_run("efficient_mprt", case, a), 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match="explain_fn"):
+        qs.run_quantus_metric("max_sensitivity", model, x, pos, a)
+
+
+def test_scores_do_not_depend_on_batching_and_targets_stay_aligned(case):
+    _, _, _, true, rand = case
+    for name in ("faithfulness_estimate", "pixel_flipping", "sparseness"):
+        one = _run(name, case, rand, batch_size=1)
+        three = _run(name, case, rand, batch_size=3)
+        np.testing.assert_allclose(one, three, rtol=1e-6)
+    # Permuting windows (with their targets) permutes the scores.
+    model, x, pos, _, _ = case
+    perm = np.random.default_rng(1).permutation(N)
+    a = qs.run_quantus_metric("pixel_flipping", model, x, pos, true,
+                              params=PARAMS["pixel_flipping"])
+    b = qs.run_quantus_metric("pixel_flipping", model, x[perm], pos[perm], true[perm],
+                              params=PARAMS["pixel_flipping"])
+    np.testing.assert_allclose(a[perm], b, rtol=1e-6)
+
+
+def test_forward_counts_match_the_declared_cost(case):
+    model, x, pos, true, _ = case
+    for name in ("faithfulness_correlation", "faithfulness_estimate", "pixel_flipping",
+                 "monotonicity_correlation", "region_perturbation"):
+        counting = CountingModel(model)
+        qs.run_quantus_metric(name, counting, x, pos, true, params=PARAMS[name], batch_size=4)
+        params = qs.metric_params(name, PARAMS[name])
+        assert counting.windows == N * qs.forwards_per_window(name, params, M, T), name
+
+
+def test_all_zero_relevance_window_is_nan(case):
+    model, x, pos, true, _ = case
+    a = true.copy()
+    a[3] = 0.0
+    scores = qs.run_quantus_metric("faithfulness_estimate", model, x, pos, a,
+                                   params=PARAMS["faithfulness_estimate"])
+    assert np.isnan(scores[3]) and np.isfinite(np.delete(scores, 3)).all()
+
+
+def test_parameters_are_validated_against_the_input_shape(case):
+    model, x, pos, true, _ = case
+    with pytest.raises(ConfigError, match="faithfulness_estimate.features_in_step"):
+        qs.run_quantus_metric("faithfulness_estimate", model, x, pos, true,
+                              params={"features_in_step": 100})
+    with pytest.raises(ConfigError, match="region_perturbation.patch_size"):
+        qs.run_quantus_metric("region_perturbation", model, x, pos, true,
+                              params={"patch_size": 5})
+    with pytest.raises(ConfigError, match="subset_size"):
+        qs.run_quantus_metric("faithfulness_correlation", model, x, pos, true,
+                              params={"subset_size": T})
+    with pytest.raises(ConfigError, match="pixel_flipping.nr_runs"):
+        qs.metric_params("pixel_flipping", {"nr_runs": 3})
+    assert qs.resolve_params({"features_in_step": "T"}, 256)["features_in_step"] == 256
+
+
+def test_registry_directions_and_categories():
+    cats = {m.category for m in qs.QUANTUS_METRICS.values()}
+    assert cats == {"faithfulness", "robustness", "randomisation", "complexity"}
+    assert all(m.direction in ("up", "down") for m in qs.QUANTUS_METRICS.values())
+    assert qs.QUANTUS_METRICS["pixel_flipping"].direction == "down"

@@ -1,0 +1,129 @@
+"""Relevance TDoA: batched GCC-PHAT, both variants, baselines, spacing groups, identity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.metrics import tdoa
+from bench.metrics.channel_identity import channel_identity
+
+from .conftest import FS, C, delay_signal, line_array, make_scene
+
+
+def _integer_delayed(n_win: int, delays: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n_win, delays.size, n_samples), np.float32)
+    for w in range(n_win):
+        dry = rng.standard_normal(n_samples + 200)
+        for m, d in enumerate(delays):
+            out[w, m] = dry[100 - d : 100 - d + n_samples]
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_known_integer_delays_are_recovered_exactly_by_both_variants(dtype):
+    delays = np.array([0, 3, -2, 7, 11])
+    x = _integer_delayed(4, delays, 1024, seed=0)
+    pairs = tdoa.mic_pairs(5)
+    truth = np.broadcast_to(delays[pairs[:, 1]] - delays[pairs[:, 0]], (4, len(pairs)))
+    paper = tdoa.gcc_phat_lags(x, pairs, dtype=dtype)
+    bounded = tdoa.gcc_phat_lags(x, pairs, max_lag=np.full(len(pairs), 15), dtype=dtype)
+    np.testing.assert_array_equal(paper, truth)
+    np.testing.assert_array_equal(bounded, truth)
+    scores = tdoa.score_estimates(paper, truth, np.full(4, 6.0))
+    assert scores["anomaly_rate"] == 0 and scores["mae_samples"] == 0
+    assert scores["pearson"] == pytest.approx(1.0)
+
+
+def test_paper_variant_uses_signed_argmax_like_the_authors_code():
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal(512)
+    # Strong negative copy at lag 5, weaker positive copy at lag 2: |cc| peaks at 5, cc at 2.
+    sig = -1.0 * np.roll(ref, 5) + 0.6 * np.roll(ref, 2)
+    x = np.stack([ref, sig])[None].astype(np.float64)
+    est = tdoa.gcc_phat_lags(x, np.array([[0, 1]]), dtype=np.float64)[0, 0]
+    assert est == tdoa.gcc_phat_reference(sig, ref) == 2
+    # The absolute-value argmax (what utils.gcc_phat's own tau uses) would answer 5.
+    n = tdoa.nextpow2(2 * 512 + 1)
+    r = np.fft.rfft(sig, n=n) * np.conj(np.fft.rfft(ref, n=n))
+    cc = np.fft.irfft(r / np.abs(r), n=n)
+    assert int(np.argmax(np.abs(np.concatenate((cc[-n // 2 :], cc[: n // 2 + 1]))))) - n // 2 == 5
+
+
+def test_batched_equals_the_per_window_reference_on_noise():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 6, 700))
+    pairs = tdoa.mic_pairs(6)
+    batched = tdoa.gcc_phat_lags(x, pairs, dtype=np.float64)
+    loop = [[tdoa.gcc_phat_reference(x[w, j], x[w, i]) for i, j in pairs] for w in range(3)]
+    np.testing.assert_array_equal(batched, np.array(loop, dtype=float))
+
+
+def test_ground_truth_paper_truncates_bounded_rounds():
+    # Source on the array axis: delays 46.9 and 66.2 samples at the two microphones.
+    mics = np.array([[0.0, 0.0, 0.0], [-19.3 * C / FS, 0.0, 0.0]])
+    pos = np.array([[46.9 * C / FS, 0.0, 0.0]])
+    pairs = np.array([[0, 1]])
+    assert tdoa.true_tdoa(pos, mics, pairs, FS, C, "paper")[0, 0] == 66 - 46
+    assert tdoa.true_tdoa(pos, mics, pairs, FS, C, "bounded")[0, 0] == 19
+    assert tdoa.max_lags(mics, pairs, FS, C)[0] == 19
+
+
+def test_silent_channel_gives_nan_counted_never_a_number():
+    x = _integer_delayed(2, np.array([0, 2, 4]), 256, seed=3)
+    x[1, 2] = 0.0
+    est = tdoa.gcc_phat_lags(x, tdoa.mic_pairs(3))
+    assert np.isnan(est[1, 1]) and np.isnan(est[1, 2]) and np.isfinite(est[0]).all()
+    s = tdoa.score_estimates(est, np.zeros_like(est), np.full(2, 6.0))
+    assert s["n_nonfinite"] == 2 and s["n_windows"] == 4
+    per = tdoa.per_window_scores(est, np.zeros_like(est), np.full(2, 6.0))
+    assert np.isfinite(per["anomaly_rate"]).all()
+
+
+def test_identical_relevance_scores_like_the_constant_and_is_flagged():
+    scene = make_scene(n_sources=8, windows_per_source=1, seed=4)
+    one_map = np.repeat(scene.windows[:, :1], scene.windows.shape[1], axis=1)
+    pairs = tdoa.mic_pairs(8)
+    bound = tdoa.max_lags(scene.mic_positions, pairs, FS, C)
+    truth = tdoa.true_tdoa(scene.positions, scene.mic_positions, pairs, FS, C, "bounded")
+    est = tdoa.gcc_phat_lags(one_map, pairs, max_lag=bound)
+    const = np.zeros_like(truth)
+    s_copy = tdoa.score_estimates(est, truth, scene.corr_time)
+    s_const = tdoa.score_estimates(const, truth, scene.corr_time)
+    assert s_copy == s_const
+    assert s_copy["pearson"] == 0.0 and s_copy["frac_zero_lag"] == 1.0
+    ident = channel_identity(one_map, pairs, max_lag=int(bound.max()))
+    np.testing.assert_allclose(ident["identity"], 1.0, atol=1e-9)
+    np.testing.assert_array_equal(ident["identity_zero_lag_frac"], 1.0)
+    mic_ident = channel_identity(scene.windows, pairs, max_lag=int(bound.max()))
+    assert np.all(mic_ident["identity"] < 0.9) and np.all(mic_ident["identity_zero_lag_frac"] < 1)
+
+
+def test_direct_path_relevance_recovers_true_delays_on_wide_pairs():
+    scene = make_scene(n_sources=12, windows_per_source=1, seed=5)
+    pairs = tdoa.mic_pairs(8)
+    spacing = tdoa.pair_spacing(scene.mic_positions, pairs)
+    bound = tdoa.max_lags(scene.mic_positions, pairs, FS, C)
+    truth = tdoa.true_tdoa(scene.positions, scene.mic_positions, pairs, FS, C, "bounded")
+    est = tdoa.gcc_phat_lags(scene.direct, pairs, max_lag=bound)
+    table = tdoa.tdoa_table({"direct": est}, truth, scene.corr_time, pairs, spacing, "bounded")
+    wide = table[(table["pair"].str.contains("-")) & (table["spacing_m"] > 0.5)]
+    assert len(wide) > 0 and (wide["pearson"] > 0.9).all()
+    assert np.abs(est - truth).max() <= 1  # fractional delays: off by at most the rounding
+    groups = table[table["pair"] == "spacing"]
+    np.testing.assert_allclose(sorted(groups["spacing_m"]), np.round(0.15 * np.arange(1, 8), 3))
+    assert table[table["pair"] == "all"]["n_windows"].item() == 12 * len(pairs)
+
+
+def test_bad_pairs_are_refused():
+    with pytest.raises(ValueError, match="pairs"):
+        tdoa.mic_pairs(4, [[0, 4]])
+    with pytest.raises(ValueError, match="pairs"):
+        tdoa.mic_pairs(4, [[1, 1]])
+
+
+def test_line_array_helper_has_paper_spacing():
+    mics = line_array(16)
+    assert tdoa.pair_spacing(mics, np.array([[0, 15]]))[0] == pytest.approx(2.25)
+    assert delay_signal(np.ones(4), np.array([0.0]), 4).shape == (1, 4)
