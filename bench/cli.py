@@ -150,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from attributions import list_methods, load_methods_from
     from bench.config import BUILTIN_GEOMETRIES, PRESETS, preset_dict
-    from bench.metrics import metric_specs
+    from bench.metrics import METRICS
     from ssl_models.registry import MODELS
 
     for path in args.methods_from:
@@ -173,7 +173,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if spec.description:
             print(f"  {'':<24} {spec.description}")
     print("metrics (name, category, direction, unit):")
-    for spec in metric_specs():
+    for spec in METRICS.values():
         arrow = "up" if spec.direction == "up" else "down"
         print(f"  {spec.name:<32} {spec.category:<16} {arrow:<5} {spec.unit}")
     return EXIT_OK

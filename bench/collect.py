@@ -109,11 +109,18 @@ def _one_line(text: str) -> str:
 
 
 def _read_csv(path: Path, ident: dict[str, Any]) -> pd.DataFrame:
+    """A stage's CSV with the cell identity; a TDoA ``estimator`` becomes the ``method``."""
     if not path.is_file():
         return pd.DataFrame()
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    if "estimator" in df.columns:
+        df = df.rename(columns={"estimator": "method"})
     for key, value in ident.items():
-        df.insert(0, key, value) if key not in df.columns else None
+        if key not in df.columns:
+            df.insert(0, key, value)
     return df
 
 

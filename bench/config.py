@@ -300,15 +300,16 @@ def config_from_dict(d: dict[str, Any]) -> BenchConfig:
 
 
 def _scene_keys() -> list[str]:
+    """Scene fields a config may set (T60 and the array are matrix axes, not scene fields)."""
     from bench.scenes import SceneConfig
 
-    return list(SceneConfig.field_names())
+    return [*(k for k in SceneConfig.__dataclass_fields__ if k not in ("t60", "array")), "preset"]
 
 
 def _metrics_keys() -> list[str]:
     from bench.metrics.config import MetricsConfig
 
-    return list(MetricsConfig.field_names())
+    return [k for k in MetricsConfig.field_names() if k != "target_mode"]
 
 
 def _geometries(d: Any) -> dict[str, dict[str, Any]]:
@@ -317,6 +318,9 @@ def _geometries(d: Any) -> dict[str, dict[str, Any]]:
     for name, geom in d.items():
         if not isinstance(geom, dict):
             raise ConfigError(f"geometries.{name}", "must be a table of array fields")
+        from bench.geometry import ArrayConfig
+
+        ArrayConfig.from_dict(geom, f"geometries.{name}")
         out[name] = dict(geom)
     return out
 
@@ -471,7 +475,9 @@ def validate_deep(cfg: BenchConfig) -> None:
 
     for _, scene in scenes_of(cfg):
         scene.validate()
-    MetricsConfig.from_dict(cfg.metrics, "metrics")
+    metrics = MetricsConfig.from_dict(metrics_dict(cfg), "metrics")
+    for _, scene in scenes_of(cfg):
+        metrics.validate_for(scene.array.n_mics, scene.window_length)
     known = _known_methods()
     for method in cfg.matrix.methods:
         if known is not None and method not in known:
@@ -486,6 +492,11 @@ def validate_deep(cfg: BenchConfig) -> None:
         for p in paths:
             if not Path(p).is_file():
                 raise ConfigError(f"weights.{model}", f"file not found: {p}")
+
+
+def metrics_dict(cfg: BenchConfig) -> dict[str, Any]:
+    """The metric settings with the explained target shared with the attribution stage."""
+    return {**cfg.metrics, "target_mode": cfg.attribution.target_mode}
 
 
 def _known_methods() -> set[str] | None:

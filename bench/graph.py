@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import BenchConfig, scenes_of
+from bench.config import BenchConfig, metrics_dict, scenes_of
 from bench.stages import StageSpec, source_hash
 from bench.store import artifact_key, file_sha256
 
@@ -88,11 +88,15 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
     method_sources = method_sources or {}
     hashes = {stage: _module_hash(stage) for stage in _SOURCES}
     graph = StageGraph()
-    metrics_cfg = MetricsConfig.from_dict(cfg.metrics, "metrics").to_dict()
+    metrics_cfg = MetricsConfig.from_dict(metrics_dict(cfg), "metrics").to_dict()
     att = cfg.attribution
     for geometry, scene in scenes_of(cfg):
         scene_d = scene.to_dict()
-        rir_cfg = {"scene": scene_d}
+        # RIRs depend on room, T60, geometry, positions and simulator only: speech and windowing
+        # fields are left out of their key so changing them reuses the RIRs.
+        rir_cfg = {"scene": {k: val for k, val in scene_d.items()
+                             if k not in ("speech", "window_length", "hop",
+                                          "max_windows_per_utterance", "name")}}
         rirs = graph.add(StageSpec("rirs", artifact_key("rirs", rir_cfg, (), hashes["rirs"]),
                                    rir_cfg, label=scene.label()))
         for snr in [s for t, s in cfg.matrix.t60_snr_pairs() if t == scene.t60]:

@@ -110,7 +110,12 @@ def _e(x: Any) -> str:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
 
 
 def _html_table(header: list[str], rows: list[list[str]], row_class: list[str] | None = None,

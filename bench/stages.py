@@ -144,7 +144,8 @@ def _scene(spec_config: dict[str, Any]):
 
 
 def _compute_rirs(spec: StageSpec, upstream: dict[str, StoredArtifact], runtime) -> Writer:
-    from bench.scenes import compute_rirs, scene_positions
+    from bench.rir import compute_rirs
+    from bench.scenes import scene_positions
 
     scene = _scene(spec.config)
     positions = scene_positions(scene)
@@ -162,11 +163,14 @@ def _compute_rirs(spec: StageSpec, upstream: dict[str, StoredArtifact], runtime)
 
 def _split_rirs(rirs, counts: dict[str, int]):
     """Slice a concatenated RIRSet back into per-split RIRSets (train, val, test order)."""
+    from dataclasses import replace
+
     out, start = {}, 0
     for split in ("train", "val", "test"):
-        stop = start + counts[split]
-        out[split] = rirs.subset(np.arange(start, stop))
-        start = stop
+        sl = slice(start, start + counts[split])
+        out[split] = replace(rirs, rirs=rirs.rirs[sl], direct=rirs.direct[sl],
+                             positions=rirs.positions[sl])
+        start = sl.stop
     return out
 
 
@@ -180,6 +184,8 @@ def load_rirs(art: StoredArtifact):
 
 
 def _compute_windows(spec: StageSpec, upstream, runtime) -> Writer:
+    from dataclasses import replace
+
     from bench.scenes import render_windows
 
     scene = _scene(spec.config)
@@ -191,8 +197,11 @@ def _compute_windows(spec: StageSpec, upstream, runtime) -> Writer:
         if counts[split] == 0:
             continue
         seed = derive_seed(spec.config["seed"], "windows", split)
-        sets[split] = render_windows(scene, per_split[split], positions[split],
-                                     spec.config["snr_db"], seed + i)
+        ws = render_windows(scene, per_split[split], positions[split], spec.config["snr_db"],
+                            seed + i)
+        if split != "test":  # the direct path is only needed by test-set metrics: halve storage
+            ws = replace(ws, direct=np.zeros((len(ws.windows), ws.windows.shape[1], 0), np.float32))
+        sets[split] = ws
 
     def write(folder: Path) -> dict[str, Any]:
         for split, ws in sets.items():

@@ -7,7 +7,7 @@ per-window score is aggregated by :func:`bench.metrics.stats.summarize` (mean wi
 cluster-bootstrap CI over sources). See ``docs/metrics.md``.
 """
 
-from bench.metrics.config import METRICS_PRESETS, MetricsConfig
+from bench.metrics.config import MetricsConfig
 from bench.metrics.evaluate import (
     METRICS,
     MethodResults,
@@ -19,7 +19,6 @@ from bench.metrics.stats import paired_tests, summarize
 
 __all__ = [
     "METRICS",
-    "METRICS_PRESETS",
     "MethodResults",
     "MetricSpec",
     "MetricsConfig",

@@ -5,8 +5,8 @@ manipulation fractions, the TDoA variants and pairs, the de-reverberation and ch
 ranges, SRP-PHAT on relevance, and the bootstrap settings. ``from_dict`` validates every field and
 raises :class:`bench.errors.ConfigError` naming it; fields that depend on the input shape
 (``features_in_step`` dividing ``T``, pair indices below ``M``) are checked by
-:meth:`MetricsConfig.validate_for` before any compute of a cell. :data:`METRICS_PRESETS` gives
-sensible values per preset (``smoke`` is tiny, for tests and CI).
+:meth:`MetricsConfig.validate_for` before any compute of a cell. Each benchmark preset
+(``bench/presets/*.toml``) carries its own ``[metrics]`` section (``smoke`` is tiny, for tests).
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class MetricsConfig:
         Windows per forward in experiment A.
     tdoa_variants : tuple of str
         ``paper`` and/or ``bounded``.
-    tdoa_paper_pair : tuple of int
-        The pair of the ``paper`` variant (0-based).
+    tdoa_paper_pair : tuple of int or None
+        The pair of the ``paper`` variant (0-based); ``None`` (default) = the two central
+        microphones, which is the study's (7, 8) on its 16-mic array.
     tdoa_pairs : str or tuple of pairs
         Pairs of the ``bounded`` variant: ``"all"`` or a list of ``[i, j]``.
     tdoa_nfft : int
@@ -81,7 +82,7 @@ class MetricsConfig:
     manipulation_rankings: tuple[str, ...] = RANKINGS
     manipulation_batch_size: int = 64
     tdoa_variants: tuple[str, ...] = TDOA_VARIANTS
-    tdoa_paper_pair: tuple[int, int] = PAPER_PAIR
+    tdoa_paper_pair: tuple[int, int] | None = None
     tdoa_pairs: str | tuple[tuple[int, int], ...] = "all"
     tdoa_nfft: int = 0
     tdoa_precision: str = "float32"
@@ -176,7 +177,7 @@ class MetricsConfig:
         as_choices("manipulation_rankings", RANKINGS)
         as_int("manipulation_batch_size", 1)
         as_choices("tdoa_variants", TDOA_VARIANTS)
-        if "tdoa_paper_pair" in d:
+        if d.get("tdoa_paper_pair") is not None:
             kw["tdoa_paper_pair"] = _pair(d["tdoa_paper_pair"], f"{p}.tdoa_paper_pair")
         if "tdoa_pairs" in d:
             tp = d["tdoa_pairs"]
@@ -219,11 +220,16 @@ class MetricsConfig:
 
     @classmethod
     def preset(cls, name: str) -> MetricsConfig:
-        """The metric settings of a preset (see :data:`METRICS_PRESETS`)."""
-        if name not in METRICS_PRESETS:
-            allowed = list(METRICS_PRESETS)
-            raise ConfigError("preset", f"unknown preset {name!r}; allowed: {allowed}")
-        return cls.from_dict(METRICS_PRESETS[name])
+        """The ``[metrics]`` section of a benchmark preset (``bench/presets/NAME.toml``)."""
+        from bench.config import preset_dict
+
+        return cls.from_dict(preset_dict(name).get("metrics", {}))
+
+    def paper_pair(self, n_mics: int) -> tuple[int, int]:
+        """The ``paper`` variant's pair: as configured, else the central pair (16 mics: (7, 8))."""
+        if self.tdoa_paper_pair is not None:
+            return self.tdoa_paper_pair
+        return (n_mics // 2 - 1, n_mics // 2) if n_mics >= 2 else PAPER_PAIR
 
     def validate_for(self, n_mics: int, n_samples: int) -> None:
         """Checks that need the input shape ``(M, T)``; raise ``ConfigError`` before compute."""
@@ -231,7 +237,7 @@ class MetricsConfig:
             params = metric_params(name, self.quantus_params.get(name))
             validate_params(name, params, n_mics, n_samples)
         try:
-            mic_pairs(n_mics, [self.tdoa_paper_pair])
+            mic_pairs(n_mics, [self.paper_pair(n_mics)])
         except ValueError as exc:
             raise ConfigError("metrics.tdoa_paper_pair", str(exc)) from None
         if self.tdoa_pairs != "all":
@@ -256,50 +262,4 @@ def _pair(value: Any, field_name: str) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-#: Metric settings per preset. ``smoke`` keeps every family but tiny (tests, CI); ``default``
-#: fits ~50-100 windows of 16 x 5120 in well under a minute per (model, method) on 2 cores.
-METRICS_PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {
-        "quantus_params": {
-            "faithfulness_correlation": {"nr_runs": 4, "subset_size": 64},
-            "faithfulness_estimate": {"features_in_step": "T"},
-            "pixel_flipping": {"features_in_step": "T"},
-            "monotonicity_correlation": {"features_in_step": "T", "nr_samples": 1},
-            "region_perturbation": {"patch_size": 8, "regions_evaluation": 4},
-            "max_sensitivity": {"nr_samples": 1},
-        },
-        "quantus_batch_size": 8,
-        "manipulation_fractions": [0.0, 0.1, 0.3, 0.5, 0.7],
-        "tdoa_pairs": "all",
-        "srp_grid_step": 0.2,
-        "n_bootstrap": 200,
-    },
-    "default": {
-        "quantus_params": {
-            "faithfulness_correlation": {"nr_runs": 10, "subset_size": 512},
-            "faithfulness_estimate": {"features_in_step": "T"},
-            "pixel_flipping": {"features_in_step": "T"},
-            "monotonicity_correlation": {"features_in_step": "T", "nr_samples": 1},
-            "region_perturbation": {"patch_size": 16, "regions_evaluation": 10},
-            "max_sensitivity": {"nr_samples": 2, "lower_bound": 0.01},
-        },
-        "n_bootstrap": 1000,
-    },
-    "paper": {
-        "quantus_params": {
-            "faithfulness_correlation": {"nr_runs": 50, "subset_size": 1024},
-            "faithfulness_estimate": {"features_in_step": 2560},
-            "pixel_flipping": {"features_in_step": 2560},
-            "monotonicity_correlation": {"features_in_step": 2560, "nr_samples": 1},
-            "region_perturbation": {"patch_size": 16, "regions_evaluation": 20},
-            "max_sensitivity": {"nr_samples": 5, "lower_bound": 0.01},
-        },
-        "srp_grid_step": 0.05,
-        "n_bootstrap": 2000,
-    },
-}
-METRICS_PRESETS["paper-lite"] = METRICS_PRESETS["default"]
-METRICS_PRESETS["full"] = METRICS_PRESETS["paper"]
-
-
-__all__ = ["METRICS_PRESETS", "MetricsConfig"]
+__all__ = ["MetricsConfig"]

@@ -166,7 +166,7 @@ def _tdoa_setup(config: MetricsConfig, data: Any, variant: str):
     mics = np.asarray(data.mic_positions, dtype=np.float64)
     n_mics = mics.shape[0]
     if variant == "paper":
-        pairs = tdoa.mic_pairs(n_mics, [config.tdoa_paper_pair])
+        pairs = tdoa.mic_pairs(n_mics, [config.paper_pair(n_mics)])
         bound = None
     else:
         pairs = tdoa.mic_pairs(n_mics, None if config.tdoa_pairs == "all" else config.tdoa_pairs)

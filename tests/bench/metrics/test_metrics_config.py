@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bench.errors import ConfigError
-from bench.metrics import METRICS_PRESETS, MetricsConfig
+from bench.config import PRESETS
+from bench.metrics import MetricsConfig
 
 
 def test_round_trip_and_presets_are_valid():
-    for name in METRICS_PRESETS:
+    for name in PRESETS:
         cfg = MetricsConfig.preset(name)
         assert MetricsConfig.from_dict(cfg.to_dict()) == cfg
     assert MetricsConfig.from_dict({}) == MetricsConfig()
