@@ -127,8 +127,9 @@ def run_benchmark(cfg: BenchConfig, methods_from: list[str] | None = None,
 
     sources = {spec.name: spec.source_hash for spec in list_methods()}
     graph = build_graph(cfg, sources)
+    # The same torch thread count in every mode: CPU reductions (and so trained weights) depend
+    # on it, and results must not depend on where the graph ran.
     runtime = {"methods_from": list(methods_from or []), "progress": False,
-               "torch_threads": cfg.runner.threads_per_worker if cfg.runner.mode != "inprocess"
-               else None}
+               "torch_threads": cfg.runner.threads_per_worker}
     results = run_graph(graph, cfg, runtime)
     return collect(cfg, graph, results, cfg.results_path(), command)

@@ -259,7 +259,10 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
     val = load_windows(upstream["windows"], "val")
     test = load_windows(upstream["windows"], "test")
     n_mics, length = train.windows.shape[1:]
-    model = build_model(cfg["model"], n_mics=n_mics, window_length=length)
+    seed = derive_seed(cfg["seed"], "train", cfg["model"])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # weight initialisation is part of the seeded stage
+        model = build_model(cfg["model"], n_mics=n_mics, window_length=length)
     history: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"model": cfg["model"], "source": "trained"}
     if cfg.get("weights"):
@@ -269,7 +272,7 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
         tc = TrainConfig(**cfg["training"])
         result = train_model(model, (train.windows, train.positions, train.source_ids),
                              (val.windows, val.positions, val.source_ids), tc,
-                             seed=derive_seed(cfg["seed"], "train", cfg["model"]),
+                             seed=seed,
                              progress=runtime.get("progress", False))
         model, history = result.model, result.history
         meta.update(best_epoch=result.best_epoch, best_val_loss=result.best_val_loss,
