@@ -55,9 +55,11 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--speech", choices=["espeak", "cmu_arctic", "wav_dir"],
                    help="speech source (scene.speech.source)")
     g.add_argument("--speech-path", metavar="DIR", help="corpus folder (scene.speech.path)")
-    g.add_argument("--weights", action="append", default=[], metavar="MODEL[@T60/SNR]=PATH",
-                   help="external state_dict for a model, optionally for one condition "
-                        "(weights.MODEL); repeatable")
+    g.add_argument("--weights", action="append", default=[], metavar="MODEL[:T60/SNR]=PATH",
+                   help="external state_dict for a model entry, optionally for one condition "
+                        "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth (the entry "
+                        "'samplecnn@authors' is then evaluated beside the trained samplecnn); "
+                        "repeatable")
     g.add_argument("--methods-from", action="append", default=[], metavar="FILE",
                    help="Python file registering extra attribution methods; repeatable")
     g.add_argument("--results-dir", help="parent folder of run results (output.results_dir)")
@@ -101,8 +103,8 @@ def _overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     for spec in getattr(args, "weights", []):
         lhs, sep, path = spec.partition("=")
         if not sep or not path:
-            raise ConfigError("--weights", f"expected MODEL[@T60/SNR]=PATH, got {spec!r}")
-        model, _, cond = lhs.partition("@")
+            raise ConfigError("--weights", f"expected MODEL[:T60/SNR]=PATH, got {spec!r}")
+        model, _, cond = lhs.partition(":")
         if cond:
             put(f"weights.{model}", {**o.get("weights", {}).get(model, {}), cond: path})
         else:

@@ -82,7 +82,7 @@ class TrainingConfig:
     def for_model(self, model: str) -> dict[str, Any]:
         """The resolved training fields for one model (learning rate from ``per_model``)."""
         base = {k: val for k, val in asdict(self).items() if k != "per_model"}
-        base.update(self.per_model.get(model, {}))
+        base.update(self.per_model.get(model.partition("@")[0], {}))
         return base
 
 
@@ -351,7 +351,7 @@ def _matrix(d: Any, geometries: dict[str, dict[str, Any]]) -> MatrixConfig:
         v.as_str(g, "matrix.geometries", choices=list(geometries))
     models = v.as_list(d.get("models", list(default.models)), "matrix.models", min_length=1)
     for m in v.unique(models, "matrix.models"):
-        v.as_str(m, "matrix.models", choices=MODEL_NAMES)
+        model_arch(v.as_str(m, "matrix.models"), "matrix.models")
     methods = v.as_list(d.get("methods", list(default.methods)), "matrix.methods", min_length=1)
     for m in v.unique(methods, "matrix.methods"):
         v.as_str(m, "matrix.methods")
@@ -415,11 +415,26 @@ def _attribution(d: Any) -> AttributionConfig:
     return AttributionConfig(**kwargs)
 
 
+def model_arch(entry: str, field: str = "matrix.models") -> str:
+    """The architecture of a model entry: ``"samplecnn"`` or ``"samplecnn@authors"`` (external
+    weights named ``authors``) -> ``"samplecnn"``."""
+    arch, sep, label = entry.partition("@")
+    if arch not in MODEL_NAMES:
+        raise ConfigError(field, f"unknown model {entry!r}; allowed: {', '.join(MODEL_NAMES)}, "
+                          "optionally ARCH@LABEL for external weights named LABEL")
+    if sep and (not label or not all(c.isalnum() or c in "-_" for c in label)):
+        raise ConfigError(field, f"model entry {entry!r}: LABEL after '@' must be letters, "
+                          "digits, '-' or '_'")
+    return arch
+
+
 def _weights(d: Any) -> dict[str, Any]:
-    v.check_keys(d, MODEL_NAMES, "weights")
+    if not isinstance(d, dict):
+        raise ConfigError("weights", "must be a table {MODEL = path or {\"T60/SNR\" = path}}")
     out: dict[str, Any] = {}
     for model, spec in d.items():
         f = f"weights.{model}"
+        model_arch(model, f)
         if isinstance(spec, str):
             out[model] = spec
         elif isinstance(spec, dict):
@@ -430,6 +445,18 @@ def _weights(d: Any) -> dict[str, Any]:
         else:
             raise ConfigError(f, "must be a path or a table {\"T60/SNR\" = path}")
     return out
+
+
+def _weights_for(weights: dict[str, Any], model: str, t60: float, snr: float) -> str | None:
+    """The state_dict configured for (model entry, condition), if any."""
+    spec = weights.get(model)
+    if spec is None or isinstance(spec, str):
+        return spec
+    for cond, path in spec.items():
+        c_t60, c_snr = _parse_condition_key(cond, f"weights.{model}.{cond}")
+        if abs(c_t60 - t60) < 1e-9 and abs(c_snr - snr) < 1e-9:
+            return path
+    return None
 
 
 def _parse_condition_key(text: str, field: str) -> tuple[float, float]:
@@ -487,6 +514,13 @@ def validate_deep(cfg: BenchConfig) -> None:
         if method not in cfg.matrix.methods:
             raise ConfigError(f"attribution.params.{method}",
                               f"parameters for a method not in matrix.methods ({', '.join(cfg.matrix.methods)})")
+    for model in cfg.matrix.models:
+        if "@" in model:
+            for t60, snr in cfg.matrix.t60_snr_pairs():
+                if _weights_for(cfg.weights, model, t60, snr) is None:
+                    raise ConfigError(f"weights.{model}", f"model entry {model!r} needs weights "
+                                      f"for condition '{t60:g}/{snr:g}' (--weights "
+                                      f"{model}:{t60:g}/{snr:g}=PATH)")
     for model, spec in cfg.weights.items():
         paths = [spec] if isinstance(spec, str) else list(spec.values())
         for p in paths:

@@ -152,22 +152,17 @@ def _model_node(cfg: BenchConfig, model_name: str, t60: float, snr: float, windo
     m_cfg: dict[str, Any] = {"model": model_name, "seed": cfg.seed}
     weights = external_weights(cfg, model_name, t60, snr)
     if weights is not None:
-        m_cfg["weights"] = {"path": str(weights), "sha256": file_sha256(Path(weights))}
+        m_cfg["weights"] = {"sha256": file_sha256(Path(weights))}
     else:
         m_cfg["training"] = cfg.training.for_model(model_name)
-    return StageSpec("model", artifact_key("model", m_cfg, (windows_key,), code_hash), m_cfg,
-                     {"windows": windows_key}, label=f"{model_name} {cond}")
+    key = artifact_key("model", m_cfg, (windows_key,), code_hash)  # by content, not by path
+    if weights is not None:
+        m_cfg["weights"]["path"] = str(Path(weights).resolve())
+    return StageSpec("model", key, m_cfg, {"windows": windows_key}, label=f"{model_name} {cond}")
 
 
 def external_weights(cfg: BenchConfig, model: str, t60: float, snr: float) -> str | None:
-    """The state_dict to use for (model, condition), if the configuration names one."""
-    spec = cfg.weights.get(model)
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        return spec
-    for cond, path in spec.items():
-        c_t60, c_snr = (float(x) for x in cond.split("/"))
-        if abs(c_t60 - t60) < 1e-9 and abs(c_snr - snr) < 1e-9:
-            return path
-    return None
+    """The state_dict to use for (model entry, condition), if the configuration names one."""
+    from bench.config import _weights_for
+
+    return _weights_for(cfg.weights, model, t60, snr)

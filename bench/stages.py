@@ -262,7 +262,7 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
     seed = derive_seed(cfg["seed"], "train", cfg["model"])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # weight initialisation is part of the seeded stage
-        model = build_model(cfg["model"], n_mics=n_mics, window_length=length)
+        model = build_model(cfg["model"].partition("@")[0], n_mics=n_mics, window_length=length)
     history: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"model": cfg["model"], "source": "trained"}
     if cfg.get("weights"):
@@ -294,7 +294,8 @@ def load_model(art: StoredArtifact, n_mics: int, window_length: int):
     from ssl_models import build_model
     from ssl_models.checkpoint import load_checkpoint
 
-    model = build_model(art.meta["model"], n_mics=n_mics, window_length=window_length)
+    arch = art.meta["model"].partition("@")[0]
+    model = build_model(arch, n_mics=n_mics, window_length=window_length)
     load_checkpoint(art.file("model.pt"), model)
     return model.eval()
 
