@@ -8,6 +8,8 @@ Written into ``<results_dir>/<name>/``:
 - ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
 - ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
   each method;
+- ``paired_tests.csv``: each method against LRP per metric (Wilcoxon on per-source means,
+  Holm-corrected over the methods of a cell);
 - ``inspection/*.npz``: best and worst test source of each (model, condition) with every
   method's relevance (for the report's inspection figures and audio);
 - ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
@@ -81,6 +83,7 @@ def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
         out_dir / "curves.csv", index=False)
     _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
         out_dir / "tdoa.csv", index=False)
+    paired_tests_table(store, graph).to_csv(out_dir / "paired_tests.csv", index=False)
     write_inspection(store, graph, status, out_dir / "inspection")
     provenance = make_provenance(cfg, command)
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
@@ -185,6 +188,48 @@ def _skill_rows(store: ArtifactStore, graph: StageGraph, cond: dict[str, Any],
             if row["model"] == model:
                 row["beats_trivial"] = bool(trivial_mae is not None and row["mae"] < trivial_mae)
     return rows
+
+
+def paired_tests_table(store: ArtifactStore, graph: StageGraph, reference: str = "lrp"
+                       ) -> pd.DataFrame:
+    """Per (model, condition, metric): each method vs ``reference`` (Wilcoxon on per-source
+    means, Holm-corrected over the methods), on the same test windows."""
+    from bench.metrics.stats import paired_tests
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for cell in graph.cells:
+        groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
+    frames = []
+    for (model, cond), cells in sorted(groups.items()):
+        per_method: dict[str, dict[str, np.ndarray]] = {}
+        index = None
+        for cell in cells:
+            art = store.get("metrics", cell["metrics"])
+            att = store.get("attribution", cell["attribution"])
+            if art is None or att is None or not art.file("per_window.npz").is_file():
+                continue
+            with np.load(art.file("per_window.npz")) as z:
+                per_method[cell["method"]] = {k: z[k] for k in z.files}
+            index = np.load(att.file("index.npy"))
+        win = store.get("windows", cells[0]["windows"])
+        if reference not in per_method or len(per_method) < 2 or win is None or index is None:
+            continue
+        source_ids = load_windows(win, "test").source_ids[index]
+        metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
+        for metric in metrics:
+            values = {m: d[metric] for m, d in per_method.items()
+                      if d[metric].shape == source_ids.shape}
+            if reference not in values or len(values) < 2:
+                continue
+            table = paired_tests(values, source_ids, reference=reference)
+            table.insert(0, "metric", metric)
+            table.insert(0, "condition", cond)
+            table.insert(0, "model", model)
+            frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["model", "condition", "metric", "method", "reference",
+                                     "n_sources", "mean_diff", "statistic", "p_value", "p_holm"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def write_inspection(store: ArtifactStore, graph: StageGraph,

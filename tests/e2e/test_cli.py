@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,22 @@ def test_rerun_recomputes_nothing(smoke_run):
     assert summary["computed"] == {}
     assert summary["failed"] == []
     assert sum(summary["stored"].values()) > 0
+
+
+def test_added_method_computes_only_its_own_cells(smoke_run):
+    """docs/adding-a-method.md: load the how-to example and rerun; nothing else is recomputed."""
+    work, _ = smoke_run
+    example = Path(__file__).resolve().parents[2] / "examples" / "my_method.py"
+    proc = run_cli("run", "--preset", "smoke", "--results-dir", str(work / "added"),
+                   "--store", str(work / "store"), "--methods", "lrp,gradient,smoothgrad",
+                   "--methods-from", str(example), "--no-report", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((work / "added" / "smoke" / "run_summary.json").read_text())
+    assert summary["computed"] == {"attribution": 1, "metrics": 1}
+    board = pd.read_csv(work / "added" / "smoke" / "leaderboard.csv")
+    mine = board[board["method"] == "smoothgrad"]
+    assert len(mine) > 10 and (mine["status"] == "ok").all()
+    # the other methods' rows are exactly those of the run without the new method
+    before = pd.read_csv(work / "results" / "smoke" / "leaderboard.csv")
+    after = board[board["method"] != "smoothgrad"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, before)
