@@ -17,7 +17,7 @@ Follows Comanducci, Antonacci, Sarti (EUSIPCO 2024); ``SceneConfig.paper()`` is 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -264,9 +264,10 @@ class RenderedSource:
     corr_time: int
 
 
-def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
-                   seed: int) -> list[RenderedSource]:
-    """Speech draw, convolution and noise for every source (full signals, before windowing).
+def iter_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
+                 seed: int) -> Iterator[RenderedSource]:
+    """Speech draw, convolution and noise for every source (full signals, before windowing),
+    one source at a time so memory stays bounded by one source's signals.
 
     Utterance indices: ``default_rng(seed).integers(len(corpus), size=S)`` (with replacement);
     the noise of source ``s`` comes from ``default_rng([seed, s])``, so the SNR only rescales it.
@@ -281,7 +282,6 @@ def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
         raise ConfigError("rirs", "the RIR set was computed for another fs or array")
     corpus = load_scene_corpus(scene)
     draws = np.random.default_rng(seed).integers(len(corpus), size=len(positions))
-    out = []
     for s, u in enumerate(draws):
         dry = corpus.utterance(int(u))
         clean = audio.convolve_rirs(dry, rirs.rirs[s].astype(np.float64))
@@ -290,9 +290,13 @@ def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
         n = min(direct.shape[1], clean.shape[1])
         direct_full[:, :n] = direct[:, :n]
         noisy, _ = audio.add_noise(clean, snr, np.random.default_rng([seed, s]))
-        out.append(RenderedSource(noisy, clean, direct_full, int(u),
-                                  audio.correlation_time(dry)))
-    return out
+        yield RenderedSource(noisy, clean, direct_full, int(u), audio.correlation_time(dry))
+
+
+def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
+                   seed: int) -> list[RenderedSource]:
+    """All sources of :func:`iter_sources` as a list (small sets and tests only)."""
+    return list(iter_sources(scene, rirs, positions, snr_db, seed))
 
 
 def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
@@ -308,7 +312,7 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     t, hop, cap = scene.window_length, scene.hop_length, scene.max_windows_per_utterance
     wins, dirs, ids, corr = [], [], [], []
-    for s, src in enumerate(render_sources(scene, rirs, positions, snr_db, seed)):
+    for s, src in enumerate(iter_sources(scene, rirs, positions, snr_db, seed)):
         w = audio.frame(src.noisy, t, hop, cap)
         wins.append(w.astype(np.float32))
         dirs.append(audio.frame(src.direct, t, hop, cap).astype(np.float32))
