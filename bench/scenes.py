@@ -300,8 +300,14 @@ def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
 
 
 def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
-                   seed: int) -> WindowSet:
-    """Render the windows of every source (see :func:`render_sources`); never computes RIRs.
+                   seed: int, with_direct: bool = True) -> WindowSet:
+    """Render the windows of every source (see :func:`iter_sources`); never computes RIRs.
+
+    Parameters
+    ----------
+    with_direct : bool
+        Keep the direct-path windows; ``False`` stores an empty ``(N, M, 0)`` array instead
+        (training splits do not need them, and they double the memory).
 
     Returns
     -------
@@ -315,7 +321,10 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
     for s, src in enumerate(iter_sources(scene, rirs, positions, snr_db, seed)):
         w = audio.frame(src.noisy, t, hop, cap)
         wins.append(w.astype(np.float32))
-        dirs.append(audio.frame(src.direct, t, hop, cap).astype(np.float32))
+        if with_direct:
+            dirs.append(audio.frame(src.direct, t, hop, cap).astype(np.float32))
+        else:
+            dirs.append(np.zeros((len(w), w.shape[1], 0), np.float32))
         ids.append(np.full(len(w), s, dtype=np.int64))
         corr.append(np.full(len(w), float(src.corr_time)))
     m = len(scene.mic_positions())
@@ -325,7 +334,7 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
 
     source_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     return WindowSet(
-        windows=cat(wins, (0, m, t)), direct=cat(dirs, (0, m, t)),
+        windows=cat(wins, (0, m, t)), direct=cat(dirs, (0, m, t if with_direct else 0)),
         positions=positions[source_ids], source_ids=source_ids,
         corr_time=np.concatenate(corr) if corr else np.zeros(0),
         mic_positions=scene.mic_positions(), fs=scene.fs, speed_of_sound=scene.speed_of_sound)

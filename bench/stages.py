@@ -184,8 +184,6 @@ def load_rirs(art: StoredArtifact):
 
 
 def _compute_windows(spec: StageSpec, upstream, runtime) -> Writer:
-    from dataclasses import replace
-
     from bench.scenes import render_windows
 
     scene = _scene(spec.config)
@@ -197,11 +195,9 @@ def _compute_windows(spec: StageSpec, upstream, runtime) -> Writer:
         if counts[split] == 0:
             continue
         seed = derive_seed(spec.config["seed"], "windows", split)
-        ws = render_windows(scene, per_split[split], positions[split], spec.config["snr_db"],
-                            seed + i)
-        if split != "test":  # the direct path is only needed by test-set metrics: halve storage
-            ws = replace(ws, direct=np.zeros((len(ws.windows), ws.windows.shape[1], 0), np.float32))
-        sets[split] = ws
+        # the direct path is only needed by test-set metrics: not stored for training splits
+        sets[split] = render_windows(scene, per_split[split], positions[split],
+                                     spec.config["snr_db"], seed + i, with_direct=split == "test")
 
     def write(folder: Path) -> dict[str, Any]:
         for split, ws in sets.items():
