@@ -26,7 +26,9 @@ def _floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _names(text: str) -> list[str]:
@@ -35,43 +37,83 @@ def _names(text: str) -> list[str]:
 
 def _add_config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration (each mirrors a config field)")
-    g.add_argument("--preset", default=None,
-                   help="built-in preset: smoke, default, paper-lite, paper, full "
-                        "(default: 'default', or the config file's own preset)")
+    g.add_argument(
+        "--preset",
+        default=None,
+        help="built-in preset: smoke, default, paper-lite, paper, full "
+        "(default: 'default', or the config file's own preset)",
+    )
     g.add_argument("--config", metavar="FILE", help="TOML config merged over the preset")
     g.add_argument("--name", help="run name (name); results go to RESULTS_DIR/NAME")
     g.add_argument("--seed", type=int, help="global seed (seed)")
-    g.add_argument("--t60", type=_floats, metavar="S[,S..]", help="reverberation times, s (matrix.t60)")
+    g.add_argument(
+        "--t60", type=_floats, metavar="S[,S..]", help="reverberation times, s (matrix.t60)"
+    )
     g.add_argument("--snr", type=_floats, metavar="DB[,DB..]", help="SNRs, dB (matrix.snr_db)")
-    g.add_argument("--geometries", type=_names, metavar="NAME[,..]",
-                   help="array geometries (matrix.geometries), see 'list'")
+    g.add_argument(
+        "--geometries",
+        type=_names,
+        metavar="NAME[,..]",
+        help="array geometries (matrix.geometries), see 'list'",
+    )
     g.add_argument("--models", type=_names, metavar="NAME[,..]", help="localizers (matrix.models)")
-    g.add_argument("--methods", type=_names, metavar="NAME[,..]",
-                   help="attribution methods (matrix.methods), see 'list'")
+    g.add_argument(
+        "--methods",
+        type=_names,
+        metavar="NAME[,..]",
+        help="attribution methods (matrix.methods), see 'list'",
+    )
     g.add_argument("--max-epochs", type=int, help="training budget (training.max_epochs)")
     g.add_argument("--rir-mode", choices=["exact", "fast"], help="RIR simulation (scene.rir_mode)")
-    g.add_argument("--rir-convention", choices=["pyroomacoustics", "gpurir"],
-                   help="RIR convention (scene.rir_convention)")
-    g.add_argument("--speech", choices=["espeak", "cmu_arctic", "wav_dir"],
-                   help="speech source (scene.speech.source)")
+    g.add_argument(
+        "--rir-convention",
+        choices=["pyroomacoustics", "gpurir"],
+        help="RIR convention (scene.rir_convention)",
+    )
+    g.add_argument(
+        "--speech",
+        choices=["espeak", "cmu_arctic", "wav_dir"],
+        help="speech source (scene.speech.source)",
+    )
     g.add_argument("--speech-path", metavar="DIR", help="corpus folder (scene.speech.path)")
-    g.add_argument("--weights", action="append", default=[], metavar="MODEL[:T60/SNR]=PATH",
-                   help="external state_dict for a model entry, optionally for one condition "
-                        "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth (the entry "
-                        "'samplecnn@authors' is then evaluated beside the trained samplecnn); "
-                        "repeatable")
-    g.add_argument("--methods-from", action="append", default=[], metavar="FILE",
-                   help="Python file registering extra attribution methods; repeatable")
+    g.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="MODEL[:T60/SNR]=PATH",
+        help="external state_dict for a model entry, optionally for one condition "
+        "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth (the entry "
+        "'samplecnn@authors' is then evaluated beside the trained samplecnn); "
+        "repeatable",
+    )
+    g.add_argument(
+        "--methods-from",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Python file registering extra attribution methods; repeatable",
+    )
     g.add_argument("--results-dir", help="parent folder of run results (output.results_dir)")
     g.add_argument("--store", help="artifact store folder (output.store_dir)")
-    g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 "
-                        "(runner.scheduler; workers need the package and the store path)")
-    g.add_argument("--mode", choices=["local", "inprocess", "scheduler"],
-                   help="local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)")
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+        "(runner.scheduler; workers need the package and the store path)",
+    )
+    g.add_argument(
+        "--mode",
+        choices=["local", "inprocess", "scheduler"],
+        help="local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)",
+    )
     g.add_argument("--workers", type=int, help="LocalCluster worker processes (runner.n_workers)")
-    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any config field by dotted key, value in TOML syntax; repeatable")
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any config field by dotted key, value in TOML syntax; repeatable",
+    )
 
 
 def _overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -86,14 +128,25 @@ def _overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
 
-    simple = {"name": "name", "seed": "seed", "t60": "matrix.t60", "snr": "matrix.snr_db",
-              "geometries": "matrix.geometries", "models": "matrix.models",
-              "methods": "matrix.methods", "max_epochs": "training.max_epochs",
-              "rir_mode": "scene.rir_mode", "rir_convention": "scene.rir_convention",
-              "speech": "scene.speech.source", "speech_path": "scene.speech.path",
-              "results_dir": "output.results_dir", "store": "output.store_dir",
-              "scheduler": "runner.scheduler", "mode": "runner.mode",
-              "workers": "runner.n_workers"}
+    simple = {
+        "name": "name",
+        "seed": "seed",
+        "t60": "matrix.t60",
+        "snr": "matrix.snr_db",
+        "geometries": "matrix.geometries",
+        "models": "matrix.models",
+        "methods": "matrix.methods",
+        "max_epochs": "training.max_epochs",
+        "rir_mode": "scene.rir_mode",
+        "rir_convention": "scene.rir_convention",
+        "speech": "scene.speech.source",
+        "speech_path": "scene.speech.path",
+        "results_dir": "output.results_dir",
+        "store": "output.store_dir",
+        "scheduler": "runner.scheduler",
+        "mode": "runner.mode",
+        "workers": "runner.n_workers",
+    }
     for attr, path in simple.items():
         value = getattr(args, attr, None)
         if value is not None:
@@ -132,8 +185,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args)
     command = "ssl-xai-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     start = time.perf_counter()
-    summary = run_benchmark(cfg, methods_from=[str(Path(p).resolve()) for p in args.methods_from],
-                            command=command)
+    summary = run_benchmark(
+        cfg, methods_from=[str(Path(p).resolve()) for p in args.methods_from], command=command
+    )
     out = cfg.results_path()
     if not args.no_report:
         build_outputs(out)
@@ -193,7 +247,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     folder = Path(args.results)
     if not (folder / "leaderboard.csv").is_file():
-        raise ConfigError("results", f"no leaderboard.csv in {folder}; run 'ssl-xai-bench run' first")
+        raise ConfigError(
+            "results", f"no leaderboard.csv in {folder}; run 'ssl-xai-bench run' first"
+        )
     index = build_outputs(folder)
     print(f"report: {index}")
     return EXIT_OK
@@ -218,31 +274,52 @@ def cmd_cache(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ssl-xai-bench",
-        description="Benchmark attribution (XAI) methods on deep speech source localizers.")
+        description="Benchmark attribution (XAI) methods on deep speech source localizers.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("run", help="run the benchmark matrix (stages already stored are reused)",
-                       description="Run the benchmark: scenes -> training -> attribution -> "
-                                   "metrics -> tables and report.")
+    p = sub.add_parser(
+        "run",
+        help="run the benchmark matrix (stages already stored are reused)",
+        description="Run the benchmark: scenes -> training -> attribution -> "
+        "metrics -> tables and report.",
+    )
     _add_config_options(p)
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("list", help="list presets, models, geometries, methods and metrics",
-                       description="List presets, models, geometries, attribution methods "
-                                   "(with family, parameters and source) and metrics.")
-    p.add_argument("--methods-from", action="append", default=[], metavar="FILE",
-                   help="also load methods from this file; repeatable")
+    p = sub.add_parser(
+        "list",
+        help="list presets, models, geometries, methods and metrics",
+        description="List presets, models, geometries, attribution methods "
+        "(with family, parameters and source) and metrics.",
+    )
+    p.add_argument(
+        "--methods-from",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also load methods from this file; repeatable",
+    )
     p.set_defaults(func=cmd_list)
-    p = sub.add_parser("show-config", help="print the resolved configuration",
-                       description="Print the resolved, validated configuration as JSON.")
+    p = sub.add_parser(
+        "show-config",
+        help="print the resolved configuration",
+        description="Print the resolved, validated configuration as JSON.",
+    )
     _add_config_options(p)
     p.set_defaults(func=cmd_show_config)
-    p = sub.add_parser("report", help="rebuild tables, figures and HTML from stored results",
-                       description="Rebuild tables, figures and the HTML report of a results "
-                                   "folder without recomputing anything.")
+    p = sub.add_parser(
+        "report",
+        help="rebuild tables, figures and HTML from stored results",
+        description="Rebuild tables, figures and the HTML report of a results "
+        "folder without recomputing anything.",
+    )
     p.add_argument("results", help="a run's results folder (with leaderboard.csv)")
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("cache", help="list or prune the artifact store",
-                       description="List or prune the content-addressed artifact store.")
+    p = sub.add_parser(
+        "cache",
+        help="list or prune the artifact store",
+        description="List or prune the content-addressed artifact store.",
+    )
     p.add_argument("action", choices=["list", "prune"], help="list entries or delete them")
     p.add_argument("--store", default=".ssl-xai-bench-cache", help="store folder")
     p.add_argument("--stage", help="prune only this stage's artifacts")

@@ -35,14 +35,36 @@ from bench.graph import StageGraph
 from bench.stages import StageResult, load_windows
 from bench.store import ArtifactStore
 
-LEADERBOARD_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry", "method", "metric",
-                       "category", "direction", "unit", "n_windows", "n_sources", "mean",
-                       "ci_low", "ci_high", "n_nonfinite", "status", "reason"]
+LEADERBOARD_COLUMNS = [
+    "model",
+    "condition",
+    "t60",
+    "snr_db",
+    "geometry",
+    "method",
+    "metric",
+    "category",
+    "direction",
+    "unit",
+    "n_windows",
+    "n_sources",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n_nonfinite",
+    "status",
+    "reason",
+]
 CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
 
 
-def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
-            out_dir: Path, command: str = "") -> dict[str, Any]:
+def collect(
+    cfg: BenchConfig,
+    graph: StageGraph,
+    results: list[StageResult],
+    out_dir: Path,
+    command: str = "",
+) -> dict[str, Any]:
     """Write the results folder from the store; returns the run summary."""
     store = ArtifactStore(cfg.store_path())
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -54,8 +76,14 @@ def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
         res = status[("metrics", cell["metrics"])]
         art = store.get("metrics", cell["metrics"]) if res.ok else None
         if art is None:
-            rows.append({**ident, "metric": "*", "status": "failed",
-                         "reason": _one_line(res.reason or "artifact missing")})
+            rows.append(
+                {
+                    **ident,
+                    "metric": "*",
+                    "status": "failed",
+                    "reason": _one_line(res.reason or "artifact missing"),
+                }
+            )
             continue
         for row in json.loads(art.file("rows.json").read_text("utf-8")):
             rows.append({**ident, **row, "status": "ok", "reason": ""})
@@ -70,8 +98,16 @@ def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
             if sig is not None:
                 tdoa.append(_read_csv(sig.file("tdoa.csv"), {**ident, "model": model}))
                 for row in json.loads(sig.file("rows.json").read_text("utf-8")):
-                    rows.append({**ident, "model": model, "method": row.pop("method", "signals"),
-                                 **row, "status": "ok", "reason": ""})
+                    rows.append(
+                        {
+                            **ident,
+                            "model": model,
+                            "method": row.pop("method", "signals"),
+                            **row,
+                            "status": "ok",
+                            "reason": "",
+                        }
+                    )
         skill.extend(_skill_rows(store, graph, cond, status))
     board = _frame(rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"])
     board.to_csv(out_dir / "leaderboard.csv", index=False)
@@ -80,9 +116,11 @@ def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
         skill_df = skill_df.sort_values(["model", "condition", "predictor"], kind="stable")
     skill_df.to_csv(out_dir / "model_skill.csv", index=False)
     _concat(curves, ["model", "condition", "method", "ranking", "fraction"]).to_csv(
-        out_dir / "curves.csv", index=False)
+        out_dir / "curves.csv", index=False
+    )
     _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
-        out_dir / "tdoa.csv", index=False)
+        out_dir / "tdoa.csv", index=False
+    )
     paired_tests_table(store, graph).to_csv(out_dir / "paired_tests.csv", index=False)
     write_inspection(store, graph, status, out_dir / "inspection")
     provenance = make_provenance(cfg, command)
@@ -92,8 +130,10 @@ def collect(cfg: BenchConfig, graph: StageGraph, results: list[StageResult],
         "computed": _count(results, computed=True),
         "stored": _count(results, computed=False),
         "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason} for r in failed],
-        "seconds": {stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
-                    for stage in sorted({r.stage for r in results})},
+        "seconds": {
+            stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
+            for stage in sorted({r.stage for r in results})
+        },
     }
     (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     return summary
@@ -143,11 +183,17 @@ def _concat(frames: list[pd.DataFrame], sort: list[str]) -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True)
     front = [c for c in CELL_COLUMNS + ["method"] if c in df.columns]
     df = df[front + [c for c in df.columns if c not in front]]
-    return df.sort_values([c for c in sort if c in df.columns], kind="stable").reset_index(drop=True)
+    return df.sort_values([c for c in sort if c in df.columns], kind="stable").reset_index(
+        drop=True
+    )
 
 
-def _skill_rows(store: ArtifactStore, graph: StageGraph, cond: dict[str, Any],
-                status: dict[tuple[str, str], StageResult]) -> list[dict[str, Any]]:
+def _skill_rows(
+    store: ArtifactStore,
+    graph: StageGraph,
+    cond: dict[str, Any],
+    status: dict[tuple[str, str], StageResult],
+) -> list[dict[str, Any]]:
     from bench.metrics.stats import summarize
     from ssl_models.evaluation import localization_errors, per_window_abs_error
 
@@ -181,17 +227,27 @@ def _skill_rows(store: ArtifactStore, graph: StageGraph, cond: dict[str, Any],
             stats = summarize(per_window, test.source_ids[ok], seed=0)
             if predictor == "trivial":
                 trivial_mae = err["mae"]
-            rows.append({**ident, "model": model, "predictor": predictor, **err,
-                         "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
-                         "n_windows": stats["n_windows"], "n_sources": stats["n_sources"]})
+            rows.append(
+                {
+                    **ident,
+                    "model": model,
+                    "predictor": predictor,
+                    **err,
+                    "ci_low": stats["ci_low"],
+                    "ci_high": stats["ci_high"],
+                    "n_windows": stats["n_windows"],
+                    "n_sources": stats["n_sources"],
+                }
+            )
         for row in rows:
             if row["model"] == model:
                 row["beats_trivial"] = bool(trivial_mae is not None and row["mae"] < trivial_mae)
     return rows
 
 
-def paired_tests_table(store: ArtifactStore, graph: StageGraph, reference: str = "lrp"
-                       ) -> pd.DataFrame:
+def paired_tests_table(
+    store: ArtifactStore, graph: StageGraph, reference: str = "lrp"
+) -> pd.DataFrame:
     """Per (model, condition, metric): each method vs ``reference`` (Wilcoxon on per-source
     means, Holm-corrected over the methods), on the same test windows."""
     from bench.metrics.stats import paired_tests
@@ -217,8 +273,9 @@ def paired_tests_table(store: ArtifactStore, graph: StageGraph, reference: str =
         source_ids = load_windows(win, "test").source_ids[index]
         metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
         for metric in metrics:
-            values = {m: d[metric] for m, d in per_method.items()
-                      if d[metric].shape == source_ids.shape}
+            values = {
+                m: d[metric] for m, d in per_method.items() if d[metric].shape == source_ids.shape
+            }
             if reference not in values or len(values) < 2:
                 continue
             table = paired_tests(values, source_ids, reference=reference)
@@ -227,13 +284,29 @@ def paired_tests_table(store: ArtifactStore, graph: StageGraph, reference: str =
             table.insert(0, "model", model)
             frames.append(table)
     if not frames:
-        return pd.DataFrame(columns=["model", "condition", "metric", "method", "reference",
-                                     "n_sources", "mean_diff", "statistic", "p_value", "p_holm"])
+        return pd.DataFrame(
+            columns=[
+                "model",
+                "condition",
+                "metric",
+                "method",
+                "reference",
+                "n_sources",
+                "mean_diff",
+                "statistic",
+                "p_value",
+                "p_holm",
+            ]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def write_inspection(store: ArtifactStore, graph: StageGraph,
-                     status: dict[tuple[str, str], StageResult], folder: Path) -> None:
+def write_inspection(
+    store: ArtifactStore,
+    graph: StageGraph,
+    status: dict[tuple[str, str], StageResult],
+    folder: Path,
+) -> None:
     """Best and worst explained test window of each (model, condition) with all relevances."""
     folder.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -253,18 +326,30 @@ def write_inspection(store: ArtifactStore, graph: StageGraph,
         err = np.linalg.norm(pred[idx] - test.positions[idx], axis=1)
         for which, pos in (("best", int(np.argmin(err))), ("worst", int(np.argmax(err)))):
             w = int(idx[pos])
-            payload = {"window": test.windows[w], "direct": test.direct[w],
-                       "position": test.positions[w], "prediction": pred[w],
-                       "fs": np.int64(test.fs), "pair": np.array([7, 8]) if test.windows.shape[1] > 8
-                       else np.array([0, test.windows.shape[1] - 1])}
+            payload = {
+                "window": test.windows[w],
+                "direct": test.direct[w],
+                "position": test.positions[w],
+                "prediction": pred[w],
+                "fs": np.int64(test.fs),
+                "pair": np.array([7, 8])
+                if test.windows.shape[1] > 8
+                else np.array([0, test.windows.shape[1] - 1]),
+            }
             mics = test.mic_positions[payload["pair"]]
             d = np.linalg.norm(mics - test.positions[w], axis=1)
             payload["true_tdoa"] = np.float64((d[1] - d[0]) / test.speed_of_sound * test.fs)
             methods = sorted(arts)
             for method in methods:
                 payload[f"relevance_{method}"] = np.load(arts[method].file("relevance.npy"))[pos]
-            meta = {"model": model, "condition": cond, "which": which, "methods": methods,
-                    "source_id": int(test.source_ids[w]), "error_m": float(err[pos])}
+            meta = {
+                "model": model,
+                "condition": cond,
+                "which": which,
+                "methods": methods,
+                "source_id": int(test.source_ids[w]),
+                "error_m": float(err[pos]),
+            }
             payload["meta"] = np.array(json.dumps(meta))
             safe = f"{model}_{cond}".replace(" ", "_").replace("=", "").replace("/", "-")
             np.savez(folder / f"{safe}_{which}.npz", **payload)
@@ -275,8 +360,17 @@ def make_provenance(cfg: BenchConfig, command: str) -> dict[str, Any]:
     import importlib.metadata as md
 
     versions = {"python": platform.python_version()}
-    for dist in ("torch", "zennit", "captum", "quantus", "pyroomacoustics", "numpy", "scipy",
-                 "dask", "pandas"):
+    for dist in (
+        "torch",
+        "zennit",
+        "captum",
+        "quantus",
+        "pyroomacoustics",
+        "numpy",
+        "scipy",
+        "dask",
+        "pandas",
+    ):
         try:
             versions[dist] = md.version(dist)
         except md.PackageNotFoundError:
@@ -294,8 +388,11 @@ def make_provenance(cfg: BenchConfig, command: str) -> dict[str, Any]:
         "rir_mode": cfg.scene.get("rir_mode", "exact"),
         "speech": cfg.scene.get("speech", {"source": "espeak"}),
         "versions": versions,
-        "machine": {"platform": platform.platform(), "cpu": platform.processor() or
-                    platform.machine(), "n_cores": _n_cores()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu": platform.processor() or platform.machine(),
+            "n_cores": _n_cores(),
+        },
     }
 
 
@@ -309,10 +406,21 @@ def git_commit() -> str:
     """The commit of the package's source tree ("unknown" outside a git checkout)."""
     root = Path(__file__).resolve().parents[1]
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return out + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

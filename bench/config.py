@@ -271,8 +271,21 @@ def config_from_dict(d: dict[str, Any]) -> BenchConfig:
     """Validate a complete configuration dictionary."""
     v.check_keys(
         d,
-        ["name", "description", "seed", "preset", "scene", "geometries", "matrix", "training", "attribution",
-         "metrics", "weights", "runner", "output"],
+        [
+            "name",
+            "description",
+            "seed",
+            "preset",
+            "scene",
+            "geometries",
+            "matrix",
+            "training",
+            "attribution",
+            "metrics",
+            "weights",
+            "runner",
+            "output",
+        ],
         "",
     )
     name = v.as_str(d.get("name", "run"), "name")
@@ -290,9 +303,18 @@ def config_from_dict(d: dict[str, Any]) -> BenchConfig:
     runner = _runner(d.get("runner", {}))
     output = _output(d.get("output", {}))
     cfg = BenchConfig(
-        name=name, seed=seed, scene=scene, geometries=geometries, matrix=matrix,
-        training=training, attribution=attribution, metrics=metrics, weights=weights,
-        runner=runner, output=output, preset=preset,
+        name=name,
+        seed=seed,
+        scene=scene,
+        geometries=geometries,
+        matrix=matrix,
+        training=training,
+        attribution=attribution,
+        metrics=metrics,
+        weights=weights,
+        runner=runner,
+        output=output,
+        preset=preset,
         description=v.as_str(d.get("description", ""), "description"),
     )
     validate_deep(cfg)
@@ -332,21 +354,37 @@ def _matrix(d: Any, geometries: dict[str, dict[str, Any]]) -> MatrixConfig:
     for i, pair in enumerate(v.as_list(d.get("conditions", []), "matrix.conditions")):
         f = f"matrix.conditions[{i}]"
         pair = v.as_list(pair, f, min_length=2, max_length=2)
-        conditions.append((v.as_float(pair[0], f, minimum=0.0, exclusive_minimum=True, maximum=5.0),
-                           v.as_float(pair[1], f, minimum=-30.0, maximum=120.0)))
+        conditions.append(
+            (
+                v.as_float(pair[0], f, minimum=0.0, exclusive_minimum=True, maximum=5.0),
+                v.as_float(pair[1], f, minimum=-30.0, maximum=120.0),
+            )
+        )
     v.unique(conditions, "matrix.conditions")
     if conditions and ("t60" in d or "snr_db" in d):
-        raise ConfigError("matrix.conditions", "give either paired conditions or the t60 and "
-                          "snr_db axes, not both")
+        raise ConfigError(
+            "matrix.conditions",
+            "give either paired conditions or the t60 and snr_db axes, not both",
+        )
     if conditions:
-        d = {**d, "t60": sorted({c[0] for c in conditions}),
-             "snr_db": sorted({c[1] for c in conditions})}
-    t60 = v.unique(v.as_list(d.get("t60", list(default.t60)), "matrix.t60", min_length=1), "matrix.t60")
-    t60 = [v.as_float(x, "matrix.t60", minimum=0.0, exclusive_minimum=True, maximum=5.0) for x in t60]
+        d = {
+            **d,
+            "t60": sorted({c[0] for c in conditions}),
+            "snr_db": sorted({c[1] for c in conditions}),
+        }
+    t60 = v.unique(
+        v.as_list(d.get("t60", list(default.t60)), "matrix.t60", min_length=1), "matrix.t60"
+    )
+    t60 = [
+        v.as_float(x, "matrix.t60", minimum=0.0, exclusive_minimum=True, maximum=5.0) for x in t60
+    ]
     snr = v.as_list(d.get("snr_db", list(default.snr_db)), "matrix.snr_db", min_length=1)
-    snr = v.unique([v.as_float(x, "matrix.snr_db", minimum=-30.0, maximum=120.0) for x in snr],
-                   "matrix.snr_db")
-    geoms = v.as_list(d.get("geometries", list(default.geometries)), "matrix.geometries", min_length=1)
+    snr = v.unique(
+        [v.as_float(x, "matrix.snr_db", minimum=-30.0, maximum=120.0) for x in snr], "matrix.snr_db"
+    )
+    geoms = v.as_list(
+        d.get("geometries", list(default.geometries)), "matrix.geometries", min_length=1
+    )
     for g in v.unique(geoms, "matrix.geometries"):
         v.as_str(g, "matrix.geometries", choices=list(geometries))
     models = v.as_list(d.get("models", list(default.models)), "matrix.models", min_length=1)
@@ -355,13 +393,17 @@ def _matrix(d: Any, geometries: dict[str, dict[str, Any]]) -> MatrixConfig:
     methods = v.as_list(d.get("methods", list(default.methods)), "matrix.methods", min_length=1)
     for m in v.unique(methods, "matrix.methods"):
         v.as_str(m, "matrix.methods")
-    return MatrixConfig(tuple(t60), tuple(snr), tuple(geoms), tuple(models), tuple(methods),
-                        tuple(conditions))
+    return MatrixConfig(
+        tuple(t60), tuple(snr), tuple(geoms), tuple(models), tuple(methods), tuple(conditions)
+    )
 
 
 _TRAINING_LIMITS = {
-    "max_epochs": (1, 100_000), "patience": (1, 100_000), "lr_patience": (1, 100_000),
-    "batch_size": (1, 65_536), "windows_per_source": (1, 1000),
+    "max_epochs": (1, 100_000),
+    "patience": (1, 100_000),
+    "lr_patience": (1, 100_000),
+    "batch_size": (1, 65_536),
+    "windows_per_source": (1, 1000),
 }
 
 
@@ -373,8 +415,9 @@ def _training(d: Any) -> TrainingConfig:
         if key in d:
             kwargs[key] = v.as_int(d[key], f"training.{key}", minimum=lo, maximum=hi)
     if "lr_factor" in d:
-        kwargs["lr_factor"] = v.as_float(d["lr_factor"], "training.lr_factor", minimum=0.0,
-                                         exclusive_minimum=True, maximum=1.0)
+        kwargs["lr_factor"] = v.as_float(
+            d["lr_factor"], "training.lr_factor", minimum=0.0, exclusive_minimum=True, maximum=1.0
+        )
     per_model = {}
     v.check_keys(d.get("per_model", {}), MODEL_NAMES, "training.per_model")
     for model, table in d.get("per_model", {}).items():
@@ -383,10 +426,13 @@ def _training(d: Any) -> TrainingConfig:
         out = {}
         for key, val in table.items():
             if key == "lr":
-                out[key] = v.as_float(val, f"{f}.lr", minimum=0.0, exclusive_minimum=True, maximum=10.0)
+                out[key] = v.as_float(
+                    val, f"{f}.lr", minimum=0.0, exclusive_minimum=True, maximum=10.0
+                )
             elif key == "lr_factor":
-                out[key] = v.as_float(val, f"{f}.lr_factor", minimum=0.0, exclusive_minimum=True,
-                                      maximum=1.0)
+                out[key] = v.as_float(
+                    val, f"{f}.lr_factor", minimum=0.0, exclusive_minimum=True, maximum=1.0
+                )
             else:
                 lo, hi = _TRAINING_LIMITS[key]
                 out[key] = v.as_int(val, f"{f}.{key}", minimum=lo, maximum=hi)
@@ -398,14 +444,17 @@ def _attribution(d: Any) -> AttributionConfig:
     v.check_keys(d, ["batch_size", "n_test_windows", "target_mode", "params"], "attribution")
     kwargs: dict[str, Any] = {}
     if "batch_size" in d:
-        kwargs["batch_size"] = v.as_int(d["batch_size"], "attribution.batch_size", minimum=1,
-                                        maximum=4096)
+        kwargs["batch_size"] = v.as_int(
+            d["batch_size"], "attribution.batch_size", minimum=1, maximum=4096
+        )
     if "n_test_windows" in d:
-        kwargs["n_test_windows"] = v.as_int(d["n_test_windows"], "attribution.n_test_windows",
-                                            minimum=1)
+        kwargs["n_test_windows"] = v.as_int(
+            d["n_test_windows"], "attribution.n_test_windows", minimum=1
+        )
     if "target_mode" in d:
-        kwargs["target_mode"] = v.as_str(d["target_mode"], "attribution.target_mode",
-                                         choices=["position", "x", "y", "z"])
+        kwargs["target_mode"] = v.as_str(
+            d["target_mode"], "attribution.target_mode", choices=["position", "x", "y", "z"]
+        )
     params = d.get("params", {})
     v.check_keys(params, list(params) if isinstance(params, dict) else [], "attribution.params")
     for method, table in params.items():
@@ -420,17 +469,21 @@ def model_arch(entry: str, field: str = "matrix.models") -> str:
     weights named ``authors``) -> ``"samplecnn"``."""
     arch, sep, label = entry.partition("@")
     if arch not in MODEL_NAMES:
-        raise ConfigError(field, f"unknown model {entry!r}; allowed: {', '.join(MODEL_NAMES)}, "
-                          "optionally ARCH@LABEL for external weights named LABEL")
+        raise ConfigError(
+            field,
+            f"unknown model {entry!r}; allowed: {', '.join(MODEL_NAMES)}, "
+            "optionally ARCH@LABEL for external weights named LABEL",
+        )
     if sep and (not label or not all(c.isalnum() or c in "-_" for c in label)):
-        raise ConfigError(field, f"model entry {entry!r}: LABEL after '@' must be letters, "
-                          "digits, '-' or '_'")
+        raise ConfigError(
+            field, f"model entry {entry!r}: LABEL after '@' must be letters, digits, '-' or '_'"
+        )
     return arch
 
 
 def _weights(d: Any) -> dict[str, Any]:
     if not isinstance(d, dict):
-        raise ConfigError("weights", "must be a table {MODEL = path or {\"T60/SNR\" = path}}")
+        raise ConfigError("weights", 'must be a table {MODEL = path or {"T60/SNR" = path}}')
     out: dict[str, Any] = {}
     for model, spec in d.items():
         f = f"weights.{model}"
@@ -443,7 +496,7 @@ def _weights(d: Any) -> dict[str, Any]:
                 _parse_condition_key(cond, f"{f}.{cond}")
             out[model] = dict(spec)
         else:
-            raise ConfigError(f, "must be a path or a table {\"T60/SNR\" = path}")
+            raise ConfigError(f, 'must be a path or a table {"T60/SNR" = path}')
     return out
 
 
@@ -465,28 +518,34 @@ def _parse_condition_key(text: str, field: str) -> tuple[float, float]:
         t60, snr = text.split("/")
         return float(t60), float(snr)
     except ValueError:
-        raise ConfigError(field, f"condition keys are 'T60/SNR' such as '0.15/25', got {text!r}") from None
+        raise ConfigError(
+            field, f"condition keys are 'T60/SNR' such as '0.15/25', got {text!r}"
+        ) from None
 
 
 def _runner(d: Any) -> RunnerConfig:
     v.check_keys(d, ["mode", "scheduler", "n_workers", "threads_per_worker", "progress"], "runner")
     kwargs: dict[str, Any] = {}
     if "mode" in d:
-        kwargs["mode"] = v.as_str(d["mode"], "runner.mode", choices=["local", "inprocess", "scheduler"])
+        kwargs["mode"] = v.as_str(
+            d["mode"], "runner.mode", choices=["local", "inprocess", "scheduler"]
+        )
     if d.get("scheduler") is not None:
         kwargs["scheduler"] = v.as_str(d["scheduler"], "runner.scheduler")
         kwargs.setdefault("mode", "scheduler")
     if "n_workers" in d:
         kwargs["n_workers"] = v.as_int(d["n_workers"], "runner.n_workers", minimum=1, maximum=1024)
     if "threads_per_worker" in d:
-        kwargs["threads_per_worker"] = v.as_int(d["threads_per_worker"], "runner.threads_per_worker",
-                                                minimum=1, maximum=256)
+        kwargs["threads_per_worker"] = v.as_int(
+            d["threads_per_worker"], "runner.threads_per_worker", minimum=1, maximum=256
+        )
     if "progress" in d:
         kwargs["progress"] = v.as_bool(d["progress"], "runner.progress")
     cfg = RunnerConfig(**kwargs)
     if cfg.mode == "scheduler" and not cfg.scheduler:
-        raise ConfigError("runner.scheduler", "mode 'scheduler' needs a scheduler address "
-                          "(tcp://HOST:PORT)")
+        raise ConfigError(
+            "runner.scheduler", "mode 'scheduler' needs a scheduler address (tcp://HOST:PORT)"
+        )
     return cfg
 
 
@@ -508,19 +567,27 @@ def validate_deep(cfg: BenchConfig) -> None:
     known = _known_methods()
     for method in cfg.matrix.methods:
         if known is not None and method not in known:
-            raise ConfigError("matrix.methods", f"unknown method {method!r}; available: "
-                              f"{', '.join(sorted(known))} (add one with --methods-from FILE)")
+            raise ConfigError(
+                "matrix.methods",
+                f"unknown method {method!r}; available: "
+                f"{', '.join(sorted(known))} (add one with --methods-from FILE)",
+            )
     for method in cfg.attribution.params:
         if method not in cfg.matrix.methods:
-            raise ConfigError(f"attribution.params.{method}",
-                              f"parameters for a method not in matrix.methods ({', '.join(cfg.matrix.methods)})")
+            raise ConfigError(
+                f"attribution.params.{method}",
+                f"parameters for a method not in matrix.methods ({', '.join(cfg.matrix.methods)})",
+            )
     for model in cfg.matrix.models:
         if "@" in model:
             for t60, snr in cfg.matrix.t60_snr_pairs():
                 if _weights_for(cfg.weights, model, t60, snr) is None:
-                    raise ConfigError(f"weights.{model}", f"model entry {model!r} needs weights "
-                                      f"for condition '{t60:g}/{snr:g}' (--weights "
-                                      f"{model}:{t60:g}/{snr:g}=PATH)")
+                    raise ConfigError(
+                        f"weights.{model}",
+                        f"model entry {model!r} needs weights "
+                        f"for condition '{t60:g}/{snr:g}' (--weights "
+                        f"{model}:{t60:g}/{snr:g}=PATH)",
+                    )
     for model, spec in cfg.weights.items():
         paths = [spec] if isinstance(spec, str) else list(spec.values())
         for p in paths:

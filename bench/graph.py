@@ -24,8 +24,12 @@ _SOURCES = {
     "rirs": ["bench.geometry", "bench.rir", "bench.scenes"],
     "windows": ["bench.speech", "bench.scenes"],
     "baselines": ["ssl_models.baselines"],
-    "model": ["ssl_models.training", "ssl_models.loccnn", "ssl_models.samplecnn",
-              "ssl_models.layers"],
+    "model": [
+        "ssl_models.training",
+        "ssl_models.loccnn",
+        "ssl_models.samplecnn",
+        "ssl_models.layers",
+    ],
     "attribution": ["attributions.api", "attributions.target"],
     "metrics": ["bench.metrics"],
     "signals": ["bench.metrics"],
@@ -94,61 +98,133 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
         scene_d = scene.to_dict()
         # RIRs depend on room, T60, geometry, positions and simulator only: speech and windowing
         # fields are left out of their key so changing them reuses the RIRs.
-        rir_cfg = {"scene": {k: val for k, val in scene_d.items()
-                             if k not in ("speech", "window_length", "hop",
-                                          "max_windows_per_utterance", "name")}}
-        rirs = graph.add(StageSpec("rirs", artifact_key("rirs", rir_cfg, (), hashes["rirs"]),
-                                   rir_cfg, label=scene.label()))
+        rir_cfg = {
+            "scene": {
+                k: val
+                for k, val in scene_d.items()
+                if k not in ("speech", "window_length", "hop", "max_windows_per_utterance", "name")
+            }
+        }
+        rirs = graph.add(
+            StageSpec(
+                "rirs",
+                artifact_key("rirs", rir_cfg, (), hashes["rirs"]),
+                rir_cfg,
+                label=scene.label(),
+            )
+        )
         for snr in [s for t, s in cfg.matrix.t60_snr_pairs() if t == scene.t60]:
             cond = condition_label(scene.t60, snr, geometry)
             win_cfg = {"scene": scene_d, "snr_db": snr, "seed": cfg.seed}
-            windows = graph.add(StageSpec(
-                "windows", artifact_key("windows", win_cfg, (rirs.key,), hashes["windows"]),
-                win_cfg, {"rirs": rirs.key}, label=cond))
+            windows = graph.add(
+                StageSpec(
+                    "windows",
+                    artifact_key("windows", win_cfg, (rirs.key,), hashes["windows"]),
+                    win_cfg,
+                    {"rirs": rirs.key},
+                    label=cond,
+                )
+            )
             base_cfg = {"seed": cfg.seed, "srp": {"step": 0.02, "n_windows": att.n_test_windows}}
-            baselines = graph.add(StageSpec(
-                "baselines",
-                artifact_key("baselines", base_cfg, (windows.key,), hashes["baselines"]),
-                base_cfg, {"windows": windows.key}, label=cond))
-            sig_cfg = {"seed": cfg.seed, "n_test_windows": att.n_test_windows,
-                       "metrics": metrics_cfg}
-            signals = graph.add(StageSpec(
-                "signals", artifact_key("signals", sig_cfg, (windows.key,), hashes["signals"]),
-                sig_cfg, {"windows": windows.key}, label=cond))
-            condition = {"condition": cond, "t60": scene.t60, "snr_db": snr, "geometry": geometry,
-                         "windows": windows.key, "baselines": baselines.key,
-                         "signals": signals.key, "rirs": rirs.key}
+            baselines = graph.add(
+                StageSpec(
+                    "baselines",
+                    artifact_key("baselines", base_cfg, (windows.key,), hashes["baselines"]),
+                    base_cfg,
+                    {"windows": windows.key},
+                    label=cond,
+                )
+            )
+            sig_cfg = {
+                "seed": cfg.seed,
+                "n_test_windows": att.n_test_windows,
+                "metrics": metrics_cfg,
+            }
+            signals = graph.add(
+                StageSpec(
+                    "signals",
+                    artifact_key("signals", sig_cfg, (windows.key,), hashes["signals"]),
+                    sig_cfg,
+                    {"windows": windows.key},
+                    label=cond,
+                )
+            )
+            condition = {
+                "condition": cond,
+                "t60": scene.t60,
+                "snr_db": snr,
+                "geometry": geometry,
+                "windows": windows.key,
+                "baselines": baselines.key,
+                "signals": signals.key,
+                "rirs": rirs.key,
+            }
             graph.conditions.append(condition)
             for model_name in cfg.matrix.models:
-                model = graph.add(_model_node(cfg, model_name, scene.t60, snr, windows.key,
-                                              hashes["model"], cond))
+                model = graph.add(
+                    _model_node(cfg, model_name, scene.t60, snr, windows.key, hashes["model"], cond)
+                )
                 for method in cfg.matrix.methods:
                     params = dict(att.params.get(method, {}))
-                    a_cfg = {"method": method, "params": params, "seed": cfg.seed,
-                             "target_mode": att.target_mode, "n_test_windows": att.n_test_windows,
-                             "batch_size": att.batch_size}
+                    a_cfg = {
+                        "method": method,
+                        "params": params,
+                        "seed": cfg.seed,
+                        "target_mode": att.target_mode,
+                        "n_test_windows": att.n_test_windows,
+                        "batch_size": att.batch_size,
+                    }
                     a_hash = hashes["attribution"] + method_sources.get(method, "")
-                    attribution = graph.add(StageSpec(
-                        "attribution",
-                        artifact_key("attribution", a_cfg, (model.key, windows.key), a_hash),
-                        a_cfg, {"model": model.key, "windows": windows.key},
-                        label=f"{model_name} {method} {cond}"))
+                    attribution = graph.add(
+                        StageSpec(
+                            "attribution",
+                            artifact_key("attribution", a_cfg, (model.key, windows.key), a_hash),
+                            a_cfg,
+                            {"model": model.key, "windows": windows.key},
+                            label=f"{model_name} {method} {cond}",
+                        )
+                    )
                     m_cfg = {**a_cfg, "metrics": metrics_cfg}
-                    metrics = graph.add(StageSpec(
-                        "metrics",
-                        artifact_key("metrics", m_cfg, (attribution.key, model.key, windows.key),
-                                     hashes["metrics"] + a_hash),
-                        m_cfg, {"attribution": attribution.key, "model": model.key,
-                                "windows": windows.key},
-                        label=f"{model_name} {method} {cond}"))
-                    graph.cells.append({**condition, "model": model_name, "method": method,
-                                        "model_key": model.key, "attribution": attribution.key,
-                                        "metrics": metrics.key})
+                    metrics = graph.add(
+                        StageSpec(
+                            "metrics",
+                            artifact_key(
+                                "metrics",
+                                m_cfg,
+                                (attribution.key, model.key, windows.key),
+                                hashes["metrics"] + a_hash,
+                            ),
+                            m_cfg,
+                            {
+                                "attribution": attribution.key,
+                                "model": model.key,
+                                "windows": windows.key,
+                            },
+                            label=f"{model_name} {method} {cond}",
+                        )
+                    )
+                    graph.cells.append(
+                        {
+                            **condition,
+                            "model": model_name,
+                            "method": method,
+                            "model_key": model.key,
+                            "attribution": attribution.key,
+                            "metrics": metrics.key,
+                        }
+                    )
     return graph
 
 
-def _model_node(cfg: BenchConfig, model_name: str, t60: float, snr: float, windows_key: str,
-                code_hash: str, cond: str) -> StageSpec:
+def _model_node(
+    cfg: BenchConfig,
+    model_name: str,
+    t60: float,
+    snr: float,
+    windows_key: str,
+    code_hash: str,
+    cond: str,
+) -> StageSpec:
     m_cfg: dict[str, Any] = {"model": model_name, "seed": cfg.seed}
     weights = external_weights(cfg, model_name, t60, snr)
     if weights is not None:

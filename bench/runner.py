@@ -23,8 +23,12 @@ from bench.graph import StageGraph
 from bench.stages import StageResult, StageSpec, execute
 
 #: Environment that made torch 10-45 % faster on the project's machines (glibc malloc tuning).
-WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "100000000000",
-              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+WORKER_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "33554432",
+    "MALLOC_TRIM_THRESHOLD_": "100000000000",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 def run_graph(graph: StageGraph, cfg: BenchConfig, runtime: dict[str, Any]) -> list[StageResult]:
@@ -41,8 +45,9 @@ def _upstream_nodes(graph: StageGraph, spec: StageSpec) -> list[StageSpec]:
     return [graph.by_key[(role.split(":")[0], key)] for role, key in spec.inputs.items()]
 
 
-def _run_inprocess(graph: StageGraph, store_root: str, runtime: dict[str, Any],
-                   progress: bool) -> list[StageResult]:
+def _run_inprocess(
+    graph: StageGraph, store_root: str, runtime: dict[str, Any], progress: bool
+) -> list[StageResult]:
     done: dict[tuple[str, str], StageResult] = {}
     bar = _progress(len(graph.nodes), progress)
     for spec in graph.nodes:
@@ -67,8 +72,13 @@ def _client(cfg: BenchConfig) -> Iterator[Any]:
     n_workers = cfg.runner.n_workers or max(1, min(os.cpu_count() or 1, 4))
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)  # inherited by the worker processes
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=cfg.runner.threads_per_worker,
-                           processes=True, dashboard_address=":0", silence_logs=40)
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=cfg.runner.threads_per_worker,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=40,
+    )
     client = Client(cluster)
     if cfg.runner.progress:
         print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
@@ -79,16 +89,24 @@ def _client(cfg: BenchConfig) -> Iterator[Any]:
         cluster.close()
 
 
-def _run_dask(client: Any, graph: StageGraph, store_root: str, runtime: dict[str, Any],
-              progress: bool) -> list[StageResult]:
+def _run_dask(
+    client: Any, graph: StageGraph, store_root: str, runtime: dict[str, Any], progress: bool
+) -> list[StageResult]:
     from dask.distributed import as_completed
 
     futures: dict[tuple[str, str], Any] = {}
     for spec in graph.nodes:
         ups = [futures[(u.stage, u.key)] for u in _upstream_nodes(graph, spec)]
         futures[(spec.stage, spec.key)] = client.submit(
-            execute, spec, store_root, runtime, *ups,
-            key=f"{spec.stage}-{spec.key}", pure=False, retries=2)
+            execute,
+            spec,
+            store_root,
+            runtime,
+            *ups,
+            key=f"{spec.stage}-{spec.key}",
+            pure=False,
+            retries=2,
+        )
     bar = _progress(len(futures), progress)
     for fut in as_completed(list(futures.values())):
         bar.update(fut.key.split("-")[0])
@@ -104,8 +122,9 @@ class _progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc="stages", unit="stage", file=sys.stderr,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total, desc="stages", unit="stage", file=sys.stderr, dynamic_ncols=True
+            )
         self.start = time.perf_counter()
 
     def update(self, stage: str) -> None:
@@ -118,8 +137,9 @@ class _progress:
             self.bar.close()
 
 
-def run_benchmark(cfg: BenchConfig, methods_from: list[str] | None = None,
-                  command: str = "") -> dict[str, Any]:
+def run_benchmark(
+    cfg: BenchConfig, methods_from: list[str] | None = None, command: str = ""
+) -> dict[str, Any]:
     """Build the graph of ``cfg``, run it, and write the run's tables. Returns the run summary."""
     from attributions import list_methods
     from bench.collect import collect
@@ -129,7 +149,10 @@ def run_benchmark(cfg: BenchConfig, methods_from: list[str] | None = None,
     graph = build_graph(cfg, sources)
     # The same torch thread count in every mode: CPU reductions (and so trained weights) depend
     # on it, and results must not depend on where the graph ran.
-    runtime = {"methods_from": list(methods_from or []), "progress": False,
-               "torch_threads": cfg.runner.threads_per_worker}
+    runtime = {
+        "methods_from": list(methods_from or []),
+        "progress": False,
+        "torch_threads": cfg.runner.threads_per_worker,
+    }
     results = run_graph(graph, cfg, runtime)
     return collect(cfg, graph, results, cfg.results_path(), command)

@@ -78,8 +78,12 @@ def source_hash(*objects: Any) -> str:
     return stable_hash(texts)
 
 
-def execute(spec: StageSpec, store_root: str, runtime: dict[str, Any] | None = None,
-            *upstream_results: StageResult) -> StageResult:
+def execute(
+    spec: StageSpec,
+    store_root: str,
+    runtime: dict[str, Any] | None = None,
+    *upstream_results: StageResult,
+) -> StageResult:
     """Compute one stage unless stored. Never raises (see module docstring)."""
     start = time.perf_counter()
     runtime = runtime or {}
@@ -87,12 +91,20 @@ def execute(spec: StageSpec, store_root: str, runtime: dict[str, Any] | None = N
     try:
         for res in upstream_results:
             if not res.ok:
-                return StageResult(spec.stage, spec.key, False, False, 0.0,
-                                   f"upstream {res.stage} failed: {res.reason}", spec.label)
+                return StageResult(
+                    spec.stage,
+                    spec.key,
+                    False,
+                    False,
+                    0.0,
+                    f"upstream {res.stage} failed: {res.reason}",
+                    spec.label,
+                )
         store = ArtifactStore(store_root)
         if store.has(spec.stage, spec.key):
-            return StageResult(spec.stage, spec.key, True, False,
-                               time.perf_counter() - start, label=spec.label)
+            return StageResult(
+                spec.stage, spec.key, True, False, time.perf_counter() - start, label=spec.label
+            )
         upstream = {}
         for role, key in spec.inputs.items():
             stage = role.split(":")[0]
@@ -102,14 +114,16 @@ def execute(spec: StageSpec, store_root: str, runtime: dict[str, Any] | None = N
             upstream[role] = art
         writer = COMPUTE[spec.stage](spec, upstream, runtime)
         store.put(spec.stage, spec.key, writer)
-        return StageResult(spec.stage, spec.key, True, True, time.perf_counter() - start,
-                           label=spec.label)
+        return StageResult(
+            spec.stage, spec.key, True, True, time.perf_counter() - start, label=spec.label
+        )
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, the run goes on
         reason = f"{type(exc).__name__}: {exc}"
         if runtime.get("debug"):
             reason += "\n" + traceback.format_exc()
-        return StageResult(spec.stage, spec.key, False, False, time.perf_counter() - start,
-                           reason, spec.label)
+        return StageResult(
+            spec.stage, spec.key, False, False, time.perf_counter() - start, reason, spec.label
+        )
 
 
 _CONFIGURED: dict[str, Any] = {}
@@ -168,8 +182,9 @@ def _split_rirs(rirs, counts: dict[str, int]):
     out, start = {}, 0
     for split in ("train", "val", "test"):
         sl = slice(start, start + counts[split])
-        out[split] = replace(rirs, rirs=rirs.rirs[sl], direct=rirs.direct[sl],
-                             positions=rirs.positions[sl])
+        out[split] = replace(
+            rirs, rirs=rirs.rirs[sl], direct=rirs.direct[sl], positions=rirs.positions[sl]
+        )
         start = sl.stop
     return out
 
@@ -196,8 +211,14 @@ def _compute_windows(spec: StageSpec, upstream, runtime) -> Writer:
             continue
         seed = derive_seed(spec.config["seed"], "windows", split)
         # the direct path is only needed by test-set metrics: not stored for training splits
-        sets[split] = render_windows(scene, per_split[split], positions[split],
-                                     spec.config["snr_db"], seed + i, with_direct=split == "test")
+        sets[split] = render_windows(
+            scene,
+            per_split[split],
+            positions[split],
+            spec.config["snr_db"],
+            seed + i,
+            with_direct=split == "test",
+        )
 
     def write(folder: Path) -> dict[str, Any]:
         for split, ws in sets.items():
@@ -233,8 +254,9 @@ def _compute_baselines(spec: StageSpec, upstream, runtime) -> Writer:
     grid = xy_grid((lo[0], hi[0]), (lo[1], hi[1]), float(train.positions[:, 2].mean()), cfg["step"])
     idx = test_subset(test, cfg.get("n_windows"), derive_seed(spec.config["seed"], "srp"))
     srp = np.full_like(test.positions, np.nan)
-    srp[idx] = srp_phat_localize(test.windows[idx], test.mic_positions, grid, test.fs,
-                                 test.speed_of_sound)
+    srp[idx] = srp_phat_localize(
+        test.windows[idx], test.mic_positions, grid, test.fs, test.speed_of_sound
+    )
 
     def write(folder: Path) -> dict[str, Any]:
         np.savez(folder / "predictions.npz", trivial=trivial, srp_phat=srp)
@@ -266,13 +288,21 @@ def _compute_model(spec: StageSpec, upstream, runtime) -> Writer:
         meta.update(source="external", weights=cfg["weights"])
     else:
         tc = TrainConfig(**cfg["training"])
-        result = train_model(model, (train.windows, train.positions, train.source_ids),
-                             (val.windows, val.positions, val.source_ids), tc,
-                             seed=seed,
-                             progress=runtime.get("progress", False))
+        result = train_model(
+            model,
+            (train.windows, train.positions, train.source_ids),
+            (val.windows, val.positions, val.source_ids),
+            tc,
+            seed=seed,
+            progress=runtime.get("progress", False),
+        )
         model, history = result.model, result.history
-        meta.update(best_epoch=result.best_epoch, best_val_loss=result.best_val_loss,
-                    stopped_reason=result.stopped_reason, epochs=len(history))
+        meta.update(
+            best_epoch=result.best_epoch,
+            best_val_loss=result.best_val_loss,
+            stopped_reason=result.stopped_reason,
+            epochs=len(history),
+        )
     model.eval()
     with torch.no_grad():
         pred = predict(model, test.windows)
@@ -307,8 +337,15 @@ def _compute_attribution(spec: StageSpec, upstream, runtime) -> Writer:
     model = load_model(upstream["model"], *test.windows.shape[1:])
     inputs = torch.from_numpy(test.windows[idx])
     target = torch.from_numpy(test.positions[idx]).float()
-    relevance = attribute(cfg["method"], model, inputs, target, batch_size=cfg["batch_size"],
-                          target_mode=cfg["target_mode"], **cfg["params"])
+    relevance = attribute(
+        cfg["method"],
+        model,
+        inputs,
+        target,
+        batch_size=cfg["batch_size"],
+        target_mode=cfg["target_mode"],
+        **cfg["params"],
+    )
     relevance = relevance.detach().cpu().numpy().astype(np.float32)
 
     def write(folder: Path) -> dict[str, Any]:
@@ -328,10 +365,15 @@ def _compute_metrics(spec: StageSpec, upstream, runtime) -> Writer:
     relevance = np.load(upstream["attribution"].file("relevance.npy"))
     model = load_model(upstream["model"], *test.windows.shape[1:])
     explain_fn = _explain_fn(cfg)
-    result = evaluate_method(model, test.subset(idx), relevance, method=cfg["method"],
-                             explain_fn=explain_fn,
-                             config=MetricsConfig.from_dict(cfg["metrics"], "metrics"),
-                             seed=derive_seed(cfg["seed"], "metrics", cfg["method"]))
+    result = evaluate_method(
+        model,
+        test.subset(idx),
+        relevance,
+        method=cfg["method"],
+        explain_fn=explain_fn,
+        config=MetricsConfig.from_dict(cfg["metrics"], "metrics"),
+        seed=derive_seed(cfg["seed"], "metrics", cfg["method"]),
+    )
     return _result_writer(result)
 
 
@@ -345,11 +387,20 @@ def _explain_fn(cfg: dict[str, Any]):
 
         x = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
         t = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
-        return attribute(method, model, x, t, batch_size=batch_size, target_mode=target_mode,
-                         **params).detach().cpu().numpy()
+        return (
+            attribute(method, model, x, t, batch_size=batch_size, target_mode=target_mode, **params)
+            .detach()
+            .cpu()
+            .numpy()
+        )
 
-    return partial(explain, method=cfg["method"], batch_size=cfg["batch_size"],
-                   target_mode=cfg["target_mode"], params=cfg["params"])
+    return partial(
+        explain,
+        method=cfg["method"],
+        batch_size=cfg["batch_size"],
+        target_mode=cfg["target_mode"],
+        params=cfg["params"],
+    )
 
 
 def _result_writer(result) -> Writer:

@@ -37,12 +37,22 @@ from bench.config import stable_hash
 MANIFEST = "MANIFEST.json"
 
 
-def artifact_key(stage: str, config: Any, inputs: list[str] | tuple[str, ...] = (),
-                 source_hash: str = "", version: str = __version__) -> str:
+def artifact_key(
+    stage: str,
+    config: Any,
+    inputs: list[str] | tuple[str, ...] = (),
+    source_hash: str = "",
+    version: str = __version__,
+) -> str:
     """The content address of one stage output (hex, 24 characters)."""
     return stable_hash(
-        {"stage": stage, "config": config, "inputs": list(inputs), "source": source_hash,
-         "version": version},
+        {
+            "stage": stage,
+            "config": config,
+            "inputs": list(inputs),
+            "source": source_hash,
+            "version": version,
+        },
         length=24,
     )
 
@@ -82,7 +92,7 @@ class ArtifactStore:
         return self.get(stage, key) is not None
 
     def get(self, stage: str, key: str) -> StoredArtifact | None:
-        """The artifact if present and intact; a corrupt one is quarantined and ``None`` returned."""
+        """The artifact if intact; a corrupt one is quarantined and ``None`` is returned."""
         folder = self.path(stage, key)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
@@ -98,7 +108,9 @@ class ArtifactStore:
             return None
         return StoredArtifact(stage, key, folder, manifest.get("meta", {}))
 
-    def put(self, stage: str, key: str, write: Callable[[Path], dict[str, Any] | None]) -> StoredArtifact:
+    def put(
+        self, stage: str, key: str, write: Callable[[Path], dict[str, Any] | None]
+    ) -> StoredArtifact:
         """Create an artifact by calling ``write(tmp_folder)``; returns the verified artifact.
 
         ``write`` fills the folder with files and may return metadata for the manifest.
@@ -110,8 +122,14 @@ class ArtifactStore:
         try:
             meta = write(tmp) or {}
             files = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-            manifest = {"stage": stage, "key": key, "files": files, "meta": meta,
-                        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "version": __version__}
+            manifest = {
+                "stage": stage,
+                "key": key,
+                "files": files,
+                "meta": meta,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "version": __version__,
+            }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), "utf-8")
             _fsync_dir(tmp)
             if final.exists():
@@ -155,8 +173,12 @@ class ArtifactStore:
                     created = json.loads(manifest.read_text("utf-8")).get("created", "")
                 except (OSError, ValueError):
                     created = "?"
-                yield {"stage": stage_dir.name, "key": folder.name, "bytes": size,
-                       "created": created}
+                yield {
+                    "stage": stage_dir.name,
+                    "key": folder.name,
+                    "bytes": size,
+                    "created": created,
+                }
 
     def prune(self, keep: set[tuple[str, str]] | None = None, stage: str | None = None) -> int:
         """Delete artifacts (all, one stage's, or all but ``keep``) and stale temporaries."""

@@ -31,7 +31,9 @@ def check_keys(d: Any, allowed: Iterable[str], field: str) -> Mapping[str, Any]:
     return d
 
 
-def as_int(value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def as_int(
+    value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An integer (not a bool) within ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(field, f"must be an integer, got {value!r}")

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.fft as sfft
+import torch
 from scipy import stats as sps
 
 TDOA_VARIANTS: tuple[str, ...] = ("paper", "bounded")
@@ -98,8 +98,8 @@ def gcc_phat_lags(
     nfft: int | None = None,
     max_lag: np.ndarray | None = None,
     dtype: type = np.float32,
-    chunk_elements: int = 1 << 22,
-    workers: int = 1,
+    chunk_elements: int = 1 << 19,
+    workers: int | None = None,
 ) -> np.ndarray:
     """GCC-PHAT TDoA estimates of all windows and pairs in batched FFTs.
 
@@ -110,16 +110,18 @@ def gcc_phat_lags(
     pairs : array (P, 2)
         Pairs ``(i, j)``; the estimate is the delay at ``j`` minus the delay at ``i``.
     nfft : int, optional
-        FFT length (default ``nextpow2(2T + 1)``, the authors' choice).
+        FFT length (default ``nextpow2(2T + 1)``, the authors' choice; PHAT whitening makes the
+        correlation depend on it, so a shorter length is not equivalent).
     max_lag : array (P,), optional
         Per-pair lag bound ``|tau| <= max_lag`` (the ``bounded`` variant). None: every lag
         ``-nfft/2 .. nfft/2`` in the authors' order (the ``paper`` variant).
     dtype : numpy float type
         Precision of the FFTs (float32 by default; float64 for bit-level checks).
     chunk_elements : int
-        Bound on ``windows * pairs * nfft`` held at once (memory).
-    workers : int
-        ``scipy.fft`` workers.
+        Correlation samples (pair-windows x ``nfft``) per batched inverse FFT: bounds memory and
+        keeps a batch in cache.
+    workers : int, optional
+        FFT threads; None: torch's current intra-op thread count (restored afterwards).
 
     Returns
     -------
@@ -129,82 +131,139 @@ def gcc_phat_lags(
     x = np.asarray(signals)
     if x.ndim != 3:
         raise ValueError(f"signals: expected shape (N, M, T), got {x.shape}")
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype: must be float32 or float64, got {np.dtype(dtype)}")
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers: must be None or >= 1, got {workers}")
     n_win, n_mics, n_t = x.shape
     pairs = mic_pairs(n_mics, pairs)
     n = nextpow2(2 * n_t + 1) if nfft is None else int(nfft)
-    if n < n_t:
-        raise ValueError(f"nfft: must be >= the window length {n_t}, got {n}")
+    if n < n_t or n % 2:
+        raise ValueError(f"nfft: must be even and >= the window length {n_t}, got {n}")
     bound = None
     if max_lag is not None:
         bound = np.asarray(max_lag, dtype=np.int64).reshape(-1)
         if bound.shape[0] != pairs.shape[0] or bound.min() < 0:
             raise ValueError(f"max_lag: need {pairs.shape[0]} non-negative bounds, got {bound}")
+        bound = np.minimum(bound, n // 2 - 1)
     used = np.unique(pairs)
     pos = np.full(n_mics, -1)
     pos[used] = np.arange(used.size)
     pi, pj = pos[pairs[:, 0]], pos[pairs[:, 1]]
-    groups = [(i, np.flatnonzero(pi == i)) for i in np.unique(pi)]
     out = np.full((n_win, pairs.shape[0]), np.nan)
-    step = max(1, chunk_elements // max(1, pairs.shape[0] * n))
-    for start in range(0, n_win, step):
-        stop = min(n_win, start + step)
-        chunk = x[start:stop][:, used].astype(dtype, copy=False)
-        spec = sfft.rfft(chunk, n=n, axis=-1, workers=workers)
-        mag = np.abs(spec)
-        floor = np.finfo(mag.dtype).tiny + 1e-12 * mag.max(axis=-1, keepdims=True)
-        spec /= np.maximum(mag, floor)
-        conj = np.conj(spec)
-        cross = np.empty((stop - start, pairs.shape[0], spec.shape[-1]), dtype=spec.dtype)
-        for i, sel in groups:
-            if sel.size == sel[-1] - sel[0] + 1:  # contiguous: write in place
-                dest = cross[:, sel[0] : sel[-1] + 1]
-                np.multiply(spec[:, pj[sel]], conj[:, i : i + 1], out=dest)
-            else:
-                cross[:, sel] = spec[:, pj[sel]] * conj[:, i : i + 1]
-        del conj, spec, mag
-        cc = sfft.irfft(cross, n=n, axis=-1, workers=workers, overwrite_x=True)
-        del cross
-        est = _signed_argmax_lag(cc, n, bound)
-        silent = ~np.any(chunk != 0, axis=-1)  # (c, len(used))
-        est[silent[:, pi] | silent[:, pj]] = np.nan
-        out[start:stop] = est
+    batch = _PairBatch(out, n, bound, max(1, int(chunk_elements) // n), np.dtype(dtype))
+    runs = _pair_runs(pi, pj)
+    step = max(1, _SPECTRUM_ELEMENTS // (used.size * n))
+    threads = torch.get_num_threads()
+    try:
+        if workers is not None:
+            torch.set_num_threads(int(workers))
+        for start in range(0, n_win, step):
+            chunk = np.ascontiguousarray(x[start : start + step][:, used], dtype=dtype)
+            shifted, conj = _whitened_spectra(chunk, n)
+            silent = ~np.any(chunk != 0, axis=-1)  # (c, len(used))
+            for w in range(chunk.shape[0]):
+                for i, j0, sel in runs:
+                    batch.add(shifted[w, j0 : j0 + sel.size], conj[w, i], start + w, sel)
+            batch.flush()
+            rows = np.arange(start, start + chunk.shape[0])
+            out[rows] = np.where(silent[:, pi] | silent[:, pj], np.nan, out[rows])
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
-def _signed_argmax_lag(cc: np.ndarray, n: int, bound: np.ndarray | None) -> np.ndarray:
-    """Lag of the largest signed correlation; ties go to the earlier lag in the authors' order.
-
-    ``cc`` is ``(..., P, n)`` circular correlations. Without ``bound`` every lag is searched in
-    the order ``-n/2 .. -1, 0 .. n/2`` (the authors' concatenation, where lag ``n/2`` appears at
-    both ends and the first is taken); with ``bound`` (P,) only ``|lag| <= bound``.
-    """
-    half = n // 2
-    if bound is None:
-        neg, nonneg = cc[..., n - half :], cc[..., : half + 1]
-        i_neg, i_pos = neg.argmax(axis=-1), nonneg.argmax(axis=-1)
-        v_neg = np.take_along_axis(neg, i_neg[..., None], axis=-1)[..., 0]
-        v_pos = np.take_along_axis(nonneg, i_pos[..., None], axis=-1)[..., 0]
-        return np.where(v_neg >= v_pos, i_neg - half, i_pos).astype(np.float64)
-    k = int(min(bound.max(), half - 1))
-    window = np.concatenate((cc[..., n - k :], cc[..., : k + 1]), axis=-1)  # lags -k .. k
-    lags = np.arange(-k, k + 1)
-    allowed = np.abs(lags)[None, :] <= bound[:, None]  # (P, 2k + 1)
-    window = np.where(allowed, window, -np.inf)
-    return lags[np.argmax(window, axis=-1)].astype(np.float64)
+#: Spectrum samples (windows x channels x nfft) transformed and whitened at once.
+_SPECTRUM_ELEMENTS = 1 << 22
 
 
-def gcc_phat_reference(sig: np.ndarray, refsig: np.ndarray) -> int:
+def _pair_runs(pi: np.ndarray, pj: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """Pairs grouped into runs ``(i, j0, pair indices)`` sharing ``i`` with ``j = j0, j0 + 1..``,
+    so that each run's cross-spectra are one broadcast product of contiguous slices."""
+    order = np.lexsort((pj, pi))
+    breaks = np.flatnonzero((np.diff(pi[order]) != 0) | (np.diff(pj[order]) != 1)) + 1
+    return [(int(pi[s[0]]), int(pj[s[0]]), s) for s in np.split(order, breaks)]
+
+
+def _whitened_spectra(chunk: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """PHAT-whitened spectra ``X/|X|`` of ``(c, M, T)`` signals: ``(-1)^k X/|X|`` (the ``j``
+    side, which circularly shifts the correlation by ``n/2`` so that lags ``-n/2 .. n/2 - 1``
+    come out in the authors' order) and ``conj(X/|X|)`` (the ``i`` side), both ``(c, M, n/2+1)``.
+    An all-zero channel gives zero spectra (its estimates are set to NaN by the caller)."""
+    spec = torch.fft.rfft(torch.from_numpy(chunk), n=n, dim=-1).numpy()
+    mag = np.abs(spec)
+    floor = np.finfo(mag.dtype).tiny + 1e-12 * mag.max(axis=-1, keepdims=True)
+    inv = np.reciprocal(np.maximum(mag, floor, out=mag), out=mag)[..., None]
+    parts = spec.view(mag.dtype).reshape(spec.shape + (2,))
+    conj = np.empty_like(spec)
+    conj_parts = conj.view(mag.dtype).reshape(spec.shape + (2,))
+    np.multiply(parts, inv, out=conj_parts)
+    conj_parts[..., 1] *= -1
+    inv[..., 1::2, :] *= -1  # (-1)^k
+    parts *= inv
+    return spec, conj
+
+
+class _PairBatch:
+    """Cross-spectra of pair-windows gathered into a fixed buffer; each full buffer is one
+    batched ``irfft`` followed by the signed argmax (all lags, or ``|lag| <= bound``)."""
+
+    def __init__(self, out: np.ndarray, n: int, bound: np.ndarray | None, rows: int, dtype):
+        self.out, self.n, self.bound = out, n, bound
+        cdtype = np.result_type(dtype, np.complex64)
+        self.buf = np.empty((rows, n // 2 + 1), dtype=cdtype)
+        self.win = np.empty(rows, dtype=np.int64)
+        self.pair = np.empty(rows, dtype=np.int64)
+        self.fill = 0
+
+    def add(self, shifted: np.ndarray, conj: np.ndarray, window: int, sel: np.ndarray) -> None:
+        """Queue ``shifted[r] * conj`` for pairs ``sel`` (one run) of ``window``."""
+        done = 0
+        while done < sel.size:
+            take = min(sel.size - done, self.buf.shape[0] - self.fill)
+            rows = slice(self.fill, self.fill + take)
+            np.multiply(shifted[done : done + take], conj, out=self.buf[rows])
+            self.win[rows], self.pair[rows] = window, sel[done : done + take]
+            self.fill += take
+            done += take
+            if self.fill == self.buf.shape[0]:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.fill == 0:
+            return
+        k = slice(0, self.fill)
+        cc = torch.fft.irfft(torch.from_numpy(self.buf[k]), n=self.n, dim=-1).numpy()
+        half = self.n // 2
+        if self.bound is None:  # lags -n/2 .. n/2 - 1; +n/2 equals -n/2, which comes first
+            lag = cc.argmax(axis=-1) - half
+        else:
+            b = self.bound[self.pair[k]]
+            m = int(b.max())
+            lags = np.arange(-m, m + 1)
+            window = np.where(np.abs(lags) <= b[:, None], cc[:, half - m : half + m + 1], -np.inf)
+            lag = lags[window.argmax(axis=-1)]
+        self.out[self.win[k], self.pair[k]] = lag
+        self.fill = 0
+
+
+def gcc_phat_reference(
+    sig: np.ndarray, refsig: np.ndarray, max_lag: int | None = None
+) -> int:
     """The authors' per-window GCC-PHAT lag (numpy FFTs, every lag, signed argmax).
 
     Mirrors ``utils.gcc_phat`` + ``np.argmax(cc) - len(cc)/2`` of lucacoma/XAISrcLoc, returning
     the integer lag (their ``-len/2`` offset of half a sample cancels against the ground truth
-    computed the same way). Kept as the reference for tests and the speed benchmark.
+    computed the same way). With ``max_lag`` only lags ``|tau| <= max_lag`` are searched (the
+    ``bounded`` variant, same order). Kept as the reference for tests and the speed benchmark.
     """
     n = nextpow2(sig.shape[0] + refsig.shape[0] + 1)
     r = np.fft.rfft(sig, n=n) * np.conj(np.fft.rfft(refsig, n=n))
     cc = np.fft.irfft(r / np.abs(r), n=n)
     half = n // 2
     cc = np.concatenate((cc[-half:], cc[: half + 1]))
+    if max_lag is not None:
+        return int(np.argmax(cc[half - max_lag : half + max_lag + 1])) - max_lag
     return int(np.argmax(cc)) - half
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import ConfigError
 from bench.config import PRESETS
+from bench.errors import ConfigError
 from bench.metrics import MetricsConfig
 
 
