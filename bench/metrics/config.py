@@ -245,8 +245,8 @@ class MetricsConfig:
                 mic_pairs(n_mics, self.tdoa_pairs)
             except ValueError as exc:
                 raise ConfigError("metrics.tdoa_pairs", str(exc)) from None
-        if self.tdoa_nfft and self.tdoa_nfft < n_samples:
-            raise ConfigError("metrics.tdoa_nfft", f"must be 0 or >= T={n_samples}")
+        if self.tdoa_nfft and (self.tdoa_nfft < n_samples or self.tdoa_nfft % 2):
+            raise ConfigError("metrics.tdoa_nfft", f"must be 0 or an even length >= T={n_samples}")
         if self.dereverb_max_lag >= n_samples or self.identity_max_lag >= n_samples:
             raise ConfigError("metrics.dereverb_max_lag", f"lag ranges must be < T={n_samples}")
 

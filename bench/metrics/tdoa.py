@@ -19,7 +19,12 @@ zero has no defined GCC-PHAT (0/0): its estimates are NaN, counted, never used a
 
 Because the whitening of GCC-PHAT factorises, ``R/|R| = (X_j/|X_j|) conj(X_i/|X_i|)``, the batched
 implementation whitens each channel's spectrum once (one ``rfft`` of all channels per window),
-forms the cross-spectra of all pairs by broadcasting and runs one batched ``irfft``.
+forms the cross-spectra of all pairs by broadcasting contiguous slices into a cache-sized buffer and
+runs one batched ``irfft`` per buffer (``torch.fft``, MKL, float32 by default). Multiplying the
+``j`` side by ``(-1)^k`` shifts every correlation by ``nfft/2``, so lags ``-nfft/2 .. nfft/2 - 1``
+come out in the authors' order and one ``argmax`` per row (first maximum wins) reproduces their
+concatenation; bounded lags are a contiguous slice around ``nfft/2``. The FFT length is not
+shortened: PHAT weights depend on it, and ``next_fast_len(2T - 1)`` changes the estimates.
 """
 
 from __future__ import annotations
@@ -116,12 +121,15 @@ def gcc_phat_lags(
         Per-pair lag bound ``|tau| <= max_lag`` (the ``bounded`` variant). None: every lag
         ``-nfft/2 .. nfft/2`` in the authors' order (the ``paper`` variant).
     dtype : numpy float type
-        Precision of the FFTs (float32 by default; float64 for bit-level checks).
+        Precision of the FFTs (float32 by default; float64 to rule out rounding-level flips of
+        near-tied peaks against the float64 reference).
     chunk_elements : int
         Correlation samples (pair-windows x ``nfft``) per batched inverse FFT: bounds memory and
         keeps a batch in cache.
     workers : int, optional
-        FFT threads; None: torch's current intra-op thread count (restored afterwards).
+        FFT threads; None (default): torch's current intra-op thread count. An explicit value
+        is set for the call and restored afterwards (global torch state: do not pass it from
+        concurrent Python threads). Estimates do not depend on it.
 
     Returns
     -------
@@ -156,7 +164,7 @@ def gcc_phat_lags(
     step = max(1, _SPECTRUM_ELEMENTS // (used.size * n))
     threads = torch.get_num_threads()
     try:
-        if workers is not None:
+        if workers is not None and int(workers) != threads:
             torch.set_num_threads(int(workers))
         for start in range(0, n_win, step):
             chunk = np.ascontiguousarray(x[start : start + step][:, used], dtype=dtype)
@@ -169,7 +177,8 @@ def gcc_phat_lags(
             rows = np.arange(start, start + chunk.shape[0])
             out[rows] = np.where(silent[:, pi] | silent[:, pj], np.nan, out[rows])
     finally:
-        torch.set_num_threads(threads)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
     return out
 
 
@@ -193,15 +202,11 @@ def _whitened_spectra(chunk: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
     spec = torch.fft.rfft(torch.from_numpy(chunk), n=n, dim=-1).numpy()
     mag = np.abs(spec)
     floor = np.finfo(mag.dtype).tiny + 1e-12 * mag.max(axis=-1, keepdims=True)
-    inv = np.reciprocal(np.maximum(mag, floor, out=mag), out=mag)[..., None]
-    parts = spec.view(mag.dtype).reshape(spec.shape + (2,))
-    conj = np.empty_like(spec)
-    conj_parts = conj.view(mag.dtype).reshape(spec.shape + (2,))
-    np.multiply(parts, inv, out=conj_parts)
-    conj_parts[..., 1] *= -1
-    inv[..., 1::2, :] *= -1  # (-1)^k
-    parts *= inv
-    return spec, conj
+    inv = np.reciprocal(np.maximum(mag, floor, out=mag), out=mag)
+    conj = np.conj(spec)
+    conj *= inv
+    inv[..., 1::2] *= -1  # (-1)^k
+    return spec * inv, conj
 
 
 class _PairBatch:
@@ -247,9 +252,7 @@ class _PairBatch:
         self.fill = 0
 
 
-def gcc_phat_reference(
-    sig: np.ndarray, refsig: np.ndarray, max_lag: int | None = None
-) -> int:
+def gcc_phat_reference(sig: np.ndarray, refsig: np.ndarray, max_lag: int | None = None) -> int:
     """The authors' per-window GCC-PHAT lag (numpy FFTs, every lag, signed argmax).
 
     Mirrors ``utils.gcc_phat`` + ``np.argmax(cc) - len(cc)/2`` of lucacoma/XAISrcLoc, returning

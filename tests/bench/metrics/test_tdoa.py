@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from bench.metrics import tdoa
 from bench.metrics.channel_identity import channel_identity
@@ -58,6 +59,98 @@ def test_batched_equals_the_per_window_reference_on_noise():
     batched = tdoa.gcc_phat_lags(x, pairs, dtype=np.float64)
     loop = [[tdoa.gcc_phat_reference(x[w, j], x[w, i]) for i, j in pairs] for w in range(3)]
     np.testing.assert_array_equal(batched, np.array(loop, dtype=float))
+
+
+def _relevance_like(windows: np.ndarray, seed: int) -> np.ndarray:
+    """Relevance-like maps: input x a smooth positive envelope, sparsified (many exact zeros)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, windows.shape[-1])
+    env = 1.0 + np.sin(2 * np.pi * rng.uniform(1, 4, windows.shape[:2] + (1,)) * t) ** 2
+    rel = windows * env
+    rel[np.abs(rel) < 0.3 * np.abs(rel).std(axis=-1, keepdims=True)] = 0.0
+    return rel.astype(np.float32)
+
+
+def _reference_loop(x: np.ndarray, pairs: np.ndarray, bound: np.ndarray | None) -> np.ndarray:
+    return np.array(
+        [
+            [
+                tdoa.gcc_phat_reference(
+                    w[j].astype(np.float64), w[i].astype(np.float64),
+                    None if bound is None else int(bound[p]),
+                )
+                for p, (i, j) in enumerate(pairs)
+            ]
+            for w in x
+        ],
+        dtype=float,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_equals_reference_loop_on_realistic_scenes_both_variants(dtype):
+    scene = make_scene(n_sources=4, windows_per_source=1, seed=7)
+    pairs = tdoa.mic_pairs(8)
+    bound = tdoa.max_lags(scene.mic_positions, pairs, FS, C)
+    for x in (scene.windows, scene.direct, _relevance_like(scene.windows, seed=8)):
+        for b in (None, bound):
+            est = tdoa.gcc_phat_lags(x, pairs, max_lag=b, dtype=dtype, workers=1)
+            np.testing.assert_array_equal(est, _reference_loop(x, pairs, b))
+
+
+def test_batching_pair_order_and_threads_do_not_change_estimates(monkeypatch):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 6, 300)).astype(np.float32)
+    pairs = np.array([[4, 1], [0, 2], [0, 1], [3, 5], [0, 3], [2, 3], [0, 1], [5, 0]])
+    bound = np.array([3, 40, 7, 0, 150, 12, 299, 5])
+    for b in (None, bound):
+        ref = _reference_loop(x, pairs, b)
+        np.testing.assert_array_equal(tdoa.gcc_phat_lags(x, pairs, max_lag=b), ref)
+        # one pair-window per inverse FFT, one window per forward FFT, two FFT threads
+        monkeypatch.setattr(tdoa, "_SPECTRUM_ELEMENTS", 1)
+        threads = torch.get_num_threads()
+        small = tdoa.gcc_phat_lags(x, pairs, max_lag=b, chunk_elements=1, workers=2)
+        assert torch.get_num_threads() == threads
+        monkeypatch.undo()
+        np.testing.assert_array_equal(small, ref)
+
+
+def test_bounded_variant_takes_the_largest_correlation_inside_the_bound():
+    rng = np.random.default_rng(10)
+    ref = rng.standard_normal(512)
+    sig = np.roll(ref, 10) + 0.5 * np.roll(ref, -3)  # global peak at lag 10, next at -3
+    x = np.stack([ref, sig])[None].astype(np.float32)
+    pair = np.array([[0, 1]])
+    assert tdoa.gcc_phat_lags(x, pair)[0, 0] == 10
+    assert tdoa.gcc_phat_lags(x, pair, max_lag=np.array([5]))[0, 0] == -3
+    assert tdoa.gcc_phat_reference(sig, ref, max_lag=5) == -3
+    assert tdoa.gcc_phat_lags(x, pair, max_lag=np.array([0]))[0, 0] == 0
+
+
+def test_fft_length_defaults_to_the_authors_and_matters_for_phat():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((4, 6, 512)).astype(np.float32)
+    pairs = tdoa.mic_pairs(6)
+    default = tdoa.gcc_phat_lags(x, pairs)
+    np.testing.assert_array_equal(default, tdoa.gcc_phat_lags(x, pairs, nfft=2048))
+    # 1024 >= 2T - 1 holds every linear lag, but the PHAT weights change with the length:
+    # the estimates are not those of the authors' 2048 (so no "fast" length is substituted).
+    assert np.any(tdoa.gcc_phat_lags(x, pairs, nfft=1024) != default)
+
+
+def test_bad_gcc_phat_arguments_are_refused():
+    x = np.ones((1, 2, 64), np.float32)
+    pair = np.array([[0, 1]])
+    with pytest.raises(ValueError, match="nfft"):
+        tdoa.gcc_phat_lags(x, pair, nfft=63)
+    with pytest.raises(ValueError, match="dtype"):
+        tdoa.gcc_phat_lags(x, pair, dtype=np.int32)
+    with pytest.raises(ValueError, match="workers"):
+        tdoa.gcc_phat_lags(x, pair, workers=0)
+    with pytest.raises(ValueError, match="max_lag"):
+        tdoa.gcc_phat_lags(x, pair, max_lag=np.array([-1]))
+    with pytest.raises(ValueError, match="signals"):
+        tdoa.gcc_phat_lags(x[0], pair)
 
 
 def test_ground_truth_paper_truncates_bounded_rounds():
