@@ -155,13 +155,17 @@ def beats(gain: Estimate | None, mae_relevance: Estimate | None,
 
 
 def judge_c1(skill: Verdict, gain_mic: Estimate | None, gain_const: Estimate | None,
-             mae_relevance: Estimate | None, mae_mic: Estimate | None,
+             mae_rel: Estimate | None, mae_mic: Estimate | None,
              mae_const: Estimate | None) -> Verdict:
-    """C1 verdict of one (model, condition, TDoA variant) cell."""
+    """C1 verdict of one (model, condition, TDoA variant) cell.
+
+    ``gain_*``: paired non-anomalous fraction, relevance minus microphones / constant;
+    ``mae_*``: TDoA MAE (samples) of relevance, microphones and the constant estimator.
+    """
     if skill.verdict != LOCALISES:
         return Verdict(INCONCLUSIVE, f"model not shown to localise: {skill.reason}")
-    vm = beats(gain_mic, mae_relevance, mae_mic)
-    vc = beats(gain_const, mae_relevance, mae_const)
+    vm = beats(gain_mic, mae_rel, mae_mic)
+    vc = beats(gain_const, mae_rel, mae_const)
     if vm is None or vc is None:
         return Verdict(INCONCLUSIVE, "missing TDoA gain rows")
     assert gain_mic is not None and gain_const is not None

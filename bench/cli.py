@@ -3,7 +3,7 @@
 Commands: ``run`` (the benchmark), ``list`` (presets, methods, models, metrics, geometries),
 ``show-config`` (the resolved configuration), ``report`` (rebuild tables, figures and the HTML page
 from stored results), ``cache`` (list or prune the artifact store), ``reproduce`` (the study's
-numbers beside ours). Options of ``run`` mirror configuration fields; ``--set KEY=VALUE`` reaches
+numbers beside ours, claim by claim, from a stored run). Options of ``run`` mirror configuration fields; ``--set KEY=VALUE`` reaches
 any field.
 """
 
@@ -324,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default=".ssl-xai-bench-cache", help="store folder")
     p.add_argument("--stage", help="prune only this stage's artifacts")
     p.set_defaults(func=cmd_cache)
+    from bench.reproduce import add_reproduce_parser
+
+    add_reproduce_parser(sub)
     return parser
 
 

@@ -1,0 +1,378 @@
+"""The reproduction report: numbers traceable to the results files, verdicts by the stated rules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import claims as C
+from bench.errors import ConfigError
+from bench.paper_reference import load_paper_reference
+from bench.reproduce import build_reproduction, main, parse_ablation
+from bench.tables.leaderboard import round_sig
+from tests.bench import reproduce_fixture as F
+
+PAPER_MD = Path(__file__).resolve().parents[2] / ".." / "shared" / "spec" / "PAPER.md"
+CELL = re.compile(r"^(\S+) \[(\S+), (\S+)\]$")
+
+
+def parse_tables(md: str) -> list[dict]:
+    """Every pipe table of a document: headers, rows (lists of cells) and its Source line."""
+    lines = md.splitlines()
+    out, i = [], 0
+    while i < len(lines):
+        if lines[i].startswith("| ") and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+            headers = [h.strip() for h in lines[i].strip("|").split(" | ")]
+            j, rows = i + 2, []
+            while j < len(lines) and lines[j].startswith("| "):
+                rows.append([c.strip() for c in re.split(r"(?<!\\)\|", lines[j])[1:-1]])
+                j += 1
+            source = lines[j + 1] if j + 1 < len(lines) else ""
+            assert source.startswith("Source: "), f"table at line {i} has no Source line"
+            out.append({"headers": headers, "rows": rows, "source": source})
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def cell(text: str) -> tuple[float, float, float]:
+    m = CELL.match(text)
+    assert m, f"not a 'mean [low, high]' cell: {text!r}"
+    return tuple(float(g) for g in m.groups())
+
+
+def shown(row: pd.Series | dict, mean: str = "mean") -> tuple[float, float, float]:
+    return tuple(round_sig(float(row[k])) for k in (mean, "ci_low", "ci_high"))
+
+
+def unquote(text: str) -> str:
+    return text.strip("`")
+
+
+def cond_of(source: str) -> str:
+    return re.search(r"condition = `([^`]+)`", source).group(1)
+
+
+@pytest.fixture(scope="module")
+def clear(tmp_path_factory):
+    folder = F.build(tmp_path_factory.mktemp("clear") / "paper-lite", c1="clear", c2="clear",
+                     unskilled=(("samplecnn@authors", 0.6),))
+    return folder, build_reproduction(folder, command="python -m bench.reproduce FIXTURE")
+
+
+def test_mae_tables_match_model_skill_csv(clear):
+    folder, rep = clear
+    skill = pd.read_csv(folder / "model_skill.csv")
+    ref = load_paper_reference()
+    tables = [t for t in parse_tables(rep.markdown)
+              if t["source"].startswith("Source: `model_skill") and "condition = `" in t["source"]]
+    assert len(tables) == 4  # every study condition
+    checked = 0
+    for t in tables:
+        cond = cond_of(t["source"])
+        for row in t["rows"]:
+            pred, model = unquote(row[0]), unquote(row[1])
+            csv = skill[(skill.condition == cond) & (skill.model == model)
+                        & (skill.predictor == pred)].iloc[0]
+            assert cell(row[3]) == shown(csv, "mae")
+            assert int(row[4]) == csv.n_sources
+            if pred == model or pred == f"{model} (external)":
+                paper = ref.mae(model.partition("@")[0], csv.t60, csv.snr_db)
+                assert row[2] == f"{round_sig(paper.value):g} [{paper.tag}]"
+                checked += 1
+    assert checked == 12  # 3 model entries x 4 conditions, each beside the study's number
+
+
+def test_curve_tables_match_curves_csv_and_paper(clear):
+    folder, rep = clear
+    curves = pd.read_csv(folder / "curves.csv")
+    ref = load_paper_reference()
+    tables = [t for t in parse_tables(rep.markdown) if t["source"].startswith("Source: `curves")]
+    assert len(tables) == 12
+    n_paper = 0
+    for t in tables:
+        cond = cond_of(t["source"])
+        model = re.search(r"model = `([^`]+)`", t["source"]).group(1)
+        t60, snr = curves[curves.condition == cond][["t60", "snr_db"]].iloc[0]
+        for row in t["rows"]:
+            frac = int(row[0]) / 100
+            for k, ranking in enumerate(("relevance", "energy", "random")):
+                csv = curves[(curves.condition == cond) & (curves.model == model)
+                             & (curves.method == "lrp") & (curves.ranking == ranking)
+                             & np.isclose(curves.fraction, frac)].iloc[0]
+                assert cell(row[2 + 2 * k]) == shown(csv, "mae")
+                paper = ref.curve(model.partition("@")[0], t60, snr, ranking)
+                if paper is None:
+                    assert row[1 + 2 * k] == "–"
+                else:
+                    value = paper.value[ref.fractions.index(frac)]
+                    assert row[1 + 2 * k] == f"{round_sig(value):g} [{paper.label}]"
+                    n_paper += 1
+    # 2 archs x 2 conditions with published curves, 3 entries use them (authors' = samplecnn)
+    assert n_paper == 3 * 2 * 8 * 3
+
+
+def test_tdoa_tables_match_leaderboard_and_include_the_constant(clear):
+    folder, rep = clear
+    board = pd.read_csv(folder / "leaderboard.csv")
+    tables = [t for t in parse_tables(rep.markdown) if "estimator" in t["headers"]]
+    assert len(tables) == 4
+    for t in tables:
+        cond = cond_of(t["source"])
+        metrics = [unquote(h.split(" ")[0]) for h in t["headers"][2:6]]
+        estimators = {unquote(r[1]) for r in t["rows"]}
+        assert {"microphones", "constant", "lrp"} <= estimators
+        for row in t["rows"]:
+            for k, metric in enumerate(metrics):
+                csv = board[(board.condition == cond) & (board.model == unquote(row[0]))
+                            & (board.method == unquote(row[1])) & (board.metric == metric)].iloc[0]
+                assert cell(row[2 + k]) == shown(csv)
+
+
+def _cells(md: str, header: str) -> list[list[str]]:
+    return next(t["rows"] for t in parse_tables(md) if header in t["headers"])
+
+
+def test_clear_case_is_reproduced_and_no_skill_is_inconclusive(clear):
+    folder, rep = clear
+    board = pd.read_csv(folder / "leaderboard.csv")
+    c1 = _cells(rep.markdown, "gain vs constant [95 % CI]")
+    assert len(c1) == 4 * 3 * 2
+    for row in c1:
+        model, cond, variant = unquote(row[0]), unquote(row[1]), row[2]
+        csv = board[(board.condition == cond) & (board.model == model) & (board.method == "lrp")
+                    & (board.metric == f"tdoa_{variant}_gain_vs_constant")].iloc[0]
+        assert cell(row[5]) == shown(csv)
+        no_skill = model == "samplecnn@authors" and cond.startswith("T60=0.6s")
+        assert row[3] == (C.NO_SKILL if no_skill else C.LOCALISES)
+        assert row[-1] == ("**inconclusive**" if no_skill else "**reproduced**")
+    assert rep.claims["C1"].verdict == C.REPRODUCED
+    assert rep.claims["C2"].verdict == C.REPRODUCED
+    assert rep.claims["C2 shape"].verdict == C.REPRODUCED
+    assert "22 reproduced, 0 not reproduced, 2 inconclusive of 24 cells" in rep.claims["C1"].reason
+    assert "`samplecnn@authors` at `T60=0.6s SNR=10dB paper_line`" in rep.markdown
+
+
+def test_transfer_table_compares_the_authors_weights_with_their_published_mae(clear):
+    folder, rep = clear
+    skill = pd.read_csv(folder / "model_skill.csv")
+    ref = load_paper_reference()
+    rows = _cells(rep.markdown, "transfers")
+    assert len(rows) == 4
+    for row in rows:
+        assert unquote(row[1]) == "samplecnn@authors"
+        csv = skill[(skill.model == "samplecnn@authors") & (skill.condition == unquote(row[2]))
+                    & (skill.predictor == unquote(row[0]))].iloc[0]
+        paper = ref.mae("samplecnn", csv.t60, csv.snr_db).value
+        assert cell(row[4]) == shown(csv, "mae")
+        assert float(row[5]) == round_sig(csv.mae - paper)
+        assert row[7] == ("yes" if csv.ci_low <= paper else "no")
+
+
+def test_c2_table_matches_gap_rows(clear):
+    folder, rep = clear
+    board = pd.read_csv(folder / "leaderboard.csv")
+    for row in _cells(rep.markdown, "gap relevance - random (m) [95 % CI]"):
+        csv = board[(board.condition == unquote(row[1])) & (board.model == unquote(row[0]))
+                    & (board.metric == "manipulation_gap_at_10")].iloc[0]
+        assert cell(row[3]) == shown(csv)
+
+
+@pytest.mark.parametrize("c1, expected", [("mics_only", C.NOT_REPRODUCED),
+                                          ("overlap", C.INCONCLUSIVE)])
+def test_c1_verdicts_on_constructed_runs(tmp_path, c1, expected):
+    rep = build_reproduction(F.build(tmp_path / "run", c1=c1))
+    verdicts = {r[-1] for r in _cells(rep.markdown, "gain vs constant [95 % CI]")}
+    assert verdicts == {f"**{expected}**"}
+    assert rep.claims["C1"].verdict == expected
+
+
+@pytest.mark.parametrize("c2, expected", [("below_random", C.NOT_REPRODUCED),
+                                          ("overlap", C.INCONCLUSIVE)])
+def test_c2_verdicts_on_constructed_runs(tmp_path, c2, expected):
+    rep = build_reproduction(F.build(tmp_path / "run", c2=c2))
+    assert rep.claims["C2"].verdict == expected
+
+
+def test_judge_c1_rules():
+    e = C.Estimate
+    ok = C.Verdict(C.LOCALISES, "")
+    mae = e(0.5, 0.4, 0.6)
+    assert C.judge_c1(ok, e(.3, .2, .4), e(.2, .1, .3), mae, mae, mae).verdict == C.REPRODUCED
+    assert C.judge_c1(ok, e(.3, .2, .4), e(-.1, -.2, -.05), mae, mae,
+                      mae).verdict == C.NOT_REPRODUCED
+    assert C.judge_c1(ok, e(.0, -.1, .1), e(.2, .1, .3), mae, mae, mae).verdict == C.INCONCLUSIVE
+    # no anomaly for either (gain exactly [0, 0]): the TDoA MAE decides, by separate CIs
+    zero = e(0.0, 0.0, 0.0)
+    assert C.judge_c1(ok, e(.3, .2, .4), zero, e(.2, .1, .3), mae,
+                      e(.8, .7, .9)).verdict == C.REPRODUCED
+    assert C.judge_c1(ok, e(.3, .2, .4), zero, e(.9, .8, 1.), mae,
+                      e(.6, .5, .7)).verdict == C.NOT_REPRODUCED
+    # fewer anomalies but a clearly larger error is undecided
+    assert C.beats(e(.3, .2, .4), e(.9, .8, 1.), e(.2, .1, .3)) == 0
+    no = C.skill_gate(e(.125, .116, .134), e(.12, .11, .13))
+    assert no.verdict == C.NO_SKILL
+    assert C.judge_c1(no, e(.3, .2, .4), e(.2, .1, .3), mae, mae, mae).verdict == C.INCONCLUSIVE
+    assert C.judge_c1(ok, None, None, None, None, None).verdict == C.INCONCLUSIVE
+
+
+def test_ci_comparisons_need_separate_intervals():
+    e = C.Estimate
+    assert C.ci_order(e(2, 1.5, 2.5), e(1, 0.5, 1.4)) == 1
+    assert C.ci_order(e(2, 1.5, 2.5), e(1, 0.5, 1.5)) == 0  # touching intervals overlap
+    assert C.ci_order(e(1, 0.5, 1.4), e(2, 1.5, 2.5)) == -1
+    assert C.ci_order(e(1, np.nan, 1.4), e(2, 1.5, 2.5)) is None
+    assert [C.ci_sign(e(0, lo, hi)) for lo, hi in ((0.1, 1), (-1, -0.1), (0, 1), (-1, 0))] == \
+        [1, -1, 0, 0]
+    assert C.skill_gate(e(.1, .09, .11), e(.12, .11, .13)).verdict == C.NO_SKILL
+    assert C.skill_gate(e(.1, .09, .109), e(.12, .11, .13)).verdict == C.LOCALISES
+    assert C.skill_gate(None, e(.12, .11, .13)).verdict == C.UNKNOWN
+
+
+def test_judge_c2_rules():
+    e = C.Estimate
+    ok = C.Verdict(C.LOCALISES, "")
+    gap = e(.05, .04, .06)
+    assert C.judge_c2(ok, gap, e(.14, .13, .15), e(.10, .09, .11)).verdict == C.REPRODUCED
+    assert C.judge_c2(ok, gap, e(.14, .13, .15), e(.14, .12, .16)).verdict == C.INCONCLUSIVE
+    assert C.judge_c2(ok, gap, e(.10, .09, .11), e(.14, .13, .15)).verdict == C.NOT_REPRODUCED
+    assert C.judge_c2(ok, e(-.02, -.03, -.01), e(.14, .13, .15),
+                      e(.10, .09, .11)).verdict == C.NOT_REPRODUCED
+    assert C.judge_c2(ok, gap, None, e(.10, .09, .11)).verdict == C.INCONCLUSIVE
+
+
+def test_aggregate_rule():
+    R, N, I = C.REPRODUCED, C.NOT_REPRODUCED, C.INCONCLUSIVE
+    assert C.aggregate([R, R, I]).verdict == R
+    assert C.aggregate([R, I, I]).verdict == I
+    assert C.aggregate([N, N, I, I]).verdict == N
+    assert C.aggregate([R, N, R]).verdict == I
+    assert C.aggregate([]).verdict == I
+    with pytest.raises(ValueError, match="verdicts"):
+        C.aggregate(["maybe"])
+
+
+def test_shape_rules_on_the_papers_own_curves():
+    ref = load_paper_reference()
+    got = {}
+    for arch, t60, snr in (("loccnn", .15, 25.), ("loccnn", .6, 10.), ("samplecnn", .15, 25.),
+                           ("samplecnn", .6, 10.)):
+        cv = [ref.curve(arch, t60, snr, r).value for r in ("relevance", "energy", "random")]
+        got[(arch, t60)] = C.curve_shape(ref.fractions, *cv)
+    # LocCNN 0.15/25: relevance .088 -> .138 (max .144): 0.050 / 0.056
+    assert got[("loccnn", .15)].relevance_jump_share == pytest.approx(0.05 / 0.056)
+    assert got[("loccnn", .15)].matches and got[("samplecnn", .15)].matches
+    assert got[("samplecnn", .6)].matches
+    # LocCNN 0.6/10 energy: .110 -> .125 of a rise to .140: half the rise in the first step
+    assert got[("loccnn", .6)].energy_jump_share == pytest.approx(0.5)
+    assert not got[("loccnn", .6)].f2_energy_gradual
+    with pytest.raises(ValueError, match="fractions"):
+        C.curve_shape([0.0, 0.3, 0.6], [1, 2, 3], [1, 2, 3], [1, 2, 3])
+
+
+def test_paper_reference_holds_every_number_of_paper_md():
+    if not PAPER_MD.is_file():
+        pytest.skip("../shared/spec/PAPER.md not available")
+    text = PAPER_MD.read_text("utf-8").split("## Reference numbers", 1)[1]
+    ref = load_paper_reference()
+    rows = re.findall(r"\| ([\d.]+) / (\d+) \| ([\d.]+) \[(\w+)\] \| ([\d.]+) \[(\w+)\] \|", text)
+    assert len(rows) == 4
+    for t60, snr, lv, lt, sv, st in rows:
+        for arch, v, tag in (("loccnn", lv, lt), ("samplecnn", sv, st)):
+            got = ref.mae(arch, float(t60), float(snr))
+            assert (got.value, got.tag) == (float(v), tag)
+    curves = re.findall(r"- (LocCNN|SampleCNN) ([\d.]+)/(\d+)( \[nb\])?: (.*?)(?=\n- |\nPattern)",
+                        text, flags=re.S)
+    assert len(curves) == 4
+    for name, t60, snr, nb, body in curves:
+        parts = dict(re.findall(r"(relevance|energy|random) ((?:\.\d+\s*)+)", body))
+        for ranking, nums in parts.items():
+            got = ref.curve(name.lower(), float(t60), float(snr), ranking)
+            assert got.value == tuple(float(x) for x in nums.split())
+            assert (got.tag, got.tag_inferred) == (("nb", False) if nb else ("fig", True))
+    assert ref.trivial.value == 0.12 and "0.12 m" in PAPER_MD.read_text("utf-8")
+
+
+def test_provenance_and_deviations_come_from_the_run(clear):
+    folder, rep = clear
+    md = rep.markdown
+    assert "`0123456789abcdef-fixture`" in md
+    assert "ssl-xai-bench run --preset paper-lite" in md
+    assert "the recorded command, re-parsed (its hash equals" in md
+    dev = _cells(md, "the study")
+    by_topic = {r[0]: r for r in dev}
+    assert "n_train = 800, n_val = 160, n_test = 60" in by_topic["training budget"][2]
+    assert "max_epochs = 60" in by_topic["training budget"][2]
+    assert by_topic["LRP output relevance"][2] == "`target`"
+    assert "`fast`" in by_topic["RIR simulator and mode"][2]
+    assert by_topic["speech corpus"][2].startswith("`espeak`")
+
+
+def test_unrecoverable_config_is_said_not_guessed(tmp_path):
+    rep = build_reproduction(F.build(tmp_path / "run", config_hash="0" * 16))
+    assert "not recoverable" in rep.markdown
+    by_topic = {r[0]: r for r in _cells(rep.markdown, "the study")}
+    assert "n_train = unknown" in by_topic["training budget"][2]
+
+
+def test_cli_writes_the_document_with_ablations(tmp_path):
+    main_dir = F.build(tmp_path / "main", external_mae_shift=0.05)
+    abl_dir = F.build(tmp_path / "abl", seed=1)
+    out = tmp_path / "docs" / "reproduction.md"
+    assert main([str(main_dir), "--ablation", f"rir_mode=exact={abl_dir}", "--out",
+                 str(out)]) == 0
+    md = out.read_text("utf-8")
+    assert md.startswith("# Reproduction")
+    assert "python -m bench.reproduce" in md
+    rows = _cells(md, "ablation: MAE (m)")
+    assert len(rows) == 4
+    main_skill = pd.read_csv(main_dir / "model_skill.csv")
+    abl_skill = pd.read_csv(abl_dir / "model_skill.csv")
+    for row in rows:
+        assert unquote(row[0]) == "rir_mode=exact"
+        key = ((main_skill.model == "samplecnn@authors") & (main_skill.condition == unquote(row[2]))
+               & (main_skill.predictor == "samplecnn@authors (external)"))
+        assert cell(row[3]) == shown(main_skill[key].iloc[0], "mae")
+        assert cell(row[4]) == shown(abl_skill[key].iloc[0], "mae")
+        assert row[6] == "lower"  # the shifted main run is 0.05 m worse, far outside the CIs
+    assert "Largest measured effect: `rir_mode=exact`: the ablation's MAE is lower by" in md
+    assert "most likely measured cause" in md
+    # the same inputs give the same bytes
+    assert main([str(main_dir), "--ablation", f"rir_mode=exact={abl_dir}", "--out",
+                 str(out)]) == 0
+    assert out.read_text("utf-8") == md
+
+
+def test_reproduce_subcommand_wires_into_an_argparse_cli(tmp_path, monkeypatch):
+    import argparse
+
+    from bench.reproduce import add_reproduce_parser
+
+    folder = F.build(tmp_path / "run")
+    parser = argparse.ArgumentParser(prog="ssl-xai-bench")
+    add_reproduce_parser(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "r.md"
+    argv = ["reproduce", str(folder), "--out", str(out)]
+    monkeypatch.setattr("sys.argv", ["ssl-xai-bench", *argv])
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    assert f"    ssl-xai-bench reproduce {folder} --out {out}" in out.read_text("utf-8")
+
+
+def test_bad_input_is_refused_with_the_field_named(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="--ablation"):
+        parse_ablation("no-equals-sign")
+    assert parse_ablation("rir_mode=exact=/a/b") == ("rir_mode=exact", Path("/a/b"))
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty"), "--out", str(tmp_path / "x.md")]) == 2
+    assert "no leaderboard.csv" in capsys.readouterr().err
+    folder = F.build(tmp_path / "run")
+    with pytest.raises(ConfigError, match="--method.*available: energy, lrp, random"):
+        build_reproduction(folder, method="gradient")
+    with pytest.raises(ConfigError, match="--ablation x.*no leaderboard.csv"):
+        build_reproduction(folder, {"x": tmp_path / "empty"})
