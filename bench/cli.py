@@ -3,8 +3,8 @@
 Commands: ``run`` (the benchmark), ``list`` (presets, methods, models, metrics, geometries),
 ``show-config`` (the resolved configuration), ``report`` (rebuild tables, figures and the HTML page
 from stored results), ``cache`` (list or prune the artifact store), ``reproduce`` (the study's
-numbers beside ours, claim by claim, from a stored run). Options of ``run`` mirror configuration fields; ``--set KEY=VALUE`` reaches
-any field.
+numbers beside ours, claim by claim, from a stored run). Options of ``run`` mirror configuration
+fields; ``--set KEY=VALUE`` reaches any field.
 """
 
 from __future__ import annotations
@@ -69,6 +69,12 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
         "--rir-convention",
         choices=["pyroomacoustics", "gpurir"],
         help="RIR convention (scene.rir_convention)",
+    )
+    g.add_argument(
+        "--absorption",
+        choices=["sabine", "calibrated"],
+        help="wall absorption: Sabine's formula (the study's) or calibrated so that the measured "
+        "T60 matches the target (scene.absorption)",
     )
     g.add_argument(
         "--speech",
@@ -139,6 +145,7 @@ def _overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
         "max_epochs": "training.max_epochs",
         "rir_mode": "scene.rir_mode",
         "rir_convention": "scene.rir_convention",
+        "absorption": "scene.absorption",
         "speech": "scene.speech.source",
         "speech_path": "scene.speech.path",
         "results_dir": "output.results_dir",

@@ -114,7 +114,9 @@ def deviations(provenance: dict[str, Any],
                                                       "sabine" if config else "unknown")
     mode_text = {
         "fast": "image sources until 15 dB of decay (T60/4), then gpuRIR's Gaussian diffuse "
-                "tail decaying at the target T60",
+                "tail decaying at the target T60"
+                + (" (with calibrated absorption: at the decay time calibrated so the whole RIR "
+                   "measures the target)" if absorption == "calibrated" else ""),
         "exact": "every image source within the RIR length"
                  + (f"; measured T60 {EXACT_T60_RATIO}" if absorption == "sabine" else ""),
     }.get(mode, "unknown")

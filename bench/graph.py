@@ -21,7 +21,8 @@ from bench.stages import StageSpec, source_hash
 from bench.store import artifact_key, file_sha256
 
 _SOURCES = {
-    "rirs": ["bench.geometry", "bench.rir", "bench.scenes"],
+    "rirs": ["bench.geometry", "bench.rir", "bench.fractional_delay", "bench.absorption",
+             "bench.scenes"],
     "windows": ["bench.speech", "bench.scenes"],
     "baselines": ["ssl_models.baselines"],
     "model": [

@@ -3,12 +3,14 @@
 Shapes: ``RIRSet.rirs (S, M, L)`` float32 (S source positions, M mics, L samples),
 ``RIRSet.direct (S, M, Ld)`` float32 (the direct path alone, same convention and alignment).
 
-Image sources come from pyroomacoustics (Scheibler et al., ICASSP 2018): ``ShoeBox`` with equal
-wall energy absorption from Sabine's formula (``pyroomacoustics.inverse_sabine``), then
-``room.image_source_model()`` gives ``sources[0].images`` (3, K), ``.orders`` (K,) and
-``.damping`` (1, K). The RIR is built here from those images, vectorised in numpy, as a sum of
-windowed-sinc fractional delays; the convention changes only sign, gain, window, time origin,
-length and high-pass:
+Image sources come from pyroomacoustics (Scheibler et al., ICASSP 2018): ``ShoeBox``, then
+``room.image_source_model()`` gives ``sources[0].images`` (3, K) and ``.orders`` (K,); with equal
+walls of energy absorption ``a`` an image's amplitude is ``sqrt(1 - a) ** order``
+(:func:`reflection_damping`). ``a`` comes from Sabine's formula (``inverse_sabine``, the study's)
+or from a calibration on the measured T60 (``scene.absorption``, :mod:`bench.absorption`). The
+RIR is built here from those images, vectorised in numpy, as a sum of windowed-sinc fractional
+delays (:mod:`bench.fractional_delay`); the convention changes only sign, gain, window, time
+origin, length and high-pass:
 
 - ``pyroomacoustics``: what ``room.compute_rir()`` produces: amplitude ``damping / d``, an
   81-tap Hann-windowed sinc, every arrival delayed by ``frac_delay_length // 2 = 40`` samples,
@@ -19,12 +21,16 @@ length and high-pass:
   8 ms centred on the arrival time, time origin 0, no filtering, length ``ceil(T60 fs)`` rounded up
   to even (gpuRIR's ``Tmax = T60``).
 
-Modes: ``exact`` sums every image arriving within the RIR length (like the study). ``fast`` sums
-the images arriving before the time where the Sabine decay reaches ``FAST_ISM_ATTENUATION_DB``
-(gpuRIR's ``att_diff = 15 dB``, i.e. ``T60 / 4``), then appends gpuRIR's diffuse tail: Gaussian
-noise under the exponential power envelope ``A exp(-13.8155 (t - tau_dp) / (T60 fs))`` with ``A``
-fitted to the power of the last 10 ms of the image-source part. The tail is seeded from the
-source and microphone coordinates, so a position always gets the same RIR.
+Modes: ``exact`` sums every image arriving within the RIR length (like the study), with
+pyroomacoustics' own image-source model (the reference). ``fast`` sums the images arriving
+before the time where the Sabine decay reaches ``FAST_ISM_ATTENUATION_DB`` (gpuRIR's
+``att_diff = 15 dB``, i.e. ``T60 / 4``), enumerated in numpy (:func:`lattice_images`: the same
+images, ~25x cheaper than pyroomacoustics' for this few), then appends gpuRIR's diffuse tail:
+Gaussian noise under the exponential power envelope ``A exp(-13.8155 t / (T_tail fs))``
+(``T_tail = T60`` unless calibrated) with ``A`` fitted to the incoherent power of the last 10 ms
+of the image-source part. The tail is seeded from the source and microphone coordinates, so a
+position always gets the same RIR. The direct path (order-0 image) is rendered the same way in
+both modes and for any absorption, so ``fast`` and ``exact`` share it bit for bit.
 """
 
 from __future__ import annotations
@@ -37,50 +43,25 @@ from pathlib import Path
 
 import numpy as np
 import pyroomacoustics as pra
-from scipy import fft as sp_fft
 from scipy.signal import sosfiltfilt
+
+from bench.fractional_delay import (  # noqa: F401  (re-exported: bench.rir's public API)
+    CONVENTIONS,
+    GPURIR_WINDOW_S,
+    PRA_FRAC_DELAY_LENGTH,
+    Convention,
+    convention,
+    image_distances,
+    kernel_taps,
+    render_images,
+)
 
 RIR_COMPUTATIONS = 0
 """Number of source positions simulated in this process (tests use it to prove cache reuse)."""
 
-CONVENTIONS = ("pyroomacoustics", "gpurir")
 MODES = ("exact", "fast")
+ABSORPTIONS = ("sabine", "calibrated")
 FAST_ISM_ATTENUATION_DB = 15.0
-PRA_FRAC_DELAY_LENGTH = 81
-GPURIR_WINDOW_S = 8e-3
-_POLY_DEGREE = 8  # fractional-delay polynomial order (see render_images)
-
-
-@dataclass(frozen=True)
-class Convention:
-    """How one image source becomes samples: ``sign * damping * gain / d`` under a kernel.
-
-    Kernel taps are at integer offsets ``lo..hi`` from ``floor(tau)`` with
-    ``tau = d / c fs + offset``; the Hann window of width ``window`` samples is evaluated at the
-    offset from ``tau`` (``window_on_tau``) or at the integer tap offset (pyroomacoustics' LUT).
-    """
-
-    name: str
-    alternate_sign: bool
-    gain: float
-    offset: int
-    lo: int
-    hi: int
-    window: float
-    window_on_tau: bool
-    highpass: bool
-
-
-def convention(name: str, fs: float) -> Convention:
-    """Constants of convention ``name`` (``pyroomacoustics`` or ``gpurir``) at ``fs`` Hz."""
-    if name == "pyroomacoustics":
-        h = PRA_FRAC_DELAY_LENGTH // 2
-        return Convention(name, False, 1.0, h, -h, h, 2.0 * h, False, True)
-    if name == "gpurir":
-        tw = GPURIR_WINDOW_S * fs
-        h = int(math.ceil(tw / 2))
-        return Convention(name, True, 1.0 / (4.0 * np.pi), 0, -h + 1, h, tw, True, False)
-    raise ValueError(f"rir_convention: unknown {name!r}; allowed: {list(CONVENTIONS)}")
 
 
 def rir_length(t60: float, fs: float, conv: Convention) -> int:
@@ -134,94 +115,95 @@ class RIRSet:
                        int(z["fs"]), str(z["convention"]), str(z["mode"]))
 
 
+def sabine_absorption(room: tuple[float, float, float], t60: float) -> float:
+    """Equal wall energy absorption from Sabine's formula (``pyroomacoustics.inverse_sabine``)."""
+    return float(pra.inverse_sabine(t60, room)[0])
+
+
+def reflection_damping(orders: np.ndarray, absorption: float) -> np.ndarray:
+    """Amplitude of images of reflection ``orders``: ``sqrt(1 - absorption) ** order``.
+
+    Equal walls make pyroomacoustics' product of wall reflection coefficients a power of one
+    (computed here in float64; pyroomacoustics' own ``damping`` is the same in float32).
+    """
+    if not 0.0 <= absorption < 1.0:
+        raise ValueError(f"absorption: must be in [0, 1), got {absorption!r}")
+    return np.exp(0.5 * math.log1p(-absorption) * np.asarray(orders, dtype=np.float64))
+
+
 def _max_order(room: np.ndarray, distance: float) -> int:
     """Smallest reflection order such that every image closer than ``distance`` is included."""
     return int(math.ceil(distance * math.sqrt(float(np.sum(1.0 / room**2))))) + 3
 
 
-def image_sources(room: tuple[float, float, float], t60: float, source: np.ndarray,
-                  mics: np.ndarray, fs: float, max_distance: float
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Image sources of a shoebox with Sabine absorption, from pyroomacoustics.
+def image_sources(room: tuple[float, float, float], source: np.ndarray, receiver: np.ndarray,
+                  fs: float, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Image sources of a shoebox from pyroomacoustics: ``images (3, K)`` float32, ``orders (K,)``.
 
-    Returns ``images (3, K)``, ``orders (K,)`` and ``damping (K,)`` (product of the wall
-    amplitude reflection coefficients, ``sqrt(1 - absorption)`` per reflection) for all images
-    up to the order that covers ``max_distance`` metres.
+    Every image up to the reflection order that covers ``max_distance`` metres from any point
+    of the room. A single ``receiver`` (a point inside the room, e.g. the array centre) is given
+    to pyroomacoustics: in a shoebox every image is visible from everywhere inside, and the
+    per-microphone directions it would compute are not used (with 16 microphones they cost
+    two thirds of its time). Positions and orders do not depend on the wall absorption; the
+    amplitudes are :func:`reflection_damping`.
     """
     room_a = np.asarray(room, dtype=np.float64)
-    e_abs, _ = pra.inverse_sabine(t60, room)
-    shoebox = pra.ShoeBox(room_a, fs=fs, materials=pra.Material(e_abs),
-                          max_order=_max_order(room_a, max_distance), air_absorption=False)
+    shoebox = pra.ShoeBox(room_a, fs=fs, max_order=_max_order(room_a, max_distance),
+                          air_absorption=False)
     shoebox.add_source(np.asarray(source, dtype=np.float64))
-    shoebox.add_microphone_array(np.asarray(mics, dtype=np.float64).T)
+    shoebox.add_microphone_array(np.asarray(receiver, dtype=np.float64).reshape(3, 1))
     shoebox.image_source_model()
     src = shoebox.sources[0]
-    return src.images, src.orders, src.damping[0]
+    return src.images, src.orders
 
 
-def kernel_taps(conv: Convention, frac: np.ndarray) -> np.ndarray:
-    """Kernel values ``(len(frac), hi - lo + 1)`` at taps ``lo..hi`` for fractional delays ``frac``.
+def lattice_images(room: tuple[float, float, float], source: np.ndarray, centre: np.ndarray,
+                   radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """The shoebox images within ``radius`` metres of ``centre``, enumerated in numpy.
 
-    ``hann(w) * sinc(j - frac)`` with ``w = j - frac`` (``window_on_tau``) or ``w = j``.
+    Along an axis of length ``L`` the images of ``s`` are ``2 n L + s`` (``|2n|`` reflections)
+    and ``2 n L - s`` (``|2n - 1|``); an image combines one per axis and its order is the sum.
+    Same images and orders as pyroomacoustics' (:func:`image_sources`), float32 like its
+    ``images``, but only those inside the sphere (pyroomacoustics enumerates the whole
+    ``|i| + |j| + |k| <= max_order`` diamond around it, four times as many, at ~0.2 us each).
     """
-    taps = np.arange(conv.lo, conv.hi + 1, dtype=np.float64)
-    t = taps[None, :] - np.asarray(frac, dtype=np.float64)[:, None]
-    w = t if conv.window_on_tau else np.broadcast_to(taps[None, :], t.shape)
-    win = np.where(np.abs(w) < conv.window / 2, 0.5 * (1.0 + np.cos(2.0 * np.pi * w / conv.window)),
-                   0.0)
-    return win * np.sinc(t)
+    axes = []
+    for length, s, c in zip(room, np.asarray(source, dtype=np.float64),
+                            np.asarray(centre, dtype=np.float64), strict=True):
+        n = np.arange(math.floor((c - radius - s) / (2 * length)) - 1,
+                      math.ceil((c + radius + s) / (2 * length)) + 2)
+        coord = np.concatenate([2 * n * length + s, 2 * n * length - s])
+        refl = np.concatenate([np.abs(2 * n), np.abs(2 * n - 1)])
+        inside = np.abs(coord - c) <= radius
+        axes.append((coord[inside], refl[inside], (coord[inside] - c) ** 2))
+    (x, ox, dx), (y, oy, dy), (z, oz, dz) = axes
+    ix, iy, iz = np.nonzero(dx[:, None, None] + dy[None, :, None] + dz[None, None, :]
+                            <= radius * radius)
+    images = np.stack([x[ix], y[iy], z[iz]]).astype(np.float32)
+    return images, (ox[ix] + oy[iy] + oz[iz]).astype(np.int32)
 
 
-@functools.lru_cache(maxsize=8)
-def _kernel_polynomial(conv: Convention) -> np.ndarray:
-    """Least-squares polynomial in ``(frac - 1/2)`` of every tap: ``(_POLY_DEGREE + 1, taps)``."""
-    f = np.linspace(0.0, 1.0, 1025)
-    vander = np.vander(f - 0.5, _POLY_DEGREE + 1, increasing=True)
-    coef, *_ = np.linalg.lstsq(vander, kernel_taps(conv, f), rcond=None)
-    return coef
+def nearby_images(room: tuple[float, float, float], source: np.ndarray, mics: np.ndarray,
+                  fs: float, reach: float, generator: str = "pyroomacoustics"
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Images (and orders) that can arrive at one of ``mics (M, 3)`` within ``reach`` metres.
 
-
-def render_images(images: np.ndarray, orders: np.ndarray, damping: np.ndarray, mic: np.ndarray,
-                  n_samples: int, conv: Convention, fs: float, c: float) -> np.ndarray:
-    """Sum the windowed-sinc arrivals of image sources at one microphone.
-
-    Every arrival ``amp * kernel(j, frac)`` is expanded as a polynomial in its fractional delay
-    (``kernel ~ sum_p coef_p(j) (frac - 1/2)^p``, max error ~2e-7 of the peak), so the sum over
-    K images becomes ``_POLY_DEGREE + 1`` impulse trains (``numpy.bincount``, O(K)) convolved
-    with fixed kernels by FFT, instead of K x taps operations.
-
-    Parameters
-    ----------
-    images : (3, K) metres; orders : (K,); damping : (K,)
-    mic : (3,) metres
-    n_samples : int
-        Output length; arrivals whose kernel lies entirely beyond it are skipped.
-
-    Returns
-    -------
-    ndarray (n_samples,) float64
+    ``generator``: ``"pyroomacoustics"`` (:func:`image_sources`, the ``exact`` mode's reference)
+    or ``"lattice"`` (:func:`lattice_images`, the ``fast`` mode's); both give the images
+    closer than ``reach`` plus the array's radius to the array centre.
     """
-    dist = np.sqrt(np.sum((images - mic[:, None]) ** 2, axis=0))
-    tau = dist * (fs / c) + conv.offset
-    keep = tau + conv.lo < n_samples
-    tau = tau[keep]
-    amp = damping[keep] * conv.gain / dist[keep]
-    if conv.alternate_sign:
-        amp = np.where(orders[keep] % 2 == 1, -amp, amp)
-    base = np.floor(tau)
-    x = tau - base - 0.5
-    base = base.astype(np.int64)
-    coef = _kernel_polynomial(conv)
-    n_train = n_samples - conv.lo
-    nfft = sp_fft.next_fast_len(n_train + coef.shape[1] - 1, real=True)
-    trains = np.empty((coef.shape[0], n_train))
-    weight = amp.copy()
-    for p in range(coef.shape[0]):
-        trains[p] = np.bincount(base, weights=weight, minlength=n_train)[:n_train]
-        weight *= x
-    spec = sp_fft.rfft(trains, nfft, axis=-1) * sp_fft.rfft(coef, nfft, axis=-1)
-    full = sp_fft.irfft(spec.sum(axis=0), nfft)
-    return full[-conv.lo:n_samples - conv.lo]
+    centre = mics.mean(axis=0)
+    radius = reach + float(np.linalg.norm(mics - centre, axis=1).max())
+    if generator == "lattice":
+        return lattice_images(room, source, centre, radius)
+    images, orders = image_sources(room, source, centre, fs, reach)
+    near = np.linalg.norm(images - centre[:, None], axis=0) < radius
+    return images[:, near], orders[near]
+
+
+def image_generator(mode: str) -> str:
+    """The image generator of ``mode``: pyroomacoustics for ``exact``, numpy for ``fast``."""
+    return "pyroomacoustics" if mode == "exact" else "lattice"
 
 
 def _tail_rng(source: np.ndarray, mic: np.ndarray) -> np.random.Generator:
@@ -229,79 +211,113 @@ def _tail_rng(source: np.ndarray, mic: np.ndarray) -> np.random.Generator:
     return np.random.default_rng(np.frombuffer(key[:16], dtype=np.uint32))
 
 
-def diffuse_tail(n_ism: int, n_total: int, power: float, window: tuple[int, int],
-                 tau_dp: float, t60: float, fs: float, rng: np.random.Generator) -> np.ndarray:
-    """gpuRIR's diffuse reverberation model for samples ``n_ism..n_total - 1``.
+def diffuse_tail(n_ism: int, n_total: int, power: np.ndarray, window_centre: np.ndarray,
+                 t60: float, fs: float, noise: np.ndarray) -> np.ndarray:
+    """gpuRIR's diffuse reverberation model for samples ``n_ism..n_total - 1`` of M RIRs.
 
-    Power envelope ``A exp(alpha (t - tau_dp))`` with ``alpha = ln(1e-6) / (T60 fs)`` (60 dB per
-    T60), ``A`` set so the envelope equals ``power`` at the centre of ``window`` (the last 10 ms
-    of the image-source part); Gaussian noise under its square root.
+    Power envelope ``P exp(alpha (t - t_w))`` with ``alpha = ln(1e-6) / (T60 fs)`` (60 dB per
+    T60), equal to ``power (M,)`` at ``window_centre (M,)`` samples ``t_w`` (the centre of the
+    last 10 ms of the image-source part); ``noise (M, n_total - n_ism)`` standard Gaussian under
+    its square root. Returns ``(M, n_total - n_ism)``.
     """
     alpha = math.log(1e-6) / (t60 * fs)
-    w_center = (window[0] + window[1]) / 2.0
-    amp = power / math.exp(alpha * (w_center - tau_dp))
-    t = np.arange(n_ism, n_total, dtype=np.float64)
-    return np.sqrt(amp * np.exp(alpha * (t - tau_dp))) * rng.standard_normal(len(t))
+    envelope = np.exp(0.5 * alpha * np.arange(n_total - n_ism, dtype=np.float64))
+    gain = np.sqrt(np.asarray(power, dtype=np.float64)) * np.exp(
+        0.5 * alpha * (n_ism - np.asarray(window_centre, dtype=np.float64)))
+    return gain[:, None] * envelope[None, :] * noise
 
 
-def incoherent_power(images: np.ndarray, damping: np.ndarray, mic: np.ndarray,
-                     window: tuple[int, int], conv: Convention, fs: float, c: float) -> float:
-    """Mean power per sample of the arrivals inside ``window`` summed incoherently.
+def incoherent_power(images: np.ndarray, damping: np.ndarray, mics: np.ndarray,
+                     start: np.ndarray, stop: int, conv: Convention, fs: float, c: float
+                     ) -> np.ndarray:
+    """Mean power per sample ``(M,)`` of the arrivals in ``[start_m, stop)`` summed incoherently.
 
-    ``sum a_k^2 / (t1 - t0)`` over images arriving in ``[t0, t1)`` samples: the expected power of
-    a diffuse field, independent of the reflection-sign convention (the coherent power of the
-    all-positive ``pyroomacoustics`` images carries a low-frequency build-up that gpuRIR's
-    ``-beta`` images cancel).
+    ``sum a_k^2 / (stop - start_m)`` over images arriving in that window (samples) at each of
+    ``mics (M, 3)``: the expected power of a diffuse field, independent of the reflection-sign
+    convention (the coherent power of the all-positive ``pyroomacoustics`` images carries a
+    low-frequency build-up that gpuRIR's ``-beta`` images cancel).
     """
-    dist = np.sqrt(np.sum((images - mic[:, None]) ** 2, axis=0))
+    centre = mics.mean(axis=0)
+    spread = float(np.linalg.norm(mics - centre, axis=1).max()) + 1e-6
+    d_centre = image_distances(images, centre[None])[0]  # |d_mic - d_centre| <= spread
+    shell = ((d_centre >= (start.min() - conv.offset) * c / fs - spread)
+             & (d_centre < (stop - conv.offset) * c / fs + spread))
+    images, damping = images[:, shell], damping[shell]
+    dist = image_distances(images, mics)
     tau = dist * (fs / c) + conv.offset
-    inside = (tau >= window[0]) & (tau < window[1])
-    amp = damping[inside] * conv.gain / dist[inside]
-    return float(np.sum(amp**2)) / max(window[1] - window[0], 1)
+    inside = (tau >= start[:, None]) & (tau < stop)
+    energy = np.where(inside, ((damping * conv.gain) ** 2)[None, :] / (dist * dist), 0.0)
+    return energy.sum(axis=1) / np.maximum(stop - start, 1)
+
+
+@functools.lru_cache(maxsize=4)
+def _pra_highpass_sos(fs: float) -> np.ndarray:
+    from pyroomacoustics.utilities import design_highpass_filter_sos
+
+    return design_highpass_filter_sos(fs, pra.constants.get("rir_hpf_fc"),
+                                      **pra.constants.get("rir_hpf_kwargs"))
 
 
 def pra_highpass(rir: np.ndarray, fs: float) -> np.ndarray:
     """pyroomacoustics' default RIR high-pass (``rir_hpf_fc``, zero-phase ``sosfiltfilt``)."""
-    from pyroomacoustics.utilities import design_highpass_filter_sos
+    return sosfiltfilt(_pra_highpass_sos(float(fs)), rir, axis=-1)
 
-    sos = design_highpass_filter_sos(fs, pra.constants.get("rir_hpf_fc"),
-                                     **pra.constants.get("rir_hpf_kwargs"))
-    return sosfiltfilt(sos, rir, axis=-1)
+
+def ism_length(t60: float, fs: float, mode: str, conv: Convention) -> int:
+    """Samples rendered from image sources: all of them (``exact``) or up to ``T60 / 4``."""
+    n_total = rir_length(t60, fs, conv)
+    if mode == "exact":
+        return n_total
+    n_ism = int(math.ceil(FAST_ISM_ATTENUATION_DB / 60.0 * t60 * fs)) + conv.offset
+    return min(n_ism + n_ism % 2, n_total)
 
 
 def simulate_position(room: tuple[float, float, float], t60: float, source: np.ndarray,
-                      mics: np.ndarray, fs: float, c: float, mode: str, conv: Convention
+                      mics: np.ndarray, fs: float, c: float, mode: str, conv: Convention,
+                      absorption: float | None = None, tail_t60: float | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """RIRs ``(M, L)`` and direct paths ``(M, Ld)`` of one source position (float64)."""
+    """RIRs ``(M, L)`` and direct paths ``(M, Ld)`` of one source position (float64).
+
+    ``t60`` sets the RIR length (and the ``fast`` mode's split point); ``absorption`` is the
+    walls' energy absorption coefficient (``None``: Sabine's for ``t60``); ``tail_t60`` the
+    decay time of the ``fast`` mode's diffuse tail (``None``: ``t60``).
+    """
+    if absorption is None:
+        absorption = sabine_absorption(room, t60)
+    source = np.asarray(source, dtype=np.float64)
+    mics = np.asarray(mics, dtype=np.float64).reshape(-1, 3)
+    n_ism = ism_length(t60, fs, mode, conv)
+    images, orders = nearby_images(room, source, mics, fs, (n_ism - conv.lo) * c / fs,
+                                   image_generator(mode))
+    return render_position(images, orders, absorption, room, t60, source, mics, fs, c, mode,
+                           conv, tail_t60)
+
+
+def render_position(images: np.ndarray, orders: np.ndarray, absorption: float,
+                    room: tuple[float, float, float], t60: float, source: np.ndarray,
+                    mics: np.ndarray, fs: float, c: float, mode: str, conv: Convention,
+                    tail_t60: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`simulate_position` from its image sources (``images (3, K)``, ``orders (K,)``)."""
     n_total = rir_length(t60, fs, conv)
     n_direct = direct_length(room, fs, c, conv)
-    if mode == "exact":
-        n_ism = n_total
-    else:
-        n_ism = int(math.ceil(FAST_ISM_ATTENUATION_DB / 60.0 * t60 * fs)) + conv.offset
-        n_ism = min(n_ism + n_ism % 2, n_total)
-    reach = (n_ism - conv.lo) * c / fs
-    images, orders, damping = image_sources(room, t60, source, mics, fs, reach)
-    centre = mics.mean(axis=0)
-    near = np.linalg.norm(images - centre[:, None], axis=0) < (
-        reach + np.linalg.norm(mics - centre, axis=1).max())
-    images, orders, damping = images[:, near], orders[near], damping[near]
-    direct_img = np.flatnonzero(orders == 0)
+    n_ism = ism_length(t60, fs, mode, conv)
+    damping = reflection_damping(orders, absorption)
     rirs = np.empty((len(mics), n_total))
-    direct = np.empty((len(mics), n_total if conv.highpass else n_direct))
-    for m, mic in enumerate(mics):
-        rirs[m, :n_ism] = render_images(images, orders, damping, mic, n_ism, conv, fs, c)
-        if n_ism < n_total:
-            tau_dp = float(np.linalg.norm(source - mic)) * fs / c + conv.offset
-            window = (int(math.ceil(max(n_ism - 10e-3 * fs, tau_dp))), n_ism)
-            power = incoherent_power(images, damping, mic, window, conv, fs, c)
-            rirs[m, n_ism:] = diffuse_tail(n_ism, n_total, power, window, tau_dp, t60, fs,
-                                           _tail_rng(source, mic))
-        direct[m] = render_images(images[:, direct_img], orders[direct_img],
-                                  damping[direct_img], mic, direct.shape[1], conv, fs, c)
-    if conv.highpass:
-        rirs = pra_highpass(rirs, fs)
-        direct = pra_highpass(direct, fs)
+    rirs[:, :n_ism] = render_images(images, orders, damping, mics, n_ism, conv, fs, c)
+    if n_ism < n_total:
+        tau_dp = np.linalg.norm(mics - source, axis=1) * (fs / c) + conv.offset
+        start = np.ceil(np.maximum(n_ism - 10e-3 * fs, tau_dp)).astype(np.int64)
+        power = incoherent_power(images, damping, mics, start, n_ism, conv, fs, c)
+        noise = np.stack([_tail_rng(source, mic).standard_normal(n_total - n_ism, np.float32)
+                          for mic in mics])
+        rirs[:, n_ism:] = diffuse_tail(n_ism, n_total, power, (start + n_ism) / 2.0,
+                                       t60 if tail_t60 is None else tail_t60, fs, noise)
+    dp = orders == 0
+    direct = render_images(images[:, dp], orders[dp], damping[dp], mics,
+                           n_total if conv.highpass else n_direct, conv, fs, c)
+    if conv.highpass:  # one call for both: the filter runs row by row
+        both = pra_highpass(np.concatenate([rirs, direct]), fs)
+        rirs, direct = both[:len(mics)], both[len(mics):]
     return rirs, direct[:, :n_direct]
 
 
@@ -311,7 +327,9 @@ def compute_rirs(scene, positions: np.ndarray) -> RIRSet:
     Parameters
     ----------
     scene : bench.scenes.SceneConfig
-        Room, T60, array, fs, speed of sound, ``rir_mode``, ``rir_convention``.
+        Room, T60, array, fs, speed of sound, ``rir_mode``, ``rir_convention``, ``absorption``
+        (``"calibrated"`` runs the calibration of :mod:`bench.absorption` once per scene and
+        process).
     positions : ndarray (S, 3), metres
 
     Returns
@@ -319,16 +337,20 @@ def compute_rirs(scene, positions: np.ndarray) -> RIRSet:
     RIRSet
         Increments :data:`RIR_COMPUTATIONS` by S.
     """
+    from bench.absorption import scene_decay
+
     global RIR_COMPUTATIONS
     scene.validate()
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     scene.validate_positions(positions, "positions")
     mics = scene.mic_positions()
     conv = convention(scene.rir_convention, scene.fs)
+    absorption, tail_t60 = scene_decay(scene) if len(positions) else (None, None)
     rirs, direct = [], []
     for pos in positions:
         r, d = simulate_position(tuple(scene.room), scene.t60, pos, mics, scene.fs,
-                                 scene.speed_of_sound, scene.rir_mode, conv)
+                                 scene.speed_of_sound, scene.rir_mode, conv, absorption,
+                                 tail_t60)
         rirs.append(r.astype(np.float32))
         direct.append(d.astype(np.float32))
         RIR_COMPUTATIONS += 1

@@ -35,7 +35,7 @@ from bench.geometry import (
     as_vector,
     check_mapping,
 )
-from bench.rir import CONVENTIONS, MODES, RIRSet
+from bench.rir import ABSORPTIONS, CONVENTIONS, MODES, RIRSet
 from bench.speech import SpeechConfig, load_corpus
 
 
@@ -52,6 +52,7 @@ class SceneConfig:
     sources: SourceGridConfig = field(default_factory=SourceGridConfig)
     rir_mode: str = "fast"
     rir_convention: str = "pyroomacoustics"
+    absorption: str = "sabine"
     window_length: int = 5120
     hop: int | None = None
     max_windows_per_utterance: int | None = None
@@ -90,7 +91,8 @@ class SceneConfig:
             kw["array"] = ArrayConfig.from_dict(d["array"], f"{f}.array")
         if "sources" in d:
             kw["sources"] = SourceGridConfig.from_dict(d["sources"], f"{f}.sources")
-        for key, allowed in (("rir_mode", MODES), ("rir_convention", CONVENTIONS)):
+        for key, allowed in (("rir_mode", MODES), ("rir_convention", CONVENTIONS),
+                             ("absorption", ABSORPTIONS)):
             if key in d:
                 if d[key] not in allowed:
                     raise ConfigError(f"{f}.{key}", f"unknown {d[key]!r}; allowed: {list(allowed)}")
@@ -112,7 +114,8 @@ class SceneConfig:
             "name": self.name, "room": list(self.room), "t60": self.t60, "fs": self.fs,
             "speed_of_sound": self.speed_of_sound, "array": self.array.to_dict(),
             "sources": self.sources.to_dict(), "rir_mode": self.rir_mode,
-            "rir_convention": self.rir_convention, "window_length": self.window_length,
+            "rir_convention": self.rir_convention, "absorption": self.absorption,
+            "window_length": self.window_length,
             "hop": None if self.hop_length == self.window_length else self.hop,
             "max_windows_per_utterance": self.max_windows_per_utterance,
             "speech": self.speech.to_dict(),
@@ -158,6 +161,9 @@ class SceneConfig:
         if self.rir_convention not in CONVENTIONS:
             raise ConfigError(f"{f}.rir_convention", f"unknown {self.rir_convention!r}; "
                               f"allowed: {list(CONVENTIONS)}")
+        if self.absorption not in ABSORPTIONS:
+            raise ConfigError(f"{f}.absorption", f"unknown {self.absorption!r}; allowed: "
+                              f"{list(ABSORPTIONS)}")
         self.array.validate(self.room, f"{f}.array")
         self.sources.validate(self.room, f"{f}.sources")
         self.speech.validate(f"{f}.speech")

@@ -1,4 +1,5 @@
-"""RIR stage: conventions against references, T60, fast vs exact, counter, authors' weights."""
+"""RIR stage: conventions against references, T60 (Sabine and calibrated absorption), fast vs
+exact, counter, authors' weights."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import numpy as np
 import pyroomacoustics as pra
 import pytest
 
+from bench import absorption as A
+from bench import fractional_delay as FD
 from bench import rir as R
+from bench.errors import ConfigError
 from bench.scenes import SceneConfig, render_windows, scene_positions
 
 FS, C = 16000, 343.0
@@ -61,7 +65,8 @@ def test_gpurir_convention_against_hand_computed_first_order_images():
     h = rirs[0]
     assert len(h) == 9600  # ceil(T60 fs), even: gpuRIR's Tmax = T60
     # pyroomacoustics' images of order <= 1 are exactly the hand-made ones
-    imgs, orders, damping = R.image_sources(room, t60, s, mic[None], FS, 1.0)
+    imgs, orders = R.image_sources(room, s, mic, FS, 1.0)
+    damping = R.reflection_damping(orders, R.sabine_absorption(room, t60))
     hand = np.array([i for i, _ in images])
     got = imgs[:, orders <= 1].T
     assert len(got) == 7
@@ -87,6 +92,92 @@ def test_gpurir_convention_against_hand_computed_first_order_images():
     assert int(np.argmax(np.abs(h))) == int(round(tau0))  # time origin 0, no offset
     np.testing.assert_allclose(direct[0], hann_sinc(np.arange(direct.shape[1]), tau0, 128)
                                * amp0, atol=1e-7)
+
+
+def test_image_sources_and_damping_equal_pyroomacoustics():
+    absorption = 0.37
+    room = pra.ShoeBox(PAPER_ROOM, fs=FS, materials=pra.Material(absorption), max_order=5,
+                       air_absorption=False)
+    room.add_source(SOURCE)
+    room.add_microphone_array(MICS4.T)
+    room.image_source_model()
+    ref = room.sources[0]
+    imgs, orders = R.image_sources(PAPER_ROOM, SOURCE, MICS4.mean(axis=0), FS, 5.0)
+    assert R._max_order(np.array(PAPER_ROOM), 5.0) >= 5
+    keep = orders <= 5
+    mine = {tuple(np.round(i, 4)): o for i, o in zip(imgs[:, keep].T, orders[keep], strict=True)}
+    theirs = {tuple(np.round(i, 4)): o for i, o in zip(ref.images.T, ref.orders, strict=True)}
+    assert mine == theirs and len(mine) == ref.images.shape[1]
+    np.testing.assert_allclose(R.reflection_damping(ref.orders, absorption), ref.damping[0],
+                               rtol=1e-6)  # pyroomacoustics' product of wall coefficients
+    np.testing.assert_allclose(R.reflection_damping(np.array([0, 1, 2]), absorption),
+                               [1.0, math.sqrt(0.63), 0.63])
+    with pytest.raises(ValueError, match="absorption"):
+        R.reflection_damping(orders, 1.0)
+
+
+@pytest.mark.parametrize("reach", [3.0, 40.0])
+def test_lattice_images_equal_pyroomacoustics_images(reach):
+    """The fast mode's numpy images are pyroomacoustics' (exact mode's), to float32 rounding."""
+    mine, o_mine = R.nearby_images(PAPER_ROOM, SOURCE, MICS16, FS, reach, "lattice")
+    ref, o_ref = R.nearby_images(PAPER_ROOM, SOURCE, MICS16, FS, reach, "pyroomacoustics")
+    assert mine.shape == ref.shape and mine.dtype == ref.dtype == np.float32
+    i_mine, i_ref = np.lexsort(np.round(mine, 3)), np.lexsort(np.round(ref, 3))
+    np.testing.assert_array_equal(o_mine[i_mine], o_ref[i_ref])
+    np.testing.assert_allclose(mine[:, i_mine], ref[:, i_ref], atol=1e-5)
+    np.testing.assert_array_equal(mine[:, o_mine == 0], ref[:, o_ref == 0])  # the direct path
+    assert (R.image_generator("exact"), R.image_generator("fast")) == ("pyroomacoustics",
+                                                                        "lattice")
+
+
+def test_incoherent_power_equals_a_brute_force_sum():
+    images, orders = R.nearby_images(PAPER_ROOM, SOURCE, MICS4, FS, 20.0, "lattice")
+    damping = R.reflection_damping(orders, 0.3)
+    conv = R.convention("gpurir", FS)
+    start, stop = np.array([700, 720, 740, 760]), 900
+    got = R.incoherent_power(images, damping, MICS4, start, stop, conv, FS, C)
+    for m, mic in enumerate(MICS4):
+        d = np.linalg.norm(images.astype(np.float64).T - mic, axis=1)
+        tau = d * FS / C
+        sel = (tau >= start[m]) & (tau < stop)
+        assert sel.sum() > 10
+        expect = np.sum((damping[sel] / (4 * np.pi * d[sel])) ** 2) / (stop - start[m])
+        np.testing.assert_allclose(got[m], expect, rtol=1e-12)
+
+
+def test_render_paths_agree(monkeypatch):
+    """Batched mics = one mic at a time; tap-by-tap = FFT path; chunking changes nothing."""
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-6.0, 10.0, size=(3, 12)).astype(np.float32)
+    orders = rng.integers(0, 5, size=12)
+    damping = R.reflection_damping(orders, 0.3)
+    for name in R.CONVENTIONS:
+        conv = R.convention(name, FS)
+        batch = R.render_images(images, orders, damping, MICS4, 900, conv, FS, C)
+        assert batch.shape == (4, 900) and np.abs(batch).max() > 0
+        scale = np.abs(batch).max()
+        for m in range(4):  # K = 12 <= _SCATTER_MAX_IMAGES: tap by tap
+            np.testing.assert_allclose(R.render_images(images, orders, damping, MICS4[m], 900,
+                                                       conv, FS, C), batch[m], atol=1e-12)
+        monkeypatch.setattr(FD, "_SCATTER_MAX_IMAGES", 0)
+        monkeypatch.setattr(FD, "_CHUNK_ELEMENTS", 20)  # one mic per chunk
+        np.testing.assert_allclose(R.render_images(images, orders, damping, MICS4, 900, conv,
+                                                   FS, C), batch, atol=1e-12 * scale)
+        monkeypatch.undo()
+        # against the exact kernel, arrival by arrival (polynomial error ~2e-7 of the peak)
+        dist = np.linalg.norm(images.T[None] - MICS4[:, None], axis=-1)
+        ref = np.zeros_like(batch)
+        for m in range(4):
+            for k in range(12):
+                tau = dist[m, k] * FS / C + conv.offset
+                base = int(np.floor(tau))
+                amp = damping[k] * conv.gain / dist[m, k] * (
+                    -1.0 if conv.alternate_sign and orders[k] % 2 else 1.0)
+                taps = base + np.arange(conv.lo, conv.hi + 1)
+                vals = amp * R.kernel_taps(conv, np.array([tau - base]))[0]
+                ok = (taps >= 0) & (taps < 900)
+                ref[m, taps[ok]] += vals[ok]
+        np.testing.assert_allclose(batch, ref, atol=1e-6 * scale)
 
 
 def test_measure_t60_recovers_a_synthetic_exponential_decay():
@@ -121,6 +212,109 @@ def test_exact_mode_conventions_decay_alike(t60):
                                                   "exact", R.convention(n, FS))[0], FS, 20)
                 for n in R.CONVENTIONS]
     assert abs(measured[0] / measured[1] - 1) < 0.05, measured
+
+
+def _scene4(t60: float, mode: str, convention: str = "gpurir",
+            absorption: str = "calibrated") -> SceneConfig:
+    """The paper's room and source grid with 4 of its line array's spacing (cheap)."""
+    return SceneConfig.from_dict({"preset": "paper", "t60": t60, "rir_mode": mode,
+                                  "rir_convention": convention, "absorption": absorption,
+                                  "array": {"kind": "line", "n_mics": 4}})
+
+
+@pytest.mark.parametrize("t60,convention", [(0.15, "gpurir"), (0.3, "gpurir"),
+                                            (0.4, "gpurir"), (0.6, "gpurir"),
+                                            (0.15, "pyroomacoustics"),
+                                            pytest.param(0.6, "pyroomacoustics",
+                                                         marks=pytest.mark.slow)])
+def test_exact_mode_calibrated_absorption_reaches_the_target_t60(t60, convention):
+    scene = _scene4(t60, "exact", convention)
+    rs = R.compute_rirs(scene, SOURCE[None])  # not the calibration position (grid centre)
+    assert abs(R.measure_t60(rs.rirs[0], FS, 30) / t60 - 1) < 0.15
+    # the RIRs were made with the calibrated coefficient, which absorbs more than Sabine's
+    a, tail = A.scene_decay(scene)
+    assert a > R.sabine_absorption(PAPER_ROOM, t60) and tail == t60
+    again, _ = R.simulate_position(PAPER_ROOM, t60, SOURCE, scene.mic_positions(), FS, C,
+                                   "exact", R.convention(convention, FS), a)
+    np.testing.assert_allclose(rs.rirs[0], again, atol=1e-7 * np.abs(again).max())
+
+
+@pytest.mark.parametrize("t60", [0.3, 0.4])
+def test_exact_mode_sabine_decays_longer_than_asked_in_the_paper_room(t60):
+    """The paper's choice: documented in bench.absorption (0.43 s for 0.3, 0.60 s for 0.4)."""
+    rirs, _ = R.simulate_position(PAPER_ROOM, t60, SOURCE, MICS4, FS, C, "exact",
+                                  R.convention("gpurir", FS))
+    assert R.measure_t60(rirs, FS, 30) / t60 > 1.3
+
+
+@pytest.mark.parametrize("t60", [0.15, 0.3, 0.4, 0.6])
+def test_fast_mode_calibrated(t60):
+    for convention in R.CONVENTIONS:
+        fast = _scene4(t60, "fast", convention)
+        rs = R.compute_rirs(fast, SOURCE[None])
+        assert abs(R.measure_t60(rs.rirs[0], FS, 30) / t60 - 1) < 0.15, convention
+        a, tail = A.scene_decay(fast)
+        # the image-source part is the calibrated exact mode's early part
+        exact_a, _ = A.scene_decay(_scene4(t60, "exact", convention))
+        assert a == exact_a
+        # at the calibration position the measured T60 is the target (root-find tolerance)
+        source, mics = A.calibration_geometry(fast)
+        at, _ = R.simulate_position(PAPER_ROOM, t60, source, mics, FS, C, "fast",
+                                    R.convention(convention, FS), a, tail)
+        assert abs(A.measured_t60(at, FS) / t60 - 1) < A.CALIBRATION_TOLERANCE * 1.01
+
+
+def test_calibration_is_deterministic_cached_and_direct_path_independent():
+    scene = _scene4(0.3, "fast")
+    A.calibrated_absorption.cache_clear()
+    A.calibrated_tail_t60.cache_clear()
+    first = A.scene_decay(scene)
+    assert A.calibrated_absorption.cache_info().misses == 1
+    assert A.calibrated_tail_t60.cache_info().misses == 1
+    assert A.scene_decay(scene) == first
+    assert A.calibrated_tail_t60.cache_info().hits == 1
+    A.calibrated_absorption.cache_clear()
+    A.calibrated_tail_t60.cache_clear()
+    assert A.scene_decay(scene) == first  # recomputed bit for bit
+    # the direct path depends on neither the walls nor the mode
+    exact = _scene4(0.3, "exact")
+    d_fast = R.compute_rirs(scene, SOURCE[None]).direct
+    d_exact = R.compute_rirs(exact, SOURCE[None]).direct
+    np.testing.assert_array_equal(d_fast, d_exact)
+    sabine = _scene4(0.3, "fast", absorption="sabine")
+    assert A.scene_decay(sabine) == (R.sabine_absorption(PAPER_ROOM, 0.3), 0.3)
+    np.testing.assert_array_equal(R.compute_rirs(sabine, SOURCE[None]).direct, d_fast)
+
+
+def test_absorption_field_is_validated_and_part_of_the_key():
+    paper = SceneConfig.paper(t60=0.3)
+    assert paper.absorption == "sabine" and paper.to_dict()["absorption"] == "sabine"
+    calibrated = SceneConfig.from_dict({**paper.to_dict(), "absorption": "calibrated"})
+    assert calibrated.to_dict()["absorption"] == "calibrated"
+    assert SceneConfig.from_dict(calibrated.to_dict()) == calibrated
+    assert calibrated.to_dict() != paper.to_dict()
+    with pytest.raises(ConfigError) as e:
+        SceneConfig.from_dict({"absorption": "eyring"})
+    assert e.value.field == "scene.absorption"
+    assert "sabine" in e.value.message and "calibrated" in e.value.message
+    bad = SceneConfig.paper(t60=0.3, absorption="eyring")
+    with pytest.raises(ConfigError, match="scene.absorption"):
+        R.compute_rirs(bad, SOURCE[None])
+    with pytest.raises(ConfigError) as e:  # below what fully absorbing walls give: refused
+        SceneConfig.from_dict({"t60": 0.05, "absorption": "calibrated"})
+    assert e.value.field == "scene.t60"
+
+
+def test_unreachable_calibration_is_refused_naming_t60(monkeypatch):
+    def never(rirs, fs):  # a measurement that ignores the walls: no coefficient can work
+        return 1.0
+
+    monkeypatch.setattr(A, "measured_t60", never)
+    A.calibrated_absorption.cache_clear()
+    with pytest.raises(ConfigError) as e:
+        A.scene_decay(_scene4(0.3, "fast"))
+    assert e.value.field == "scene.t60" and "wall absorption" in e.value.message
+    A.calibrated_absorption.cache_clear()
 
 
 def test_fast_direct_path_equals_exact_and_tail_is_deterministic():
