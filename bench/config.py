@@ -77,6 +77,7 @@ class TrainingConfig:
     lr_factor: float = 0.2
     batch_size: int = 100
     windows_per_source: int = 1
+    init_output_bias: bool = False
     per_model: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def for_model(self, model: str) -> dict[str, Any]:
@@ -408,7 +409,7 @@ _TRAINING_LIMITS = {
 
 
 def _training(d: Any) -> TrainingConfig:
-    keys = [*_TRAINING_LIMITS, "lr_factor", "per_model"]
+    keys = [*_TRAINING_LIMITS, "lr_factor", "init_output_bias", "per_model"]
     v.check_keys(d, keys, "training")
     kwargs: dict[str, Any] = {}
     for key, (lo, hi) in _TRAINING_LIMITS.items():
@@ -418,6 +419,8 @@ def _training(d: Any) -> TrainingConfig:
         kwargs["lr_factor"] = v.as_float(
             d["lr_factor"], "training.lr_factor", minimum=0.0, exclusive_minimum=True, maximum=1.0
         )
+    if "init_output_bias" in d:
+        kwargs["init_output_bias"] = v.as_bool(d["init_output_bias"], "training.init_output_bias")
     per_model = {}
     v.check_keys(d.get("per_model", {}), MODEL_NAMES, "training.per_model")
     for model, table in d.get("per_model", {}).items():
@@ -433,6 +436,8 @@ def _training(d: Any) -> TrainingConfig:
                 out[key] = v.as_float(
                     val, f"{f}.lr_factor", minimum=0.0, exclusive_minimum=True, maximum=1.0
                 )
+            elif key == "init_output_bias":
+                out[key] = v.as_bool(val, f"{f}.init_output_bias")
             else:
                 lo, hi = _TRAINING_LIMITS[key]
                 out[key] = v.as_int(val, f"{f}.{key}", minimum=lo, maximum=hi)

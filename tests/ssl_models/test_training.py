@@ -228,3 +228,19 @@ def test_easy_task_beats_the_trivial_predictor_and_checkpoints(tmp_path):
     assert meta["config_hash"] == cfg.config_hash() and meta["seed"] == 0
     assert meta["stopped_reason"] == "max_epochs" and meta["arch"] == "loccnn"
     np.testing.assert_array_equal(predict(other, val[0]), predict(model, val[0]))
+
+
+@pytest.mark.parametrize("arch", ["loccnn", "samplecnn"])
+def test_init_output_bias_starts_at_the_mean_position(arch):
+    train, val = random_split(6, 2, 2, 729, 0), random_split(3, 2, 2, 729, 1)
+    torch.manual_seed(0)
+    model = build_model(arch, n_mics=2, window_length=729)
+    # one step at a vanishing learning rate: the bias is (almost exactly) where it started
+    cfg = TrainConfig(batch_size=4, max_epochs=1, lr=1e-12, init_output_bias=True, device="cpu")
+    result = train_model(model, train, val, cfg, seed=0, progress=False)
+    layer = [m for m in result.model.modules() if isinstance(m, nn.Linear)][-1]
+    np.testing.assert_allclose(layer.bias.detach().numpy(), train[1].mean(axis=0), atol=1e-6)
+    # without it the output starts near zero, metres away from the room's source region
+    torch.manual_seed(0)
+    plain = build_model(arch, n_mics=2, window_length=729)
+    assert np.all(np.abs(plain.eval()(torch.zeros(1, 2, 729)).detach().numpy()) < 1.0)
