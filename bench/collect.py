@@ -172,6 +172,13 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], sort: list[str]) -> p
     for col in columns:
         if col not in df.columns:
             df[col] = np.nan
+    for col in df.columns:
+        # Integer columns stay integers when a failed cell leaves them empty, so one failed cell
+        # does not turn every other row's "8" into "8.0".
+        values = [r[col] for r in rows if r.get(col) is not None]
+        if values and all(isinstance(x, int | np.integer) and not isinstance(x, bool)
+                          for x in values):
+            df[col] = df[col].astype("Int64")
     df = df[columns + [c for c in df.columns if c not in columns]]
     return df.sort_values(sort, kind="stable").reset_index(drop=True)
 
