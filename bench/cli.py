@@ -158,6 +158,8 @@ def _overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
         value = getattr(args, attr, None)
         if value is not None:
             put(path, value)
+    if getattr(args, "scheduler", None) and getattr(args, "mode", None) is None:
+        put("runner.mode", "scheduler")  # an address means: run there
     if getattr(args, "t60", None) is not None or getattr(args, "snr", None) is not None:
         put("matrix.conditions", [])  # explicit axes replace a preset's paired conditions
     for spec in getattr(args, "weights", []):

@@ -40,6 +40,7 @@ PRESETS = ("smoke", "default", "paper-lite", "paper", "full")
 MODEL_NAMES = ("loccnn", "samplecnn")
 MAX_CONFIG_BYTES = 1_000_000
 MAX_DEPTH = 8
+MAX_CELLS = 20_000  # (condition, geometry, model, method) cells one configuration may ask for
 
 #: Array geometries available by name in ``matrix.geometries`` (fields of the scene's ``array``).
 BUILTIN_GEOMETRIES: dict[str, dict[str, Any]] = {
@@ -547,6 +548,12 @@ def _runner(d: Any) -> RunnerConfig:
     if "progress" in d:
         kwargs["progress"] = v.as_bool(d["progress"], "runner.progress")
     cfg = RunnerConfig(**kwargs)
+    if cfg.scheduler and cfg.mode != "scheduler":
+        raise ConfigError(
+            "runner.mode",
+            f"a scheduler address ({cfg.scheduler}) is given but mode is {cfg.mode!r}; use mode "
+            "'scheduler' (or drop the address)",
+        )
     if cfg.mode == "scheduler" and not cfg.scheduler:
         raise ConfigError(
             "runner.scheduler", "mode 'scheduler' needs a scheduler address (tcp://HOST:PORT)"
@@ -562,6 +569,11 @@ def _output(d: Any) -> OutputConfig:
 
 def validate_deep(cfg: BenchConfig) -> None:
     """Cross-field checks that need the stage modules: every scene, metric set and method."""
+    m = cfg.matrix
+    n_cells = (len(m.t60_snr_pairs()) * len(m.geometries) * len(m.models) * len(m.methods))
+    if n_cells > MAX_CELLS:
+        raise ConfigError("matrix", f"{n_cells} cells (conditions x geometries x models x "
+                          f"methods); at most {MAX_CELLS} per configuration")
     from bench.metrics.config import MetricsConfig
 
     for _, scene in scenes_of(cfg):

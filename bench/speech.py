@@ -102,8 +102,13 @@ class FileCorpus:
 
 @functools.lru_cache(maxsize=4096)
 def _load_file(path: str, fs: int) -> np.ndarray:
-    x, fs_in = read_wav(path)
-    out = peak_normalise(resample(x, fs_in, fs))
+    try:
+        x, fs_in = read_wav(path)
+        out = peak_normalise(resample(x, fs_in, fs))
+    except ConfigError as exc:
+        raise ConfigError(exc.field, f"{path}: {exc.message}") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise ConfigError("scene.speech.path", f"{path}: unreadable audio file ({exc})") from None
     out.flags.writeable = False
     return out
 
