@@ -100,7 +100,8 @@ def _module_source_hash(fn: MethodFn) -> str:
     """SHA-256 of the source text of the module that defines ``fn`` (the function's if none)."""
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     text: str | None = None
-    path = getattr(module, "__file__", None)
+    code = getattr(fn, "__code__", None)
+    path = getattr(module, "__file__", None) or getattr(code, "co_filename", None)
     if path and Path(path).is_file():
         text = Path(path).read_text(encoding="utf-8")
     if text is None:
@@ -281,12 +282,12 @@ def load_methods_from(path: str | Path) -> list[MethodSpec]:
     before = {name for name, s in _REGISTRY.items() if s.source == source}
     for name in before:  # re-loading a file replaces what it registered before
         unregister_method(name)
-    sys.modules[module_name] = module
+    # The module is executed without being entered in sys.modules: methods are looked up by name
+    # in the registry, never imported again by module name.
     try:
         with _source(source):
             spec.loader.exec_module(module)
     except Exception as exc:
-        sys.modules.pop(module_name, None)
         raise MethodLoadError(
             f"methods file: {str(path)!r} failed to execute: {type(exc).__name__}: {exc}"
         ) from exc
