@@ -68,6 +68,12 @@ class StageGraph:
     cells: list[dict[str, Any]] = field(default_factory=list)
     conditions: list[dict[str, Any]] = field(default_factory=list)
 
+    def node(self, stage: str, config: dict[str, Any], inputs: dict[str, str], code_hash: str,
+             label: str) -> StageSpec:
+        """Add the node ``stage`` keyed by (config, upstream keys in ``inputs`` order, code)."""
+        key = artifact_key(stage, config, tuple(inputs.values()), code_hash)
+        return self.add(StageSpec(stage, key, config, inputs, label=label))
+
     def add(self, node: StageSpec) -> StageSpec:
         ident = (node.stage, node.key)
         if ident not in self.by_key:
@@ -106,49 +112,22 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
                 if k not in ("speech", "window_length", "hop", "max_windows_per_utterance", "name")
             }
         }
-        rirs = graph.add(
-            StageSpec(
-                "rirs",
-                artifact_key("rirs", rir_cfg, (), hashes["rirs"]),
-                rir_cfg,
-                label=scene.label(),
-            )
-        )
+        rirs = graph.node("rirs", rir_cfg, {}, hashes["rirs"], scene.label())
         for snr in [s for t, s in cfg.matrix.t60_snr_pairs() if t == scene.t60]:
             cond = condition_label(scene.t60, snr, geometry)
             win_cfg = {"scene": scene_d, "snr_db": snr, "seed": cfg.seed}
-            windows = graph.add(
-                StageSpec(
-                    "windows",
-                    artifact_key("windows", win_cfg, (rirs.key,), hashes["windows"]),
-                    win_cfg,
-                    {"rirs": rirs.key},
-                    label=cond,
-                )
-            )
+            windows = graph.node("windows", win_cfg, {"rirs": rirs.key}, hashes["windows"], cond)
             base_cfg = {"seed": cfg.seed, "srp": {"step": 0.02, "n_windows": att.n_test_windows}}
-            baselines = graph.add(
-                StageSpec(
-                    "baselines",
-                    artifact_key("baselines", base_cfg, (windows.key,), hashes["baselines"]),
-                    base_cfg,
-                    {"windows": windows.key},
-                    label=cond,
-                )
+            baselines = graph.node(
+                "baselines", base_cfg, {"windows": windows.key}, hashes["baselines"], cond
             )
             sig_cfg = {
                 "seed": cfg.seed,
                 "n_test_windows": att.n_test_windows,
                 "metrics": metrics_cfg,
             }
-            signals = graph.add(
-                StageSpec(
-                    "signals",
-                    artifact_key("signals", sig_cfg, (windows.key,), hashes["signals"]),
-                    sig_cfg,
-                    {"windows": windows.key},
-                    label=cond,
-                )
+            signals = graph.node(
+                "signals", sig_cfg, {"windows": windows.key}, hashes["signals"], cond
             )
             condition = {
                 "condition": cond,
@@ -176,33 +155,17 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
                         "batch_size": att.batch_size,
                     }
                     a_hash = hashes["attribution"] + method_sources.get(method, "")
-                    attribution = graph.add(
-                        StageSpec(
-                            "attribution",
-                            artifact_key("attribution", a_cfg, (model.key, windows.key), a_hash),
-                            a_cfg,
-                            {"model": model.key, "windows": windows.key},
-                            label=f"{model_name} {method} {cond}",
-                        )
+                    label = f"{model_name} {method} {cond}"
+                    attribution = graph.node(
+                        "attribution", a_cfg, {"model": model.key, "windows": windows.key},
+                        a_hash, label,
                     )
                     m_cfg = {**a_cfg, "metrics": metrics_cfg}
-                    metrics = graph.add(
-                        StageSpec(
-                            "metrics",
-                            artifact_key(
-                                "metrics",
-                                m_cfg,
-                                (attribution.key, model.key, windows.key),
-                                hashes["metrics"] + a_hash,
-                            ),
-                            m_cfg,
-                            {
-                                "attribution": attribution.key,
-                                "model": model.key,
-                                "windows": windows.key,
-                            },
-                            label=f"{model_name} {method} {cond}",
-                        )
+                    metrics = graph.node(
+                        "metrics", m_cfg,
+                        {"attribution": attribution.key, "model": model.key,
+                         "windows": windows.key},
+                        hashes["metrics"] + a_hash, label,
                     )
                     graph.cells.append(
                         {
