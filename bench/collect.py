@@ -134,6 +134,15 @@ def collect(
             stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
             for stage in sorted({r.stage for r in results})
         },
+        "peak_rss_mb": {
+            stage: max(r.peak_rss_mb for r in results if r.stage == stage)
+            for stage in sorted({r.stage for r in results if r.computed})
+        },
+        "computed_nodes": sorted(
+            ({"stage": r.stage, "label": r.label, "seconds": round(r.seconds, 2),
+              "peak_rss_mb": r.peak_rss_mb} for r in results if r.computed),
+            key=lambda d: (d["stage"], d["label"]),
+        ),
     }
     (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     return summary

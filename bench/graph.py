@@ -32,9 +32,14 @@ _SOURCES = {
         "ssl_models.layers",
     ],
     "attribution": ["attributions.api", "attributions.target"],
+    "controls": ["bench.metrics"],
     "metrics": ["bench.metrics"],
     "signals": ["bench.metrics"],
 }
+
+
+#: The metrics fields the shared manipulation controls depend on (their key holds only these).
+_CONTROL_FIELDS = ("manipulation_fractions", "manipulation_rankings", "manipulation_batch_size")
 
 
 def _module_hash(stage: str) -> str:
@@ -144,6 +149,12 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
                 model = graph.add(
                     _model_node(cfg, model_name, scene.t60, snr, windows.key, hashes["model"], cond)
                 )
+                c_cfg = {"seed": cfg.seed, "n_test_windows": att.n_test_windows,
+                         "metrics": {k: metrics_cfg[k] for k in _CONTROL_FIELDS}}
+                controls = graph.node(
+                    "controls", c_cfg, {"model": model.key, "windows": windows.key},
+                    hashes["controls"], f"{model_name} {cond}",
+                )
                 for method in cfg.matrix.methods:
                     params = dict(att.params.get(method, {}))
                     a_cfg = {
@@ -164,7 +175,7 @@ def build_graph(cfg: BenchConfig, method_sources: dict[str, str] | None = None) 
                     metrics = graph.node(
                         "metrics", m_cfg,
                         {"attribution": attribution.key, "model": model.key,
-                         "windows": windows.key},
+                         "windows": windows.key, "controls": controls.key},
                         hashes["metrics"] + a_hash, label,
                     )
                     graph.cells.append(

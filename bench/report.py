@@ -25,6 +25,10 @@ from __future__ import annotations
 
 import html
 import json
+import multiprocessing as mp
+import os
+import pickle
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +154,46 @@ def _skill_html(skill: pd.DataFrame | None) -> str:
                                                  skill_cells(skill, _e))
 
 
-class _Figures:
-    """Saves figures under ``out/figures`` with unique stems; renders ``<figure>`` blocks."""
+def _save_pickled(payload: bytes, stem: str) -> None:
+    save_figure(pickle.loads(payload), stem)  # noqa: S301 - a figure this process just pickled
 
-    def __init__(self, out: Path) -> None:
+
+class _Figures:
+    """Saves figures under ``out/figures`` with unique stems; renders ``<figure>`` blocks.
+
+    Rendering a figure to PNG and PDF costs seconds (the metric heatmaps hold hundreds of
+    annotated cells); with ``workers > 1`` each figure is pickled and saved in a pool of spawned
+    processes while the next one is built. :meth:`close` waits for every file and re-raises the
+    first failure.
+    """
+
+    def __init__(self, out: Path, workers: int | None = None) -> None:
         self.out, self.used = out, set()
+        self.workers = min(2, os.cpu_count() or 1) if workers is None else workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: list[Future] = []
+
+    def _save(self, fig: Any, stem: Path) -> None:
+        if self.workers > 1:
+            try:
+                payload = pickle.dumps(fig)
+            except Exception:  # noqa: BLE001 - an unpicklable artist: save it here instead
+                payload = None
+            if payload is not None:
+                if self.pool is None:
+                    self.pool = ProcessPoolExecutor(self.workers, mp.get_context("spawn"))
+                self.pending.append(self.pool.submit(_save_pickled, payload, str(stem)))
+                return
+        save_figure(fig, stem)
+
+    def close(self) -> None:
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+            self.pool, self.pending = None, []
 
     def add(self, fig_caption: tuple[Any, str], stem: str) -> str:
         fig, caption = fig_caption
@@ -163,7 +202,10 @@ class _Figures:
             i += 1
             name = f"{slug(stem)}_{i}"
         self.used.add(name)
-        png, pdf = save_figure(fig, self.out / "figures" / name)
+        figure_dir = self.out / "figures"
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        self._save(fig, figure_dir / name)
+        png, pdf = figure_dir / f"{name}.png", figure_dir / f"{name}.pdf"
         rel = f"figures/{png.name}"
         return (f'<figure><img src="{_e(rel)}" alt="{_e(caption)}" loading="eager">'
                 f'<figcaption>{_e(caption)} <a href="figures/{_e(pdf.name)}">PDF</a>'
@@ -267,7 +309,18 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     prov_path = results / "provenance.json"
     prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else None
     figs = _Figures(out)
+    try:
+        page = _page(results, out, figs, tidy, skill, curves, tdoa, prov)
+    finally:
+        figs.close()
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
 
+
+def _page(results: Path, out: Path, figs: _Figures, tidy: pd.DataFrame,
+          skill: pd.DataFrame | None, curves: pd.DataFrame | None, tdoa: pd.DataFrame | None,
+          prov: dict[str, Any] | None) -> str:
     written = _write_tables(tidy, out / "tables", prov, skill)
     tables = ['<section id="leaderboards"><h2>Leaderboards</h2>']
     for i, entry in enumerate(written):
@@ -298,6 +351,4 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
             f"<style>{_CSS}</style><script>{_CHECK_JS}</script></head>"
             '<body data-check="pending"><h1>ssl-xai-bench report</h1>'
             f"<nav>{nav}</nav>{body}</body></html>\n")
-    index = out / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
+    return page

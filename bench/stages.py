@@ -13,8 +13,10 @@ Stages (artifact files in brackets):
 - ``model``: windows + model + training budget (or external weights) -> checkpoint [model.pt,
   history.json, predictions.npz]
 - ``attribution``: model + test windows + method -> relevance [relevance.npy, index.npy]
-- ``metrics``: relevance + model + windows -> metric rows, curves, TDoA [rows.json, curves.csv,
-  tdoa.csv, per_window.npz]
+- ``controls``: model + test windows -> the method-independent manipulation curves (energy and
+  random rankings), shared by every method of the model [curves.npz]
+- ``metrics``: relevance + model + windows + controls -> metric rows, curves, TDoA [rows.json,
+  curves.csv, tdoa.csv, per_window.npz]
 - ``signals``: windows -> method-independent TDoA rows (microphones, constant lag) [tdoa.csv,
   rows.json]
 """
@@ -32,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import memory
 from bench.config import stable_hash
 from bench.store import ArtifactStore, StoredArtifact
 
@@ -60,6 +63,7 @@ class StageResult:
     seconds: float
     reason: str = ""
     label: str = ""
+    peak_rss_mb: float = 0.0  # the worker process's resident-set peak while computing (Linux)
 
 
 def derive_seed(*parts: Any) -> int:
@@ -112,11 +116,13 @@ def execute(
             if art is None:
                 raise RuntimeError(f"upstream artifact {stage}/{key} is missing or corrupt")
             upstream[role] = art
+        memory.reset_peak()
         writer = COMPUTE[spec.stage](spec, upstream, runtime)
         store.put(spec.stage, spec.key, writer)
-        return StageResult(
-            spec.stage, spec.key, True, True, time.perf_counter() - start, label=spec.label
-        )
+        del writer  # the writer's closure holds the stage's arrays
+        peak = memory.peak_rss_mb()
+        return StageResult(spec.stage, spec.key, True, True, time.perf_counter() - start,
+                           label=spec.label, peak_rss_mb=peak)
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, the run goes on
         reason = f"{type(exc).__name__}: {exc}"
         if runtime.get("debug"):
@@ -124,6 +130,8 @@ def execute(
         return StageResult(
             spec.stage, spec.key, False, False, time.perf_counter() - start, reason, spec.label
         )
+    finally:
+        memory.release_free_heap()
 
 
 _CONFIGURED: dict[str, Any] = {}
@@ -356,6 +364,33 @@ def _compute_attribution(spec: StageSpec, upstream, runtime) -> Writer:
     return write
 
 
+def _compute_controls(spec: StageSpec, upstream, runtime) -> Writer:
+    from bench.metrics import MetricsConfig, evaluate_controls
+
+    cfg = spec.config
+    test = load_windows(upstream["windows"], "test")
+    idx = test_subset(test, cfg["n_test_windows"], derive_seed(cfg["seed"], "subset"))
+    model = load_model(upstream["model"], *test.windows.shape[1:])
+    curves = evaluate_controls(
+        model, test.subset(idx), MetricsConfig.from_dict(cfg["metrics"], "metrics"),
+        seed=derive_seed(cfg["seed"], "controls"),
+    )
+
+    def write(folder: Path) -> dict[str, Any]:
+        np.savez(folder / "curves.npz", index=idx, **curves)
+        return {"rankings": sorted(curves)}
+
+    return write
+
+
+def load_controls(art: StoredArtifact, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Control curves of a ``controls`` artifact, checked to be for the windows ``idx``."""
+    with np.load(art.file("curves.npz")) as data:
+        if not np.array_equal(data["index"], idx):
+            raise RuntimeError("controls: computed on other test windows than the attribution")
+        return {k: data[k] for k in data.files if k != "index"}
+
+
 def _compute_metrics(spec: StageSpec, upstream, runtime) -> Writer:
     from bench.metrics import MetricsConfig, evaluate_method
 
@@ -365,6 +400,7 @@ def _compute_metrics(spec: StageSpec, upstream, runtime) -> Writer:
     relevance = np.load(upstream["attribution"].file("relevance.npy"))
     model = load_model(upstream["model"], *test.windows.shape[1:])
     explain_fn = _explain_fn(cfg)
+    controls = load_controls(upstream["controls"], idx) if "controls" in upstream else None
     result = evaluate_method(
         model,
         test.subset(idx),
@@ -373,6 +409,7 @@ def _compute_metrics(spec: StageSpec, upstream, runtime) -> Writer:
         explain_fn=explain_fn,
         config=MetricsConfig.from_dict(cfg["metrics"], "metrics"),
         seed=derive_seed(cfg["seed"], "metrics", cfg["method"]),
+        controls=controls,
     )
     return _result_writer(result)
 
@@ -441,6 +478,7 @@ COMPUTE: dict[str, Callable[..., Writer]] = {
     "baselines": _compute_baselines,
     "model": _compute_model,
     "attribution": _compute_attribution,
+    "controls": _compute_controls,
     "metrics": _compute_metrics,
     "signals": _compute_signals,
 }

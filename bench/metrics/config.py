@@ -39,6 +39,11 @@ class MetricsConfig:
         Per-metric parameter overrides, e.g. ``{"pixel_flipping": {"features_in_step": 1280}}``.
     quantus_batch_size : int
         Windows per Quantus call.
+    explain_windows : int
+        Windows on which the metrics that recompute explanations (MaxSensitivity,
+        EfficientMPRT) run: the first ``explain_windows`` of the cell's test windows, the same
+        for every method (so paired tests stay paired); 0 = all. They cost one or more
+        explanations per window, i.e. ``n_steps`` backward passes each for integrated gradients.
     perturb_baseline : str
         Value removed samples take: ``zero`` (the paper's removal), ``mean`` or ``uniform``.
     manipulation_fractions : tuple of float
@@ -77,6 +82,7 @@ class MetricsConfig:
     quantus_metrics: tuple[str, ...] = tuple(QUANTUS_METRICS)
     quantus_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     quantus_batch_size: int = 16
+    explain_windows: int = 0
     perturb_baseline: str = "zero"
     manipulation_fractions: tuple[float, ...] = PAPER_FRACTIONS
     manipulation_rankings: tuple[str, ...] = RANKINGS
@@ -162,6 +168,7 @@ class MetricsConfig:
                 validate_params(name, full, n_mics=None, n_samples=None)
             kw["quantus_params"] = clean
         as_int("quantus_batch_size", 1)
+        as_int("explain_windows", 0)
         as_choices("perturb_baseline", PERTURB_BASELINES, single=True)
         if "manipulation_fractions" in d:
             fr = d["manipulation_fractions"]

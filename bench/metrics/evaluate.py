@@ -130,17 +130,27 @@ class _Recorder:
         self.seed = seed
         self.result = MethodResults()
 
-    def add(self, name: str, values: np.ndarray, method: str | None = None) -> None:
+    def add(self, name: str, values: np.ndarray, method: str | None = None,
+            rows: np.ndarray | None = None) -> None:
+        """Record ``values`` of every window, or of the windows ``rows`` only (the per-window
+        array is then NaN elsewhere, and n and the CI are those of ``rows``)."""
         spec = METRICS[name]
         values = np.asarray(values, dtype=np.float64).reshape(-1)
+        ids = self.source_ids
+        if rows is not None:
+            ids = self.source_ids[rows]
         row: dict[str, Any] = {
             "metric": name,
             "category": spec.category,
             "direction": spec.direction,
             "unit": spec.unit,
-            **summarize(values, self.source_ids, seed=self.seed,
-                        n_resamples=self.config.n_bootstrap, level=self.config.ci_level),
+            **summarize(values, ids, seed=self.seed, n_resamples=self.config.n_bootstrap,
+                        level=self.config.ci_level),
         }
+        if rows is not None:
+            full = np.full(self.source_ids.shape, np.nan)
+            full[rows] = values
+            values = full
         if method is not None:
             row["method"] = method
             self.result.per_window[f"{method}.{name}"] = values
@@ -230,6 +240,41 @@ def evaluate_signals(data: Any, config: MetricsConfig) -> MethodResults:
     return rec.result
 
 
+def evaluate_controls(
+    model: nn.Module, data: Any, config: MetricsConfig, seed: int
+) -> dict[str, np.ndarray]:
+    """The method-independent manipulation curves (``energy``, ``random``) of one model.
+
+    Every method of a (model, condition) is scored on the same windows, so these curves are
+    computed once and shared; the shared ``random`` draw also pairs the relevance-minus-random
+    gap of every method with the same control.
+
+    Returns
+    -------
+    dict ranking -> array (N, F)
+        Per-window MAE (m) at each of ``config.manipulation_fractions``, for the rankings of
+        ``config.manipulation_rankings`` other than ``relevance``.
+    """
+    x, pos = _check_data(data)
+    config.validate_for(x.shape[1], x.shape[2])
+    model.eval()
+    rankings = [r for r in config.manipulation_rankings if r != "relevance"]
+    if not rankings:
+        return {}
+    return manipulation.manipulation_errors(
+        model, x, pos, np.zeros_like(x), config.manipulation_fractions, seed=seed,
+        batch_size=config.manipulation_batch_size, rankings=rankings,
+    )
+
+
+def _check_controls(controls: Any, rankings: list[str], shape: tuple[int, int]) -> None:
+    for name in rankings:
+        curve = None if controls is None else controls.get(name)
+        if curve is None or np.shape(curve) != shape:
+            got = None if curve is None else np.shape(curve)
+            raise ValueError(f"controls: need the {name!r} curve of shape {shape}, got {got}")
+
+
 def evaluate_method(
     model: nn.Module,
     data: Any,
@@ -239,6 +284,7 @@ def evaluate_method(
     explain_fn: Callable[..., Any] | None,
     config: MetricsConfig,
     seed: int,
+    controls: dict[str, np.ndarray] | None = None,
 ) -> MethodResults:
     """Every metric of one (model, method) cell.
 
@@ -258,6 +304,9 @@ def evaluate_method(
     config : MetricsConfig
     seed : int
         Seeds the random ranking, Quantus draws and the bootstrap.
+    controls : dict, optional
+        The control curves from :func:`evaluate_controls` (same model and windows); when given
+        they are used instead of recomputed (``seed`` then no longer draws the random ranking).
 
     Returns
     -------
@@ -277,10 +326,18 @@ def evaluate_method(
     pred = manipulation.batched_predict(model, x, config.manipulation_batch_size)
     base_err = np.abs(pred - pos).mean(axis=1)
     fractions = config.manipulation_fractions
+    rankings = list(config.manipulation_rankings)
+    if controls is not None:
+        shared = [r for r in rankings if r != "relevance"]
+        _check_controls(controls, shared, (x.shape[0], len(fractions)))
+        rankings = [r for r in rankings if r == "relevance"]
     curves = manipulation.manipulation_errors(
         model, x, pos, rel, fractions, seed=seed, batch_size=config.manipulation_batch_size,
-        rankings=config.manipulation_rankings, baseline_errors=base_err,
+        rankings=rankings, baseline_errors=base_err,
     )
+    if controls is not None:
+        curves.update({r: np.asarray(controls[r], dtype=np.float64) for r in shared})
+        curves = {r: curves[r] for r in config.manipulation_rankings}
     curve_rows = []
     for ranking, curve in curves.items():
         rec.add(f"manipulation_auc_{ranking}", manipulation.curve_area(curve, fractions))
@@ -348,15 +405,21 @@ def evaluate_method(
         if quantus_suite.QUANTUS_METRICS[name].needs_explain and explain_fn is None:
             continue
         t0 = time.perf_counter()
+        rows = None
+        if quantus_suite.QUANTUS_METRICS[name].needs_explain and (
+            0 < config.explain_windows < x.shape[0]
+        ):
+            rows = np.arange(config.explain_windows)
+        sel = slice(None) if rows is None else rows
         scores = quantus_suite.run_quantus_metric(
-            name, model, x, pos, rel, explain_fn=explain_fn,
+            name, model, x[sel], pos[sel], rel[sel], explain_fn=explain_fn,
             params=config.quantus_params.get(name), perturb_baseline=config.perturb_baseline,
             batch_size=config.quantus_batch_size, seed=seed, target_mode=config.target_mode,
         )
-        rec.add(name, scores)
+        rec.add(name, scores, rows=rows)
         seconds[name] = time.perf_counter() - t0
     return rec.result
 
 
-__all__ = ["METRICS", "MethodResults", "MetricSpec", "MetricsConfig", "evaluate_method",
-           "evaluate_signals"]
+__all__ = ["METRICS", "MethodResults", "MetricSpec", "MetricsConfig", "evaluate_controls",
+           "evaluate_method", "evaluate_signals"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,11 +168,22 @@ def metric_params(name: str, overrides: Mapping[str, Any] | None = None) -> dict
     return params
 
 
+_WINDOW_MULTIPLE = re.compile(r"^([1-9][0-9]*)?T$")
+
+
+def _window_multiple(value: Any) -> int | None:
+    """``k`` of ``features_in_step = "kT"`` (``"T"`` = 1), or None for any other value."""
+    match = _WINDOW_MULTIPLE.match(value) if isinstance(value, str) else None
+    return None if match is None else int(match.group(1) or 1)
+
+
 def resolve_params(params: Mapping[str, Any], n_samples: int) -> dict[str, Any]:
-    """Replace ``features_in_step = "T"`` (one group per window length) by ``n_samples``."""
+    """Replace ``features_in_step = "kT"`` (``k`` window lengths per step; ``"T"``: one) by
+    ``k * n_samples``."""
     out = dict(params)
-    if out.get("features_in_step") == "T":
-        out["features_in_step"] = int(n_samples)
+    k = _window_multiple(out.get("features_in_step"))
+    if k is not None:
+        out["features_in_step"] = k * int(n_samples)
     return out
 
 
@@ -192,11 +204,12 @@ def validate_params(
         return ConfigError(f"metrics.quantus_params.{name}.{key}", msg)
 
     params = dict(params)
-    if params.get("features_in_step") == "T":
-        params["features_in_step"] = n_samples if n_samples is not None else 1
+    k = _window_multiple(params.get("features_in_step"))
+    if k is not None:
+        params["features_in_step"] = k * (n_samples if n_samples is not None else 1)
     for key, value in params.items():
         if key in _INT_PARAMS and (isinstance(value, bool) or not isinstance(value, int)):
-            extra = ' or "T"' if key == "features_in_step" else ""
+            extra = ' or "T", "2T", ... (window lengths)' if key == "features_in_step" else ""
             raise bad(key, f"must be an integer{extra}, got {value!r}")
         if key in _INT_PARAMS and value < 1:
             raise bad(key, f"must be >= 1, got {value}")
@@ -212,11 +225,17 @@ def validate_params(
         raise bad("layer_order", "must be bottom_up, top_down or independent")
     if n_samples is None:
         return
-    if "features_in_step" in params and n_samples % params["features_in_step"]:
+    fis = params.get("features_in_step")
+    if fis is not None and (n_samples % fis if fis <= n_samples else fis % n_samples):
         raise bad(
             "features_in_step",
-            f"must divide the window length T={n_samples} (Quantus steps over the flattened "
-            f"M x T input in groups of this size), got {params['features_in_step']}",
+            f"must divide the window length T={n_samples} or be a multiple of it (Quantus "
+            f"steps over the flattened M x T input in groups of this size), got {fis}",
+        )
+    if fis is not None and n_mics is not None and (n_mics * n_samples) % fis:
+        raise bad(
+            "features_in_step",
+            f"must divide M x T = {n_mics * n_samples} (the flattened input), got {fis}",
         )
     if name == "faithfulness_correlation" and params["subset_size"] >= n_samples:
         raise bad("subset_size", f"must be < T={n_samples}, got {params['subset_size']}")
@@ -259,7 +278,7 @@ def explain_calls_per_window(name: str, params: Mapping[str, Any]) -> int:
     if name == "max_sensitivity":
         return int(params["nr_samples"])
     if name == "efficient_mprt":
-        return 2
+        return 1  # the randomised model's; the original's is the precomputed relevance
     return 0
 
 
@@ -318,6 +337,25 @@ def _explain_adapter(explain_fn: ExplainFn) -> Callable[..., np.ndarray]:
         return rel.astype(np.float32).reshape(x.shape)
 
     return explain_func
+
+
+def _reuse_original(
+    explain_func: Callable[..., np.ndarray], original: nn.Module, x: np.ndarray, a: np.ndarray
+) -> Callable[..., np.ndarray]:
+    """``explain_func`` that returns the precomputed ``a`` for the unrandomised model.
+
+    Quantus' EfficientMPRT ignores ``a_batch`` and explains the original model again before
+    randomising it; the method has already done exactly that (same model, windows and targets),
+    so the second computation only doubles the metric's cost (and, for a stochastic method, would
+    score another draw than the one evaluated everywhere else).
+    """
+
+    def explain(model: nn.Module, inputs: np.ndarray, targets: Any, **kwargs: Any) -> np.ndarray:
+        if model is original and np.shape(inputs) == x.shape and np.array_equal(inputs, x):
+            return a.copy()
+        return explain_func(model, inputs, targets, **kwargs)
+
+    return explain
 
 
 def _assert_attributions_fast(x_batch: np.ndarray, a_batch: np.ndarray) -> None:
@@ -466,6 +504,9 @@ def run_quantus_metric(
             qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
         elif name == "efficient_mprt":
             qmodel = _NonNegative(scalar).eval()
+        call_explain = explain_func
+        if name == "efficient_mprt" and explain_func is not None:
+            call_explain = _reuse_original(explain_func, qmodel, xb, ab)
         with _seeded(seed + 7919 * c), _fast_quantus_asserts():
             metric = _build(name, p, baseline, seed)
             result = metric(
@@ -475,7 +516,7 @@ def run_quantus_metric(
                 a_batch=ab,
                 channel_first=True,
                 softmax=False,
-                explain_func=explain_func,
+                explain_func=call_explain,
                 batch_size=len(rows),
             )
         values = np.asarray(result, dtype=np.float64)

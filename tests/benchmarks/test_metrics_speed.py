@@ -8,8 +8,6 @@ medians after a warm-up, compared as ratios within the same run.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -19,6 +17,8 @@ from torch import nn
 from bench.metrics import manipulation as mp
 from bench.metrics import quantus_suite as qs
 from bench.metrics import tdoa
+
+from .conftest import interleaved_medians, markdown_table
 
 pytestmark = pytest.mark.benchmark_suite
 
@@ -30,31 +30,7 @@ GCC_MIN_SPEEDUP = 4.0
 COST_BOUND = 1.25
 
 
-def _median_time(fn, repeats: int = 3) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _interleaved_medians(fns: dict, repeats: int = 7) -> dict[str, float]:
-    """Median time of each function after a warm-up, runs interleaved so that a change of load
-    on the shared machine hits every function alike."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
-def test_batched_gcc_phat_vs_per_window_loop(benchmark):
+def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 16, 5120)).astype(np.float32)
     pairs = tdoa.mic_pairs(16)
@@ -80,7 +56,7 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark):
     np.testing.assert_array_equal(batched(), loop())
     np.testing.assert_array_equal(batched(bound), loop(bound))
     cores = os.cpu_count() or 1
-    t = _interleaved_medians(
+    t = interleaved_medians(
         {
             "loop": loop,
             "batched": batched,
@@ -102,6 +78,23 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark):
         f"{cores} threads {t['batched_all_cores']:.4f}s "
         f"({t['loop'] / t['batched_all_cores']:.1f}x)"
     )
+    perf_report.add("gcc-phat", [
+        "TDoA of 6 windows x 120 microphone pairs (16 x 5120 samples, FFT length 16384): the",
+        "authors' per-window, per-pair loop over numpy FFTs (`tdoa.gcc_phat_reference`) against",
+        "`tdoa.gcc_phat_lags` (one FFT per channel, batched inverse FFTs); results asserted equal",
+        "(`tests/benchmarks/test_metrics_speed.py`). Target: >= 20x. Why it is not reached:",
+        "docs/metrics.md, \"Speed\".",
+        "",
+        *markdown_table(
+            ["variant", "threads", "seconds", "speed-up vs loop (x)"],
+            [["loop (reference)", 1, f"{t['loop']:.3f}", "1.0"],
+             ["batched, all lags", 1, f"{t['batched']:.4f}", f"{ratio:.1f}"],
+             ["batched, bounded lags", 1, f"{t['bounded']:.4f}",
+              f"{t['loop'] / t['bounded']:.1f}"],
+             ["batched, all lags", cores, f"{t['batched_all_cores']:.4f}",
+              f"{t['loop'] / t['batched_all_cores']:.1f}"]],
+        ),
+    ])
     assert ratio >= GCC_MIN_SPEEDUP
 
 
@@ -125,7 +118,7 @@ PERTURBATION_METRICS = {
 }
 
 
-def test_perturbation_metrics_cost_at_most_their_forwards(benchmark):
+def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report):
     from ssl_models.registry import build_model
 
     torch.manual_seed(0)
@@ -142,8 +135,7 @@ def test_perturbation_metrics_cost_at_most_their_forwards(benchmark):
         with torch.no_grad():
             model(xt)
 
-    per_window = _median_time(forward_batch, repeats=5) / batch
-    ratios = {}
+    runs, forwards = {}, {}
     for name, params in PERTURBATION_METRICS.items():
         counting = _Counting(model)
 
@@ -151,21 +143,38 @@ def test_perturbation_metrics_cost_at_most_their_forwards(benchmark):
             qs.run_quantus_metric(name, counting, x, pos, rel, params=params, batch_size=batch)
 
         run()
-        forwards = counting.windows
-        assert forwards == n * qs.forwards_per_window(name, qs.metric_params(name, params),
-                                                      16, 5120)
-        ratios[name] = _median_time(run, repeats=3) / (forwards * per_window)
+        forwards[name] = counting.windows
+        counting.windows = 0
+        assert forwards[name] == n * qs.forwards_per_window(
+            name, qs.metric_params(name, params), 16, 5120)
+        runs[name] = run
     counting = _Counting(model)
 
     def manip():
         mp.manipulation_errors(counting, x, pos, rel, mp.PAPER_FRACTIONS, batch_size=batch)
 
     manip()
-    forwards = counting.windows
-    assert forwards == n * (1 + 3 * 7)
-    ratios["manipulation"] = _median_time(manip, repeats=3) / (forwards * per_window)
+    forwards["manipulation"] = counting.windows
+    assert forwards["manipulation"] == n * (1 + 3 * 7)
+    runs["manipulation"] = manip
+    # The bound's forward is timed in every round, next to the metrics.
+    t = interleaved_medians({"forward": forward_batch, **runs}, warmup=False)
+    per_window = t["forward"] / batch
+    ratios = {k: t[k] / (forwards[k] * per_window) for k in runs}
     benchmark.extra_info.update(per_window_forward_s=per_window, **ratios)
     benchmark.pedantic(forward_batch, rounds=1, iterations=1)
     print("cost / (forwards x batched per-window forward):",
           {k: round(v, 3) for k, v in ratios.items()})
+    perf_report.add("perturbation-metrics", [
+        f"LocCNN, {n} windows of 16 x 5120, batches of {batch}, 1 thread. Bound = the metric's",
+        "model forwards (counted) x the batched per-window forward time measured in the same",
+        "rounds (`tests/benchmarks/test_metrics_speed.py`). Target: <= 1.25.",
+        "",
+        *markdown_table(
+            ["metric", "forwards / window", "seconds", "cost / bound"],
+            [[k, forwards[k] // n, f"{t[k]:.2f}", f"{ratios[k]:.2f}"] for k in runs],
+        ),
+        "",
+        f"Batched forward: {1e3 * per_window:.2f} ms per window.",
+    ])
     assert all(r <= COST_BOUND for r in ratios.values()), ratios

@@ -48,7 +48,7 @@ RUN_NAME = "smoke"
 #: The tables a run writes (compared byte for byte).
 TABLES = ("leaderboard.csv", "model_skill.csv", "curves.csv", "tdoa.csv")
 #: Every stage of the graph, in the order the in-process runner executes the first of each.
-STAGES = ("rirs", "windows", "baselines", "signals", "model", "attribution", "metrics")
+STAGES = ("rirs", "windows", "baselines", "signals", "model", "controls", "attribution", "metrics")
 #: Environment of every CLI and Dask process the tests start (same allocator and thread settings).
 RUN_ENV = {**WORKER_ENV, "PYTHONUNBUFFERED": "1"}
 RUN_TIMEOUT = 300.0

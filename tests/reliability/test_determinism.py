@@ -6,7 +6,7 @@
   store) and changes the results;
 - the peak resident memory of the reduced smoke run (the CLI process and its children, from
   ``os.wait4``) is printed and stays under 8 GiB. The default preset's bound is measured by
-  ``tests/benchmarks/test_default_memory.py`` (benchmark suite).
+  ``tests/benchmarks/test_end_to_end.py`` (benchmark suite).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_another_seed_changes_the_results(reference, store_copy, tmp_path):
     done = run_cli(run_args(tmp_path, "--seed", "1"), tmp_path)
     assert done.returncode == 0, done.output
     computed = summary(tmp_path / "results")["computed"]
-    for stage in ("windows", "model", "attribution", "metrics", "signals", "baselines"):
+    for stage in ("windows", "model", "controls", "attribution", "metrics", "signals", "baselines"):
         assert computed.get(stage, 0) >= 1, f"{stage} was reused across seeds"
     new = {k: v for k, v in digests(store_copy).items() if k not in reference.digests}
     for stage in ("windows", "model", "attribution"):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from bench.metrics import METRICS, MetricsConfig, evaluate_method, evaluate_signals
+from bench.errors import ConfigError
+from bench.metrics import (
+    METRICS,
+    MetricsConfig,
+    evaluate_controls,
+    evaluate_method,
+    evaluate_signals,
+)
 from bench.metrics.stats import SUMMARY_FIELDS
 from bench.metrics.tdoa import TDOA_COLUMNS
 
@@ -30,12 +38,18 @@ def _config() -> MetricsConfig:
     return MetricsConfig.from_dict(d)
 
 
-def test_evaluate_method_and_signals_produce_the_contract():
+def _case(model_cls: type = TinyLocalizer, n_sources: int = 4, seed: int = 3):
+    """A seeded scene (2 windows per source, 8 mics, 512 samples), a model, its grad x input."""
     torch.manual_seed(0)
-    scene = make_scene(n_sources=4, windows_per_source=2, n_samples=512, seed=3)
-    model = TinyLocalizer(8).eval()
+    scene = make_scene(n_sources=n_sources, windows_per_source=2, n_samples=512, seed=seed)
+    model = model_cls(8).eval()
     relevance = gradient_x_input(model, torch.from_numpy(scene.windows),
                                  torch.from_numpy(scene.positions)).numpy()
+    return scene, model, relevance
+
+
+def test_evaluate_method_and_signals_produce_the_contract():
+    scene, model, relevance = _case()
     cfg = _config()
     res = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
                           config=cfg, seed=0)
@@ -70,3 +84,59 @@ def test_evaluate_method_and_signals_produce_the_contract():
                          & (srows["method"] == "constant")]["mean"].item()
     gain = rows.set_index("metric").loc["tdoa_bounded_gain_vs_constant", "mean"]
     assert gain == pytest.approx(rel_ok - const_ok)
+
+
+class _CountingLocalizer(TinyLocalizer):
+    def __init__(self, n_mics: int) -> None:
+        super().__init__(n_mics)
+        self.windows = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.windows += int(x.shape[0])
+        return super().forward(x)
+
+
+def test_shared_controls_equal_the_in_cell_curves_and_are_not_recomputed():
+    scene, model, relevance = _case(_CountingLocalizer, n_sources=3, seed=4)
+    d = _config().to_dict()
+    d["quantus_metrics"] = []
+    cfg = MetricsConfig.from_dict(d)
+    controls = evaluate_controls(model, scene, cfg, seed=5)
+    assert sorted(controls) == ["energy", "random"]
+    alone = evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
+                            seed=5)
+    model.windows = 0
+    shared = evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
+                             seed=5, controls=controls)
+    pd.testing.assert_frame_equal(shared.curves, alone.curves)
+    assert pd.DataFrame(shared.rows).equals(pd.DataFrame(alone.rows))
+    # Only the relevance ranking (P > 0) and the P = 0 forward ran: no control forwards.
+    n_fractions = sum(f > 0 for f in cfg.manipulation_fractions)
+    assert model.windows == 6 * (1 + n_fractions)
+    with pytest.raises(ValueError, match="controls: need the 'random' curve"):
+        evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
+                        seed=5, controls={"energy": controls["energy"]})
+
+
+def test_explain_windows_limits_the_recomputing_metrics_to_the_first_windows():
+    scene, model, relevance = _case()
+    calls = []
+
+    def explain(m, inputs, targets):
+        calls.append(int(inputs.shape[0]))
+        return gradient_x_input(m, inputs, targets)
+
+    d = _config().to_dict()
+    d.update(quantus_metrics=["max_sensitivity", "sparseness"], explain_windows=3)
+    res = evaluate_method(model, scene, relevance, method="gxi", explain_fn=explain,
+                          config=MetricsConfig.from_dict(d), seed=0)
+    rows = pd.DataFrame(res.rows).set_index("metric")
+    assert sum(calls) == 3  # nr_samples explanations of the first 3 windows only
+    assert rows.loc["max_sensitivity", "n_windows"] == 3
+    assert rows.loc["max_sensitivity", "n_nonfinite"] == 0
+    assert rows.loc["sparseness", "n_windows"] == 8
+    per_window = res.per_window["max_sensitivity"]
+    assert per_window.shape == (8,) and np.isfinite(per_window[:3]).all()
+    assert np.isnan(per_window[3:]).all()
+    with pytest.raises(ConfigError, match="metrics.explain_windows"):
+        MetricsConfig.from_dict({**d, "explain_windows": -1})

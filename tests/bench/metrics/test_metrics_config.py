@@ -55,3 +55,23 @@ def test_shape_dependent_checks_before_compute():
     assert info.value.field == "metrics.tdoa_paper_pair"
     MetricsConfig.preset("smoke").validate_for(16, 5120)
     MetricsConfig.preset("default").validate_for(16, 5120)
+
+
+@pytest.mark.parametrize(
+    ("value", "n_mics", "resolved", "ok"),
+    [("T", 16, 5120, True), ("2T", 16, 10240, True), ("16T", 16, 81920, True),
+     ("3T", 16, 15360, False),  # does not divide M x T = 16 T
+     (2560, 16, 2560, True), (10240, 16, 10240, True), (7680, 16, 7680, False),
+     ("0T", 16, None, False), ("T2", 16, None, False)],
+)
+def test_features_in_step_in_window_lengths(value, n_mics, resolved, ok):
+    from bench.metrics import quantus_suite as qs
+
+    params = qs.metric_params("pixel_flipping", {"features_in_step": value})
+    if resolved is not None:
+        assert qs.resolve_params(params, 5120)["features_in_step"] == resolved
+    if ok:
+        qs.validate_params("pixel_flipping", params, n_mics, 5120)
+    else:
+        with pytest.raises(ConfigError, match="pixel_flipping.features_in_step"):
+            qs.validate_params("pixel_flipping", params, n_mics, 5120)

@@ -76,6 +76,31 @@ def test_robustness_and_randomisation_recompute_with_our_explain_fn(case):
         qs.run_quantus_metric("max_sensitivity", model, x, pos, a)
 
 
+def test_mprt_explains_only_the_randomised_model(case):
+    model, x, pos, _, _ = case
+    calls = []
+
+    def counting_explain(m, inputs, targets):
+        calls.append(m)
+        return gradient_x_input(m, inputs, targets)
+
+    a = gradient_x_input(model, x, pos).numpy()
+    scores = qs.run_quantus_metric("efficient_mprt", model, x, pos, a,
+                                   explain_fn=counting_explain, batch_size=4)
+    # One explanation per batch (of the randomised copy); the original's is the given relevance.
+    assert len(calls) == N // 4
+    assert all(m is not model for m in calls)
+    assert qs.explain_calls_per_window("efficient_mprt", {}) == 1
+    np.testing.assert_allclose(scores, 0.0, atol=1e-12)
+    # The score compares the *given* relevance with the randomised model's: a different given
+    # relevance (a sparser map, lower entropy) changes it, so it was not recomputed.
+    sparse = a.copy()
+    sparse[..., 64:120] = 0.0  # the model's span is 64..128: keep 8 of its 64 samples
+    other = qs.run_quantus_metric("efficient_mprt", model, x, pos, sparse,
+                                  explain_fn=counting_explain, batch_size=4)
+    assert np.all(np.abs(other) > 1e-3)
+
+
 def test_scores_do_not_depend_on_batching_and_targets_stay_aligned(case):
     _, _, _, true, rand = case
     for name in ("faithfulness_estimate", "pixel_flipping", "sparseness"):
