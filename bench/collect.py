@@ -69,26 +69,20 @@ def collect(
     store = ArtifactStore(cfg.store_path())
     out_dir.mkdir(parents=True, exist_ok=True)
     status = {(r.stage, r.key): r for r in results}
-    rows, curves, tdoa = [], [], []
+    rows, curves, tdoa, failed_cells = [], [], [], []
     for cell in graph.cells:
         ident = {k: cell[k] for k in CELL_COLUMNS}
         ident["method"] = cell["method"]
         res = status[("metrics", cell["metrics"])]
         art = store.get("metrics", cell["metrics"]) if res.ok else None
         if art is None:
-            rows.append(
-                {
-                    **ident,
-                    "metric": "*",
-                    "status": "failed",
-                    "reason": _one_line(res.reason or "artifact missing"),
-                }
-            )
+            failed_cells.append((ident, _one_line(res.reason or "artifact missing")))
             continue
         for row in json.loads(art.file("rows.json").read_text("utf-8")):
             rows.append({**ident, **row, "status": "ok", "reason": ""})
         curves.append(_read_csv(art.file("curves.csv"), ident))
         tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
+    rows += _failed_rows(failed_cells, rows)
     skill = []
     for cond in graph.conditions:
         ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
@@ -146,6 +140,26 @@ def collect(
     }
     (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     return summary
+
+
+def _failed_rows(
+    failed_cells: list[tuple[dict[str, Any], str]], ok_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One ``failed`` row per metric for each failed cell: the metrics the run's other cells
+    report (every registered metric when none succeeded), with their category, direction and
+    unit, so a failed cell shows in every table and figure as 'failed', not as a gap."""
+    from bench.metrics import METRICS
+
+    names = list(dict.fromkeys(r["metric"] for r in ok_rows))
+    names = [n for n in names if n in METRICS] or list(METRICS)
+    out = []
+    for ident, reason in failed_cells:
+        for name in names:
+            spec = METRICS[name]
+            out.append({**ident, "metric": name, "category": spec.category,
+                        "direction": spec.direction, "unit": spec.unit, "status": "failed",
+                        "reason": reason})
+    return out
 
 
 def _count(results: list[StageResult], computed: bool) -> dict[str, int]:

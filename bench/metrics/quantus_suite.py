@@ -502,6 +502,13 @@ def run_quantus_metric(
             xb = xb.reshape(len(rows), n_mics, n_t // patch, patch)
             ab = ab.reshape(xb.shape)
             qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
+        elif p.get("features_in_step", 0) > n_t:
+            # Quantus wants the step to divide the last axis; k window lengths per step are the
+            # same flattened order seen as (B, M/k, k T).
+            k = p["features_in_step"] // n_t
+            xb = xb.reshape(len(rows), n_mics // k, k * n_t)
+            ab = ab.reshape(xb.shape)
+            qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
         elif name == "efficient_mprt":
             qmodel = _NonNegative(scalar).eval()
         call_explain = explain_func

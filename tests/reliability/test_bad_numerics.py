@@ -21,9 +21,11 @@ from scipy.io import wavfile
 
 from bench.config import load_config, scenes_of
 from bench.errors import ConfigError
+from bench.report import build_report
 from bench.scenes import load_scene_corpus
 from bench.speech import SpeechConfig, load_corpus
 from tests.reliability.conftest import (
+    RUN_NAME,
     TABLES,
     csv_lines_without,
     run_args,
@@ -85,11 +87,18 @@ def test_failing_methods_leave_other_cells_identical(reference, tmp_path):
         assert len(reasons) == 1 and phrase in reasons[0], (method, reasons)
 
     got = tables(tmp_path / "results")
-    rows = [r for r in _rows(got["leaderboard.csv"]) if r["method"] in BAD]
-    assert sorted(r["method"] for r in rows) == sorted(BAD)  # one "failed" row per bad cell
+    board = _rows(got["leaderboard.csv"])
+    metrics = {r["metric"] for r in board if r["method"] == "lrp"}
+    rows = [r for r in board if r["method"] in BAD]
+    # one "failed" row per metric of a good cell, carrying the metric's direction
+    assert sorted((r["method"], r["metric"]) for r in rows) == sorted(
+        (m, metric) for m in BAD for metric in metrics)
     for row in rows:
-        assert row["status"] == "failed" and row["metric"] == "*"
+        assert row["status"] == "failed" and row["direction"] in ("up", "down")
         assert BAD[row["method"]] in row["reason"], row
+    # the report renders the failed cells (it refused rows without a direction)
+    index = build_report(tmp_path / "results" / RUN_NAME)
+    assert "failed" in index.read_text("utf-8")
     assert csv_lines_without(got["leaderboard.csv"], "method", set(BAD)) == \
         csv_lines_without(reference.tables["leaderboard.csv"], "method", set())
     for name in TABLES[1:]:
@@ -107,7 +116,9 @@ def test_diverging_training_is_recorded_and_other_rows_remain(reference, store_c
     got = tables(tmp_path / "results")
     matrix = {"lrp", "gradient"}
     failed_rows = [r for r in _rows(got["leaderboard.csv"]) if r["method"] in matrix]
-    assert len(failed_rows) == 2
+    from bench.metrics import METRICS  # no cell succeeded: every registered metric, per method
+
+    assert len(failed_rows) == 2 * len(METRICS)
     assert all(r["status"] == "failed" and "diverged" in r["reason"] for r in failed_rows)
     # microphone-signal and constant-estimator rows: present and unchanged
     others = csv_lines_without(got["leaderboard.csv"], "method", matrix)

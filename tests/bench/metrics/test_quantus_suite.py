@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from bench.errors import ConfigError
 from bench.metrics import quantus_suite as qs
@@ -157,3 +158,28 @@ def test_registry_directions_and_categories():
     assert cats == {"faithfulness", "robustness", "randomisation", "complexity"}
     assert all(m.direction in ("up", "down") for m in qs.QUANTUS_METRICS.values())
     assert qs.QUANTUS_METRICS["pixel_flipping"].direction == "down"
+
+
+def test_steps_of_several_window_lengths_equal_the_same_flattened_steps(case):
+    """features_in_step = 2T (steps over the flattened M x T input) runs through Quantus, which
+    wants the step to divide the last axis, and scores exactly like step T on the same windows
+    seen as (M/2, 2T), i.e. the same flattened order."""
+    model, x, pos, true, rand = case
+
+    class Folded(torch.nn.Module):
+        def forward(self, z):
+            return model(z.reshape(z.shape[0], M, T))
+
+    folded = Folded().eval()
+    x2, r2 = x.reshape(N, M // 2, 2 * T), rand.reshape(N, M // 2, 2 * T)
+    for name in ("faithfulness_estimate", "pixel_flipping", "monotonicity_correlation"):
+        two = qs.run_quantus_metric(name, model, x, pos, rand,
+                                    params={"features_in_step": "2T"}, batch_size=4)
+        same = qs.run_quantus_metric(name, folded, x2, pos, r2,
+                                     params={"features_in_step": "T"}, batch_size=4)
+        np.testing.assert_array_equal(two, same)
+        counting = CountingModel(model)
+        qs.run_quantus_metric(name, counting, x, pos, rand, params={"features_in_step": "2T"},
+                              batch_size=4)
+        params = qs.metric_params(name, {"features_in_step": "2T"})
+        assert counting.windows == N * qs.forwards_per_window(name, params, M, T)
