@@ -434,9 +434,15 @@ def _n_cores() -> int:
     return os.cpu_count() or 1
 
 
-def git_commit() -> str:
-    """The commit of the package's source tree ("unknown" outside a git checkout)."""
-    root = Path(__file__).resolve().parents[1]
+#: Paths whose uncommitted changes make a run's commit "-dirty" (the code and its presets; a run
+#: overwriting the committed reference results in ``results/`` does not).
+SOURCE_PATHS = ("bench", "ssl_models", "attributions", "pyproject.toml")
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The commit of the package's source tree (``root``, default this checkout), ``-dirty`` when
+    its code has uncommitted changes ("unknown" outside a git checkout)."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -447,7 +453,7 @@ def git_commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS],
             cwd=root,
             capture_output=True,
             text=True,
