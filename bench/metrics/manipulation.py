@@ -16,6 +16,12 @@ the fraction 0.1.
 
 The number of removed samples is ``round(P * M * T)``; ties in the ranking keep the flattened
 sample order (a stable sort), so all-zero relevance removes the first samples in memory order.
+NaN relevance ranks last (as in a sort).
+
+Speed: the removed sets are found without sorting. One ``np.partition`` per ranking places the
+``k``-th key of every fraction; a sample is removed if its key is below that threshold, plus the
+first (in memory order) of those equal to it until ``k`` are removed: exactly the first ``k``
+entries of the stable sort (:func:`ranking_order`, kept as the reference the tests compare with).
 """
 
 from __future__ import annotations
@@ -52,6 +58,36 @@ def zero_top(windows: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
         flat = out.reshape(out.shape[0], -1)
         np.put_along_axis(flat, order[:, :k], 0.0, axis=1)
     return out
+
+
+def top_k_masks(key: np.ndarray, ks: Sequence[int]) -> list[np.ndarray]:
+    """Masks ``(N, F)`` bool of the ``k`` smallest keys per row, for every ``k`` in ``ks``.
+
+    Equal to marking ``np.argsort(key, axis=1, kind="stable")[:, :k]``: ties at the threshold go
+    to the earliest positions. NaN keys count as larger than every number.
+    """
+    key = np.asarray(key)
+    if np.isnan(key).any():
+        key = np.where(np.isnan(key), np.inf, key)
+    n_rows, n_feat = key.shape
+    inner = sorted({k for k in ks if 0 < k < n_feat})
+    kth = np.partition(key, [k - 1 for k in inner], axis=1) if inner else key
+    masks = []
+    for k in ks:
+        if k <= 0 or k >= n_feat:
+            masks.append(np.full(key.shape, k > 0))
+            continue
+        threshold = kth[:, k - 1 : k]
+        mask = key < threshold
+        ties = key == threshold
+        need = k - mask.sum(axis=1)
+        n_ties = ties.sum(axis=1)
+        exact = n_ties == need  # the usual case: only the threshold itself ties
+        mask[exact] |= ties[exact]
+        for row in np.flatnonzero(~exact):
+            mask[row, np.flatnonzero(ties[row])[: need[row]]] = True
+        masks.append(mask)
+    return masks
 
 
 def batched_predict(
@@ -129,18 +165,22 @@ def manipulation_errors(
     base = None
     if np.any(fr == 0):
         base = errors(x) if baseline_errors is None else np.asarray(baseline_errors, float)
+    ks = [int(round(frac * n_feat)) for frac in fr]
+    flat = x.reshape(n_win, n_feat)
     out = {}
     for name in rankings:
         if name == "relevance":
-            order = ranking_order(rel)
+            key = -rel.reshape(n_win, n_feat)
         elif name == "energy":
-            order = ranking_order(np.abs(x))
-        else:
-            order = random_order(n_win, n_feat, seed)
+            key = -np.abs(flat)
+        else:  # the same draws as random_order: the k smallest uniforms are its first k
+            key = np.random.default_rng(seed).random((n_win, n_feat))
         curve = np.empty((n_win, fr.size))
-        for f, frac in enumerate(fr):
-            k = int(round(frac * n_feat))
-            curve[:, f] = base if k == 0 and base is not None else errors(zero_top(x, order, k))
+        for f, (k, mask) in enumerate(zip(ks, top_k_masks(key, ks), strict=True)):
+            if k == 0 and base is not None:
+                curve[:, f] = base
+            else:
+                curve[:, f] = errors(np.where(mask, np.float32(0.0), flat).reshape(x.shape))
         out[name] = curve
     return out
 
@@ -170,5 +210,6 @@ __all__ = [
     "manipulation_errors",
     "random_order",
     "ranking_order",
+    "top_k_masks",
     "zero_top",
 ]

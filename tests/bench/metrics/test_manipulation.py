@@ -19,6 +19,42 @@ def test_zero_top_zeroes_exactly_the_ranked_samples():
     assert np.all(out[0].ravel()[7:] == 0) and np.all(x != 0)  # input untouched
 
 
+@pytest.mark.parametrize("kind", ["continuous", "ties", "all_equal", "nan"])
+def test_top_k_masks_equal_the_first_k_of_a_stable_sort(kind):
+    rng = np.random.default_rng(3)
+    key = rng.standard_normal((5, 400))
+    if kind == "ties":  # few distinct values: every threshold is a long run of ties
+        key = rng.integers(0, 4, key.shape).astype(float)
+    elif kind == "all_equal":
+        key = np.zeros_like(key)
+    elif kind == "nan":
+        key[:, ::7] = np.nan
+    ks = [0, 1, 40, 120, 200, 399, 400]
+    order = np.argsort(key, axis=1, kind="stable")
+    for k, mask in zip(ks, mp.top_k_masks(key, ks), strict=True):
+        expected = np.zeros(key.shape, bool)
+        np.put_along_axis(expected, order[:, :k], True, axis=1)
+        np.testing.assert_array_equal(mask, expected, err_msg=f"k={k}")
+
+
+def test_curves_equal_the_sort_based_reference():
+    scene = make_scene(n_sources=3, windows_per_source=2, n_samples=128, seed=1)
+    model = SpanModel(channel=1, start=10, stop=60).eval()
+    x = scene.windows
+    rel = np.round(np.random.default_rng(0).standard_normal(x.shape), 1)  # many ties
+    fractions = (0.0, 0.1, 0.35, 0.7)
+    curves = mp.manipulation_errors(model, x, scene.positions, rel, fractions, seed=5)
+    n_feat = x[0].size
+    orders = {"relevance": mp.ranking_order(rel), "energy": mp.ranking_order(np.abs(x)),
+              "random": mp.random_order(x.shape[0], n_feat, 5)}
+    for name, order in orders.items():
+        for f, frac in enumerate(fractions):
+            pred = mp.batched_predict(model, mp.zero_top(x, order, round(frac * n_feat)), 4)
+            expected = np.abs(pred - scene.positions).mean(axis=1)
+            np.testing.assert_allclose(curves[name][:, f], expected, rtol=0, atol=0,
+                                       err_msg=f"{name} at {frac}")
+
+
 def test_relevance_removal_hurts_more_than_random_for_the_true_attribution():
     scene = make_scene(n_sources=5, windows_per_source=2, n_samples=256, seed=0)
     model = SpanModel(channel=2, start=64, stop=96).eval()
