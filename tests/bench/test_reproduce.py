@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from bench import claims as C
+from bench.config import load_config
 from bench.errors import ConfigError
 from bench.paper_reference import load_paper_reference
 from bench.reproduce import build_reproduction, main, parse_ablation
@@ -306,8 +307,11 @@ def test_provenance_and_deviations_come_from_the_run(clear):
     assert "the recorded command, re-parsed (its hash equals" in md
     dev = _cells(md, "the study")
     by_topic = {r[0]: r for r in dev}
-    assert "n_train = 800, n_val = 160, n_test = 60" in by_topic["training budget"][2]
-    assert "max_epochs = 60" in by_topic["training budget"][2]
+    preset = load_config("paper-lite")  # the fixture's recorded command names this preset
+    src, train = preset.scene["sources"], preset.training
+    budget = by_topic["training budget"][2]
+    assert f"n_train = {src['n_train']}, n_val = {src['n_val']}, n_test = {src['n_test']}" in budget
+    assert f"max_epochs = {train.max_epochs}, patience = {train.patience}" in budget
     assert by_topic["LRP output relevance"][2] == "`target`"
     assert "`fast`" in by_topic["RIR simulator and mode"][2]
     assert by_topic["speech corpus"][2].startswith("`espeak`")
