@@ -208,6 +208,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{len(summary['failed'])} stage(s) failed:", file=sys.stderr)
         for f in summary["failed"]:
             print(f"  - {f['stage']} [{f['label']}]: {f['reason']}", file=sys.stderr)
+    failed_metrics = summary.get("failed_metrics", [])
+    if failed_metrics:
+        print(f"{len(failed_metrics)} metric(s) failed in cells whose other metrics stand:",
+              file=sys.stderr)
+        for f in failed_metrics:
+            print(f"  - {f['metric']} [{f['label']}]: {f['reason']}", file=sys.stderr)
+    if summary["failed"] or failed_metrics:
         return EXIT_FAILED_CELLS
     return EXIT_OK
 

@@ -69,7 +69,7 @@ def collect(
     store = ArtifactStore(cfg.store_path())
     out_dir.mkdir(parents=True, exist_ok=True)
     status = {(r.stage, r.key): r for r in results}
-    rows, curves, tdoa, failed_cells = [], [], [], []
+    rows, curves, tdoa, failed_cells, failed_metrics = [], [], [], [], []
     for cell in graph.cells:
         ident = {k: cell[k] for k in CELL_COLUMNS}
         ident["method"] = cell["method"]
@@ -79,7 +79,11 @@ def collect(
             failed_cells.append((ident, _one_line(res.reason or "artifact missing")))
             continue
         for row in json.loads(art.file("rows.json").read_text("utf-8")):
-            rows.append({**ident, **row, "status": "ok", "reason": ""})
+            rows.append({**ident, "status": "ok", "reason": "", **row})
+            if row.get("status") == "failed":
+                failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
+                                       f"{ident['condition']}", "metric": row["metric"],
+                                       "reason": row.get("reason", "")})
         curves.append(_read_csv(art.file("curves.csv"), ident))
         tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
     rows += _failed_rows(failed_cells, rows)
@@ -124,6 +128,7 @@ def collect(
         "computed": _count(results, computed=True),
         "stored": _count(results, computed=False),
         "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason} for r in failed],
+        "failed_metrics": failed_metrics,
         "seconds": {
             stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
             for stage in sorted({r.stage for r in results})

@@ -158,6 +158,20 @@ class _Recorder:
             self.result.per_window[name] = values
         self.result.rows.append(row)
 
+    def fail(self, name: str, reason: str, method: str | None = None) -> None:
+        """Record metric ``name`` as failed for this cell (a row with status ``failed`` and the
+        reason, every window non-finite) without losing the rows recorded before it."""
+        spec = METRICS[name]
+        row: dict[str, Any] = {
+            "metric": name, "category": spec.category, "direction": spec.direction,
+            "unit": spec.unit, "n_windows": 0, "n_sources": 0, "mean": float("nan"),
+            "ci_low": float("nan"), "ci_high": float("nan"),
+            "n_nonfinite": int(self.source_ids.size), "status": "failed", "reason": reason,
+        }
+        if method is not None:
+            row["method"] = method
+        self.result.rows.append(row)
+
 
 def _check_data(data: Any) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(data.windows, dtype=np.float32)
@@ -411,12 +425,16 @@ def evaluate_method(
         ):
             rows = np.arange(config.explain_windows)
         sel = slice(None) if rows is None else rows
-        scores = quantus_suite.run_quantus_metric(
-            name, model, x[sel], pos[sel], rel[sel], explain_fn=explain_fn,
-            params=config.quantus_params.get(name), perturb_baseline=config.perturb_baseline,
-            batch_size=config.quantus_batch_size, seed=seed, target_mode=config.target_mode,
-        )
-        rec.add(name, scores, rows=rows)
+        try:
+            scores = quantus_suite.run_quantus_metric(
+                name, model, x[sel], pos[sel], rel[sel], explain_fn=explain_fn,
+                params=config.quantus_params.get(name), perturb_baseline=config.perturb_baseline,
+                batch_size=config.quantus_batch_size, seed=seed, target_mode=config.target_mode,
+            )
+        except Exception as exc:  # one metric's failure must not discard the cell's other rows
+            rec.fail(name, f"{type(exc).__name__}: {exc}".strip())
+        else:
+            rec.add(name, scores, rows=rows)
         seconds[name] = time.perf_counter() - t0
     return rec.result
 

@@ -46,6 +46,21 @@ def _assert_attributions_fast(x_batch: np.ndarray, a_batch: np.ndarray) -> None:
     assert not np.all(flat < 0.0), "Attributions should not all be less than zero."
 
 
+def refused_windows(relevance: np.ndarray) -> np.ndarray:
+    """Windows whose attributions Quantus' content checks refuse on their own, ``(N,)`` bool.
+
+    The checks of ``assert_attributions`` that look at values (all zero, all one, a single
+    value, all negative) applied to each window of ``(N, ...)`` alone. Quantus applies them to
+    the whole batch, so one refused batch would fail every window in it; a window that passes
+    them alone can never make a batch of such windows fail. An all-negative relevance is a
+    legitimate signed explanation of a regression scalar (every sample pushes it down), but
+    Quantus, written for class scores, refuses it: such windows are scored NaN and counted.
+    """
+    flat = np.asarray(relevance).reshape(len(relevance), -1)
+    constant = ~np.any(flat != flat[:, :1], axis=1)  # covers all zero and all one
+    return constant | np.all(flat < 0.0, axis=1)
+
+
 @contextlib.contextmanager
 def fast_quantus_asserts() -> Iterator[None]:
     """Use :func:`_assert_attributions_fast` inside Quantus for the duration of a call."""

@@ -43,7 +43,7 @@ from torch import nn
 
 from bench.errors import ConfigError
 from bench.metrics import quantus_speed
-from bench.metrics.quantus_speed import fast_quantus_asserts
+from bench.metrics.quantus_speed import fast_quantus_asserts, refused_windows
 
 try:  # the shared definition of the explained scalar
     from attributions.target import ScalarModel
@@ -440,7 +440,9 @@ def run_quantus_metric(
     Returns
     -------
     array (N,) float64
-        NaN for windows with all-zero relevance and wherever Quantus returns a non-finite value.
+        NaN for windows whose relevance Quantus refuses (all zero, a single value, all
+        negative: :func:`bench.metrics.quantus_speed.refused_windows`) and wherever Quantus
+        returns a non-finite value.
     """
     x = np.asarray(windows, dtype=np.float32)
     a = np.asarray(relevance, dtype=np.float32)
@@ -460,7 +462,7 @@ def run_quantus_metric(
     if info is not None and info.needs_explain and explain_fn is None:
         raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
     scores = np.full(x.shape[0], np.nan)
-    valid = np.flatnonzero(np.any(a.reshape(a.shape[0], -1) != 0, axis=1))
+    valid = np.flatnonzero(~refused_windows(a))
     explain_func = _explain_adapter(explain_fn) if explain_fn is not None else None
     for c, start in enumerate(range(0, valid.size, batch_size)):
         rows = valid[start : start + batch_size]

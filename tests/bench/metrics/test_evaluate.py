@@ -15,6 +15,7 @@ from bench.metrics import (
     evaluate_controls,
     evaluate_method,
     evaluate_signals,
+    quantus_suite,
 )
 from bench.metrics.stats import SUMMARY_FIELDS
 from bench.metrics.tdoa import TDOA_COLUMNS
@@ -140,3 +141,33 @@ def test_explain_windows_limits_the_recomputing_metrics_to_the_first_windows():
     assert np.isnan(per_window[3:]).all()
     with pytest.raises(ConfigError, match="metrics.explain_windows"):
         MetricsConfig.from_dict({**d, "explain_windows": -1})
+
+
+def test_a_failing_quantus_metric_fails_only_its_own_row(monkeypatch):
+    scene, model, relevance = _case()
+    cfg = _config()
+    whole = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
+                            config=cfg, seed=0)
+    victim = cfg.quantus_metrics[0]
+    real = quantus_suite.run_quantus_metric
+
+    def failing(name, *args, **kwargs):
+        if name == victim:
+            raise AssertionError("Attributions should not all be less than zero.")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(quantus_suite, "run_quantus_metric", failing)
+    part = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
+                           config=cfg, seed=0)
+    rows = {r["metric"]: r for r in part.rows}
+    assert rows[victim]["status"] == "failed"
+    assert rows[victim]["reason"] == ("AssertionError: Attributions should not all be less than "
+                                      "zero.")
+    assert rows[victim]["n_windows"] == 0 and rows[victim]["n_nonfinite"] == 8
+    assert np.isnan(rows[victim]["mean"]) and f"gxi.{victim}" not in part.per_window
+    # Every other row, computed before or after the failing metric, is the unfailed run's.
+    others = pd.DataFrame([r for r in part.rows if r["metric"] != victim])
+    pd.testing.assert_frame_equal(others, pd.DataFrame([r for r in whole.rows
+                                                        if r["metric"] != victim]))
+    pd.testing.assert_frame_equal(part.curves, whole.curves)
+    pd.testing.assert_frame_equal(part.tdoa, whole.tdoa)

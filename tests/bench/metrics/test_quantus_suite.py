@@ -8,6 +8,7 @@ import torch
 
 from bench.errors import ConfigError
 from bench.metrics import quantus_suite as qs
+from bench.metrics.quantus_speed import refused_windows
 
 from .conftest import CountingModel, SpanModel, gradient_x_input, span_attribution
 
@@ -135,6 +136,26 @@ def test_all_zero_relevance_window_is_nan(case):
     scores = qs.run_quantus_metric("faithfulness_estimate", model, x, pos, a,
                                    params=PARAMS["faithfulness_estimate"])
     assert np.isnan(scores[3]) and np.isfinite(np.delete(scores, 3)).all()
+
+
+def test_windows_quantus_refuses_are_nan_and_leave_the_others_unchanged(case):
+    model, x, pos, true, _ = case
+    a = true.copy()
+    a[1] = -np.abs(a[1]) - 1e-3  # signed and legitimate for a regression scalar: all negative
+    a[5] = 0.25  # one value: no ranking
+    refused = refused_windows(a)
+    assert refused.tolist() == [i in (1, 5) for i in range(N)]
+    name, params = "faithfulness_estimate", PARAMS["faithfulness_estimate"]
+    scores = qs.run_quantus_metric(name, model, x, pos, a, params=params, batch_size=4)
+    assert np.isnan(scores[[1, 5]]).all()
+    keep = np.flatnonzero(~refused)
+    alone = qs.run_quantus_metric(name, model, x[keep], pos[keep], a[keep], params=params,
+                                  batch_size=4)
+    np.testing.assert_allclose(scores[keep], alone, rtol=1e-6)
+    # A batch of nothing but all-negative windows made Quantus raise; now it is all NaN.
+    negative = -np.abs(true[:4]) - 1e-3
+    out = qs.run_quantus_metric(name, model, x[:4], pos[:4], negative, params=params)
+    assert np.isnan(out).all()
 
 
 def test_parameters_are_validated_against_the_input_shape(case):
