@@ -15,9 +15,10 @@ confidence intervals (cluster bootstrap over sources, :func:`bench.metrics.stats
   non-overlapping CIs. A better anomaly rate with a clearly worse MAE is undecided. Verdict:
   *reproduced* if relevance beats both; *not reproduced* if it is clearly worse than either;
   *inconclusive* otherwise (a CI overlapping 0, missing numbers, no skill).
-- **C2** (manipulation at P = 10 %): *reproduced* if the paired gap MAE(relevance) - MAE(random)
-  has a CI above 0 and the relevance curve's CI lies above the energy curve's; *not reproduced* if
-  the gap's CI is below 0 or the relevance CI lies below the energy CI; else *inconclusive*.
+- **C2** (manipulation at P = 10 %): *reproduced* if the paired gaps MAE(relevance) -
+  MAE(random) and MAE(relevance) - MAE(energy) (same windows) both have a CI above 0; *not
+  reproduced* if either gap's CI is below 0; else *inconclusive*. For results without the paired
+  energy gap, the relevance curve's CI must lie above (below) the energy curve's instead.
 - **Curve shape** ("relevance removal jumps at 10 %; energy grows gradually; random is flat until
   about 50 %"), on point estimates, for the paper's curves and ours alike: F1 the relevance rise
   from 0 to 10 % is positive and at least :data:`JUMP_SHARE` of its rise to the curve's maximum;
@@ -180,17 +181,26 @@ def judge_c1(skill: Verdict, gain_mic: Estimate | None, gain_const: Estimate | N
 
 
 def judge_c2(skill: Verdict, gap10: Estimate | None, relevance10: Estimate | None,
-             energy10: Estimate | None) -> Verdict:
-    """C2 verdict of one (model, condition) cell at P = 10 %."""
+             energy10: Estimate | None, energy_gap10: Estimate | None = None) -> Verdict:
+    """C2 verdict of one (model, condition) cell at P = 10 %.
+
+    ``energy_gap10`` is the paired gap MAE(relevance) - MAE(energy) on the same windows; when
+    given, its CI decides relevance vs energy (as ``gap10`` does vs random). Without it (results
+    written before the paired gap existed) the two curves' CIs must separate, which is stricter.
+    """
     if skill.verdict != LOCALISES:
         return Verdict(INCONCLUSIVE, f"model not shown to localise: {skill.reason}")
     gap = ci_sign(gap10)
-    order = ci_order(relevance10, energy10)
+    paired = energy_gap10 is not None and energy_gap10.has_ci
+    order = ci_sign(energy_gap10) if paired else ci_order(relevance10, energy10)
     if gap is None or order is None:
         return Verdict(INCONCLUSIVE, "missing the 10 % manipulation numbers")
     assert gap10 is not None and relevance10 is not None and energy10 is not None
-    txt = (f"gap relevance-random {gap10.text()} m; relevance {relevance10.text()} m vs energy "
-           f"{energy10.text()} m")
+    txt = f"gap relevance-random {gap10.text()} m; "
+    if paired:
+        txt += f"gap relevance-energy {energy_gap10.text()} m (paired)"
+    else:
+        txt += f"relevance {relevance10.text()} m vs energy {energy10.text()} m"
     if gap == -1 or order == -1:
         return Verdict(NOT_REPRODUCED, txt)
     if gap == 1 and order == 1:

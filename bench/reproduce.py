@@ -258,8 +258,10 @@ def judge_run(res: RunResults, method: str = "lrp") -> list[dict[str, Any]]:
             at10 = {r: res.curve(model, cond, method, r, 0.1) for r in ("relevance", "energy",
                                                                         "random")}
             gap = res.board(model, cond, method, "manipulation_gap_at_10")
-            cells.append({**base, "claim": "C2", "gap": gap, **at10,
-                          "verdict": C.judge_c2(skill, gap, at10["relevance"], at10["energy"])})
+            gap_e = res.board(model, cond, method, "manipulation_gap_vs_energy_at_10")
+            cells.append({**base, "claim": "C2", "gap": gap, "gap_energy": gap_e, **at10,
+                          "verdict": C.judge_c2(skill, gap, at10["relevance"], at10["energy"],
+                                                gap_e)})
             fr = res.fractions(model, cond, method)
             shape = None
             try:
@@ -278,7 +280,7 @@ CLAIMS = {
     "C1": "GCC-PHAT TDoA on LRP relevance is more accurate (fewer anomalies, lower error) than on "
           "the microphone signals, and than the constant lag-0 estimator",
     "C2": "removing the most relevant 10 % of samples hurts localization more than removing random "
-          "(paired gap CI > 0) or high-energy samples (CIs separate)",
+          "or high-energy samples (paired gaps, CIs > 0)",
     "C2 shape": "relevance removal jumps at 10 %; energy grows gradually; random is flat until "
                 "about 50 %",
 }

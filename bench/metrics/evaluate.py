@@ -63,6 +63,9 @@ def _registry() -> dict[str, MetricSpec]:
                    manipulation.curve_area),
         MetricSpec("manipulation_gap_at_10", "manipulation", "up", "m",
                    "MAE(relevance) - MAE(random) with 10 % of samples zeroed", manipulation.gap_at),
+        MetricSpec("manipulation_gap_vs_energy_at_10", "manipulation", "up", "m",
+                   "MAE(relevance) - MAE(energy) with 10 % of samples zeroed (paired)",
+                   manipulation.gap_at),
         MetricSpec("conservation_ratio", "conservation", "up", "ratio",
                    "sum(relevance) / explained scalar (1 = conserved)",
                    conservation.conservation_ratio),
@@ -363,6 +366,9 @@ def evaluate_method(
                                "n": s["n_windows"]})
     if "relevance" in curves and "random" in curves:
         rec.add("manipulation_gap_at_10", manipulation.gap_at(curves, fractions, 0.1))
+    if "relevance" in curves and "energy" in curves:
+        rec.add("manipulation_gap_vs_energy_at_10",
+                manipulation.gap_at(curves, fractions, 0.1, control="energy"))
     rec.result.curves = pd.DataFrame(
         curve_rows, columns=["ranking", "fraction", "mae", "ci_low", "ci_high", "n"])
     seconds["manipulation"] = time.perf_counter() - t0

@@ -191,14 +191,21 @@ def curve_area(curve: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
 
 
 def gap_at(
-    curves: dict[str, np.ndarray], fractions: Sequence[float], at: float = 0.1
+    curves: dict[str, np.ndarray], fractions: Sequence[float], at: float = 0.1,
+    control: str = "random",
 ) -> np.ndarray:
-    """Per-window ``relevance - random`` error at fraction ``at`` (m); larger = more faithful."""
+    """Per-window ``relevance - control`` error at fraction ``at`` (m); larger = more faithful.
+
+    Both curves are of the same windows, so the gap is a paired difference (its CI is that of a
+    paired comparison, narrower than two overlapping curve CIs would suggest).
+    """
     fr = np.asarray(fractions, dtype=np.float64)
     hit = np.flatnonzero(np.isclose(fr, at))
     if hit.size == 0:
         raise ValueError(f"fractions: {at} is needed for the gap, got {fr.tolist()}")
-    return curves["relevance"][:, hit[0]] - curves["random"][:, hit[0]]
+    if control not in curves:
+        raise ValueError(f"control: no {control!r} curve, have {sorted(curves)}")
+    return curves["relevance"][:, hit[0]] - curves[control][:, hit[0]]
 
 
 __all__ = [

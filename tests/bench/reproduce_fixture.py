@@ -130,6 +130,10 @@ def build(folder: Path, *, c1: str = "clear", c2: str = "clear",
             half = abs(gap) * 0.5 if c2 != "overlap" else 0.01
             board.append(_row(key, "lrp", "manipulation_gap_at_10",
                               _est(gap, gap - half, gap + half)))
+            gap_e = rel10 - C2_OFFSETS[c2][1]
+            half_e = abs(gap_e) * 0.5 if c2 != "overlap" else abs(gap_e) + 0.01
+            board.append(_row(key, "lrp", "manipulation_gap_vs_energy_at_10",
+                              _est(gap_e, gap_e - half_e, gap_e + half_e)))
     _frame(board, ["model", "condition", "method", "metric"]).to_csv(
         folder / "leaderboard.csv", index=False)
     pd.DataFrame(skill).sort_values(["model", "condition", "predictor"], kind="stable").to_csv(

@@ -245,6 +245,13 @@ def test_judge_c2_rules():
     assert C.judge_c2(ok, e(-.02, -.03, -.01), e(.14, .13, .15),
                       e(.10, .09, .11)).verdict == C.NOT_REPRODUCED
     assert C.judge_c2(ok, gap, None, e(.10, .09, .11)).verdict == C.INCONCLUSIVE
+    # The paired relevance - energy gap decides when given: overlapping curve CIs no longer do.
+    assert C.judge_c2(ok, gap, e(.14, .12, .16), e(.13, .11, .15),
+                      e(.01, .005, .015)).verdict == C.REPRODUCED
+    assert C.judge_c2(ok, gap, e(.14, .13, .15), e(.10, .09, .11),
+                      e(-.01, -.015, -.005)).verdict == C.NOT_REPRODUCED
+    assert C.judge_c2(ok, gap, e(.14, .13, .15), e(.10, .09, .11),
+                      e(.01, -.01, .03)).verdict == C.INCONCLUSIVE
 
 
 def test_aggregate_rule():
