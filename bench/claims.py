@@ -5,8 +5,10 @@ reproduce") makes two claims, judged here per (model, condition) cell from numbe
 confidence intervals (cluster bootstrap over sources, :func:`bench.metrics.stats.summarize`):
 
 - **Skill gate.** A model that cannot localise cannot support claims about its explanations: a
-  cell is judged only when the model's test MAE interval lies entirely below the trivial
-  predictor's (``model.ci_high < trivial.ci_low``); otherwise every claim is *inconclusive* there.
+  cell is judged only when the paired gain (the trivial predictor's error minus the model's, per
+  test window, ``model_skill.csv`` ``gain_vs_trivial``) has a CI above 0 (results without it:
+  when the model's MAE interval lies entirely below the trivial predictor's); otherwise every
+  claim is *inconclusive* there.
 - **C1** (TDoA): GCC-PHAT on the LRP relevance beats *both* the microphone signals and the
   constant lag-0 estimator. Against each comparator X, the paired difference of the
   non-anomalous fraction (relevance minus X, ``tdoa_*_gain_vs_X``) decides first: CI above 0 ->
@@ -109,11 +111,21 @@ def ci_sign(d: Estimate | None) -> int | None:
     return 0
 
 
-def skill_gate(model: Estimate | None, trivial: Estimate | None) -> Verdict:
+def skill_gate(model: Estimate | None, trivial: Estimate | None,
+               gain: Estimate | None = None) -> Verdict:
     """Does the model localise? Verdict :data:`LOCALISES`, :data:`NO_SKILL` or :data:`UNKNOWN`.
 
-    Rule: the model's MAE CI lies entirely below the trivial predictor's (``ci_order == -1``).
+    Rule: the paired gain (trivial predictor's error minus the model's, per window on the same
+    windows) has a CI above 0. Without it (results written before the paired gain existed): the
+    model's MAE CI lies entirely below the trivial predictor's (``ci_order == -1``), stricter.
     """
+    if gain is not None and gain.has_ci and model is not None and trivial is not None:
+        txt = (f"MAE {model.text()} m vs trivial {trivial.text()} m, paired gain "
+               f"{gain.text()} m")
+        if ci_sign(gain) == 1:
+            return Verdict(LOCALISES, f"beats the trivial predictor: {txt}")
+        return Verdict(NO_SKILL, f"does not beat the trivial predictor (paired gain CI "
+                       f"{'reaches 0' if ci_sign(gain) == 0 else 'below 0'}): {txt}")
     order = ci_order(model, trivial)
     if order is None:
         return Verdict(UNKNOWN, "no test MAE with a CI for the model or the trivial predictor")

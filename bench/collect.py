@@ -255,6 +255,9 @@ def _skill_rows(
                 label = model if art.meta.get("source") != "external" else f"{model} (external)"
                 model_preds[label] = z["test"]
         trivial_mae = None
+        trivial_err = None
+        if "trivial" in model_preds:
+            trivial_err = per_window_abs_error(model_preds["trivial"], test.positions)
         for predictor, pred in sorted(model_preds.items()):
             ok = np.all(np.isfinite(pred), axis=1)
             err = localization_errors(pred[ok], test.positions[ok])
@@ -262,6 +265,9 @@ def _skill_rows(
             stats = summarize(per_window, test.source_ids[ok], seed=0)
             if predictor == "trivial":
                 trivial_mae = err["mae"]
+            gain = {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+            if trivial_err is not None:  # paired: the same windows, trivial error minus ours
+                gain = summarize(trivial_err[ok] - per_window, test.source_ids[ok], seed=0)
             rows.append(
                 {
                     **ident,
@@ -272,6 +278,9 @@ def _skill_rows(
                     "ci_high": stats["ci_high"],
                     "n_windows": stats["n_windows"],
                     "n_sources": stats["n_sources"],
+                    "gain_vs_trivial": gain["mean"],
+                    "gain_ci_low": gain["ci_low"],
+                    "gain_ci_high": gain["ci_high"],
                 }
             )
         for row in rows:

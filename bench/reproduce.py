@@ -147,6 +147,28 @@ class RunResults:
                 & (s["predictor"] == predictor)]
         return _estimate(sel, "mae"), (int(sel["n_sources"].iloc[0]) if len(sel) else None)
 
+    def gain(self, model: str, cond: Condition, predictor: str) -> C.Estimate | None:
+        """Paired gain over the trivial predictor (m, ``gain_vs_trivial`` with its CI) of
+        ``model_skill.csv`` row (model, condition, predictor); None in results without it."""
+        s = self.skill
+        if s.empty or "gain_vs_trivial" not in s.columns:
+            return None
+        sel = s[(s["model"] == model) & (s["condition"] == cond.label)
+                & (s["predictor"] == predictor)]
+        if len(sel) == 0:
+            return None
+        r = sel.iloc[0]
+        return C.Estimate(float(r["gain_vs_trivial"]), float(r["gain_ci_low"]),
+                          float(r["gain_ci_high"]))
+
+    def skill_verdict(self, model: str, cond: Condition) -> C.Verdict:
+        """The skill gate (:func:`bench.claims.skill_gate`) of the model's own predictor."""
+        own = self.skill_predictor(model, cond)
+        if own is None:
+            return C.skill_gate(None, None)
+        return C.skill_gate(self.mae(model, cond, own)[0], self.mae(model, cond, "trivial")[0],
+                            self.gain(model, cond, own))
+
     def curve(self, model: str, cond: Condition, method: str, ranking: str,
               fraction: float) -> C.Estimate | None:
         """``curves.csv`` row (model, condition, method, ranking, fraction)."""
@@ -241,9 +263,7 @@ def judge_run(res: RunResults, method: str = "lrp") -> list[dict[str, Any]]:
         for model in res.models():
             if method not in res.methods(model, cond):
                 continue  # no relevance of `method`: nothing to judge (MAE still tabulated)
-            own = res.skill_predictor(model, cond)
-            model_mae = res.mae(model, cond, own)[0] if own else None
-            skill = C.skill_gate(model_mae, res.mae(model, cond, "trivial")[0])
+            skill = res.skill_verdict(model, cond)
             base = {"model": model, "condition": cond, "skill": skill}
             for variant in VARIANTS:
                 est = {k: res.board(model, cond, m, f"tdoa_{variant}_{metric}") for k, m, metric

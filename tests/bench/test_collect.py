@@ -47,6 +47,14 @@ def test_a_failing_metric_is_a_failed_row_in_an_ok_cell_and_exits_1(tmp_path, mo
     ok = cells[cells["status"] == "ok"]
     for metric in ("manipulation_gap_at_10", "tdoa_paper_anomaly_rate", "complexity"):
         assert len(ok[ok["metric"] == metric]) == 2, metric
+    # Model skill: the paired gain over the trivial predictor is the difference of the two MAEs
+    # (same windows), and zero for the trivial predictor itself.
+    skill = pd.read_csv(out / "model_skill.csv").set_index("predictor")
+    assert skill.loc["trivial", "gain_vs_trivial"] == 0.0
+    gain = skill.loc["trivial", "mae"] - skill.loc["loccnn", "mae"]
+    assert abs(skill.loc["loccnn", "gain_vs_trivial"] - gain) < 1e-9
+    lo, hi = skill.loc["loccnn", ["gain_ci_low", "gain_ci_high"]]
+    assert lo <= skill.loc["loccnn", "gain_vs_trivial"] <= hi
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["failed"] == []
     assert sorted(f["label"] for f in summary["failed_metrics"]) == [

@@ -233,6 +233,11 @@ def test_ci_comparisons_need_separate_intervals():
     assert C.skill_gate(e(.1, .09, .11), e(.12, .11, .13)).verdict == C.NO_SKILL
     assert C.skill_gate(e(.1, .09, .109), e(.12, .11, .13)).verdict == C.LOCALISES
     assert C.skill_gate(None, e(.12, .11, .13)).verdict == C.UNKNOWN
+    # The paired gain decides when given: overlapping MAE CIs with a gain CI above 0 localise.
+    assert C.skill_gate(e(.11, .10, .12), e(.13, .115, .14),
+                        e(.02, .01, .03)).verdict == C.LOCALISES
+    assert C.skill_gate(e(.10, .09, .109), e(.12, .11, .13),
+                        e(.02, -.01, .05)).verdict == C.NO_SKILL
 
 
 def test_judge_c2_rules():
