@@ -77,6 +77,19 @@ def claims_summary(cells: list[dict[str, Any]], verdicts: dict[str, C.Verdict],
     lines = ["## Verdicts", ""] + md_table(
         ["claim", "statement", "verdict", "evidence"], rows,
         "the cell tables of section 'Claims, cell by cell' (each cell's CIs printed there).")
+    models = list(dict.fromkeys(c["model"] for c in cells))
+    if len(models) > 1:  # the same rule per model: weights that localise are not mixed with others
+        rows = []
+        for claim in verdicts:
+            for model in models:
+                mine = [c["verdict"].verdict for c in cells
+                        if c["claim"] == claim and c["model"] == model]
+                if mine:
+                    v = C.aggregate(mine)
+                    rows.append([claim, code(model), f"**{v.verdict}**", v.reason])
+        lines += ["Per model (the same aggregation rule over that model's cells only):", ""]
+        lines += md_table(["claim", "model", "verdict", "evidence"], rows,
+                          "the cell tables of section 'Claims, cell by cell'.")
     unskilled = sorted({(c["model"], c["condition"].label) for c in cells
                         if c["skill"].verdict != C.LOCALISES})
     if unskilled:

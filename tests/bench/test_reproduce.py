@@ -392,3 +392,22 @@ def test_bad_input_is_refused_with_the_field_named(tmp_path, capsys):
         build_reproduction(folder, method="gradient")
     with pytest.raises(ConfigError, match="--ablation x.*no leaderboard.csv"):
         build_reproduction(folder, {"x": tmp_path / "empty"})
+
+
+def test_verdicts_per_model_aggregate_only_that_models_cells(clear):
+    _, rep = clear
+    rows = next(t["rows"] for t in parse_tables(rep.markdown)
+                if t["headers"] == ["claim", "model", "verdict", "evidence"])
+    models = {c["model"] for c in rep.cells}
+    assert len(rows) == len(rep.claims) * len(models)
+    for claim, model, verdict, evidence in rows:
+        mine = [c["verdict"].verdict for c in rep.cells
+                if c["claim"] == claim and c["model"] == unquote(model)]
+        expected = C.aggregate(mine)
+        assert verdict == f"**{expected.verdict}**" and evidence == expected.reason
+    # The no-skill cell of the authors' weights is inconclusive in every claim: their C2 is not
+    # 'reproduced' in all four conditions, unlike the models that localise everywhere.
+    c2 = {unquote(m): v for c, m, v, _ in rows if c == "C2"}
+    assert c2["loccnn"] == f"**{C.REPRODUCED}**"
+    assert "3 reproduced" in next(e for c, m, _, e in rows
+                                  if c == "C2" and unquote(m) == "samplecnn@authors")
