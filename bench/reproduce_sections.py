@@ -355,11 +355,15 @@ def _ablation_table(res: RunResults, ablations: dict[str, RunResults],
                 "transfer gap are not measured here.", ""]
     lines = ["### Ablations: one setting changed at a time", ""]
     rows: list[list[str]] = []
+    other: dict[str, list[str]] = {}
     effects: dict[str, list[tuple[float, int | None]]] = {}
-    keys = ("rir_mode", "rir_convention", "speech", "config_hash")
+    keys = ("rir_mode", "rir_convention", "absorption", "speech")
     for name, abl in ablations.items():
         changed = [f"{k}: {res.provenance.get(k)} -> {abl.provenance.get(k)}" for k in keys
                    if res.provenance.get(k) != abl.provenance.get(k)]
+        other[name] = [d for d in config_diff(res.provenance.get("config"),
+                                              abl.provenance.get("config"))
+                       if not d.startswith(tuple(f"scene.{k}:" for k in keys))]
         for model in external:
             for cond in res.conditions():
                 match = [c for c in abl.conditions() if np.isclose(c.t60, cond.t60)
@@ -389,7 +393,14 @@ def _ablation_table(res: RunResults, ablations: dict[str, RunResults],
                        "change (m)", "ablation CI vs main", "differs from main in"], rows,
                       "main: `model_skill.csv` of the main folder; ablation: `model_skill.csv` of "
                       "the ablation's folder; row key (model, condition, the model's own "
-                      "predictor); 'differs' compares the two `provenance.json` files.")
+                      "predictor); 'differs' compares the scene settings of the two "
+                      "`provenance.json` files.")
+    lines += ["Other configuration fields each ablation changes (from the two `provenance.json` "
+              "`config`s). Test sources, their speech and their windows are seeded per split, so "
+              "fewer training sources leave them as they are; an ablation that changes nothing "
+              "else (a control) measures that directly:", ""]
+    lines += [f"- {code(name)}: " + ("; ".join(code(d) for d in diffs) or "none")
+              for name, diffs in other.items()] + [""]
     if effects:
         best = max(effects, key=lambda n: abs(float(np.mean([d for d, _ in effects[n]]))))
         mean = float(np.mean([d for d, _ in effects[best]]))
@@ -407,6 +418,26 @@ def _ablation_table(res: RunResults, ablations: dict[str, RunResults],
                      "measures how much it matters.")
         lines += [text, ""]
     return lines
+
+
+def config_diff(a: dict[str, Any] | None, b: dict[str, Any] | None,
+                skip: tuple[str, ...] = ("runner", "output", "name", "description", "preset",
+                                         "geometries")) -> list[str]:
+    """``field: a -> b`` for every dotted config field that differs (``skip``: top-level keys
+    that do not change results or are not settings)."""
+    def flat(d: Any, prefix: str = "") -> dict[str, Any]:
+        if not isinstance(d, dict):
+            return {prefix: d}
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            if not prefix and k in skip:
+                continue
+            out.update(flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+
+    fa, fb = flat(a or {}), flat(b or {})
+    return [f"{k}: {fa.get(k, '(unset)')} -> {fb.get(k, '(unset)')}"
+            for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
 
 
 def deviation_section(res: RunResults) -> list[str]:

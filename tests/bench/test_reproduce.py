@@ -411,3 +411,15 @@ def test_verdicts_per_model_aggregate_only_that_models_cells(clear):
     assert c2["loccnn"] == f"**{C.REPRODUCED}**"
     assert "3 reproduced" in next(e for c, m, _, e in rows
                                   if c == "C2" and unquote(m) == "samplecnn@authors")
+
+
+def test_config_diff_lists_changed_dotted_fields_only():
+    from bench.reproduce_sections import config_diff
+
+    a = {"scene": {"rir_mode": "fast", "sources": {"n_train": 480, "n_val": 96}},
+         "runner": {"n_workers": 2}, "seed": 0}
+    b = {"scene": {"rir_mode": "exact", "sources": {"n_train": 48, "n_val": 96}},
+         "runner": {"n_workers": 8}, "seed": 0, "extra": [1]}
+    assert config_diff(a, b) == ["extra: (unset) -> [1]", "scene.rir_mode: fast -> exact",
+                                 "scene.sources.n_train: 480 -> 48"]
+    assert config_diff(a, a) == [] and config_diff(None, None) == []
