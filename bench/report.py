@@ -25,10 +25,6 @@ from __future__ import annotations
 
 import html
 import json
-import multiprocessing as mp
-import os
-import pickle
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +39,9 @@ from bench.plots import (
     plot_model_skill,
     plot_tdoa_summary,
     plot_tdoa_vs_spacing,
-    save_figure,
 )
 from bench.plots.tdoa import estimator_order
+from bench.report_figures import FigureSet, inputs_digest
 from bench.tables import (
     Leaderboard,
     format_number,
@@ -154,64 +150,6 @@ def _skill_html(skill: pd.DataFrame | None) -> str:
                                                  skill_cells(skill, _e))
 
 
-def _save_pickled(payload: bytes, stem: str) -> None:
-    save_figure(pickle.loads(payload), stem)  # noqa: S301 - a figure this process just pickled
-
-
-class _Figures:
-    """Saves figures under ``out/figures`` with unique stems; renders ``<figure>`` blocks.
-
-    Rendering a figure to PNG and PDF costs seconds (the metric heatmaps hold hundreds of
-    annotated cells); with ``workers > 1`` each figure is pickled and saved in a pool of spawned
-    processes while the next one is built. :meth:`close` waits for every file and re-raises the
-    first failure.
-    """
-
-    def __init__(self, out: Path, workers: int | None = None) -> None:
-        self.out, self.used = out, set()
-        self.workers = min(2, os.cpu_count() or 1) if workers is None else workers
-        self.pool: ProcessPoolExecutor | None = None
-        self.pending: list[Future] = []
-
-    def _save(self, fig: Any, stem: Path) -> None:
-        if self.workers > 1:
-            try:
-                payload = pickle.dumps(fig)
-            except Exception:  # noqa: BLE001 - an unpicklable artist: save it here instead
-                payload = None
-            if payload is not None:
-                if self.pool is None:
-                    self.pool = ProcessPoolExecutor(self.workers, mp.get_context("spawn"))
-                self.pending.append(self.pool.submit(_save_pickled, payload, str(stem)))
-                return
-        save_figure(fig, stem)
-
-    def close(self) -> None:
-        try:
-            for future in self.pending:
-                future.result()
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(cancel_futures=True)
-            self.pool, self.pending = None, []
-
-    def add(self, fig_caption: tuple[Any, str], stem: str) -> str:
-        fig, caption = fig_caption
-        name, i = slug(stem), 1
-        while name in self.used:
-            i += 1
-            name = f"{slug(stem)}_{i}"
-        self.used.add(name)
-        figure_dir = self.out / "figures"
-        figure_dir.mkdir(parents=True, exist_ok=True)
-        self._save(fig, figure_dir / name)
-        png, pdf = figure_dir / f"{name}.png", figure_dir / f"{name}.pdf"
-        rel = f"figures/{png.name}"
-        return (f'<figure><img src="{_e(rel)}" alt="{_e(caption)}" loading="eager">'
-                f'<figcaption>{_e(caption)} <a href="figures/{_e(pdf.name)}">PDF</a>'
-                "</figcaption></figure>")
-
-
 def _summary(results: Path, prov: dict[str, Any] | None, tidy: pd.DataFrame) -> str:
     n_failed = int((tidy["status"] == "failed").sum())
     facts = [("results folder", results.name), ("models", ", ".join(dict.fromkeys(tidy["model"]))),
@@ -231,7 +169,7 @@ def _summary(results: Path, prov: dict[str, Any] | None, tidy: pd.DataFrame) -> 
             + f"<ul>{lines}</ul>{raw}</section>")
 
 
-def _tdoa_section(tdoa: pd.DataFrame | None, figs: _Figures) -> str:
+def _tdoa_section(tdoa: pd.DataFrame | None, figs: FigureSet) -> str:
     parts = ['<section id="tdoa"><h2>TDoA and channel identity</h2><p class="note">GCC-PHAT '
              "delays estimated on the microphone signals, on each method's relevance, and by the "
              "constant-lag estimator (always lag 0, shaded): a method is only credited where it "
@@ -240,11 +178,13 @@ def _tdoa_section(tdoa: pd.DataFrame | None, figs: _Figures) -> str:
         return parts[0] + '<p class="note">tdoa.csv is missing in this run.</p></section>'
     for model, cond in iter_cells(tdoa):
         parts.append(f"<h3>{_e(model)}, {_e(cond)}</h3>")
-        parts.append(figs.add(plot_tdoa_summary(tdoa, model, cond), f"tdoa_{model}_{cond}"))
+        parts.append(figs.add(lambda m=model, c=cond: plot_tdoa_summary(tdoa, m, c),
+                              f"tdoa_{model}_{cond}"))
         cell = tdoa[(tdoa["model"] == model) & (tdoa["condition"] == cond)]
         for variant in dict.fromkeys(cell["variant"]):
-            parts.append(figs.add(plot_tdoa_vs_spacing(tdoa, model, cond, variant),
-                                  f"tdoa_spacing_{model}_{cond}_{variant}"))
+            parts.append(figs.add(
+                lambda m=model, c=cond, v=variant: plot_tdoa_vs_spacing(tdoa, m, c, v),
+                f"tdoa_spacing_{model}_{cond}_{variant}"))
         cols = ["estimator", "variant", "pair", "spacing (m)", "anomaly rate (%) ↓",
                 "MAE (samples) ↓", "Pearson r ↑", "Spearman ρ ↑", "zero-lag fraction",
                 "non-finite windows"]
@@ -262,7 +202,7 @@ def _tdoa_section(tdoa: pd.DataFrame | None, figs: _Figures) -> str:
     return "".join(parts) + "</section>"
 
 
-def _inspection_section(results: Path, out: Path, figs: _Figures) -> str:
+def _inspection_section(results: Path, out: Path, figs: FigureSet) -> str:
     files = sorted((results / "inspection").glob("*.npz"))
     parts = ['<section id="inspection"><h2>Inspection windows and audio</h2>']
     if not files:
@@ -270,7 +210,7 @@ def _inspection_section(results: Path, out: Path, figs: _Figures) -> str:
     for path in files:
         rec = load_inspection(path)
         parts.append(f"<h3>{_e(rec.label)}</h3>")
-        parts.append(figs.add(plot_inspection(rec), f"inspection_{path.stem}"))
+        parts.append(figs.add(lambda r=rec: plot_inspection(r), f"inspection_{path.stem}"))
         audio = export_record_audio(rec, out / "audio", path.stem)
         parts.append('<ul class="audio">' + "".join(
             f'<li>{_e(label)}: <audio controls preload="metadata" '
@@ -308,17 +248,19 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     tdoa = _read_csv(results / "tdoa.csv")
     prov_path = results / "provenance.json"
     prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else None
-    figs = _Figures(out)
+    figs = FigureSet(out, inputs_digest(results))
+    built = False
     try:
         page = _page(results, out, figs, tidy, skill, curves, tdoa, prov)
+        built = True
     finally:
-        figs.close()
+        figs.close(complete=built)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
 
 
-def _page(results: Path, out: Path, figs: _Figures, tidy: pd.DataFrame,
+def _page(results: Path, out: Path, figs: FigureSet, tidy: pd.DataFrame,
           skill: pd.DataFrame | None, curves: pd.DataFrame | None, tdoa: pd.DataFrame | None,
           prov: dict[str, Any] | None) -> str:
     written = _write_tables(tidy, out / "tables", prov, skill)
@@ -332,13 +274,15 @@ def _page(results: Path, out: Path, figs: _Figures, tidy: pd.DataFrame,
 
     fig_parts = ['<section id="figures"><h2>Figures</h2>']
     if skill is not None:
-        fig_parts.append(figs.add(plot_model_skill(skill), "model_skill"))
+        fig_parts.append(figs.add(lambda: plot_model_skill(skill), "model_skill"))
     for model in dict.fromkeys(tidy["model"]):
-        fig_parts.append(figs.add(plot_metric_heatmaps(tidy, model), f"heatmaps_{model}"))
+        fig_parts.append(figs.add(lambda m=model: plot_metric_heatmaps(tidy, m),
+                                  f"heatmaps_{model}"))
     if curves is not None:
         for model, cond in iter_cells(curves):
-            fig_parts.append(figs.add(plot_manipulation_curves(curves, model, cond),
-                                      f"curves_{model}_{cond}"))
+            fig_parts.append(figs.add(
+                lambda m=model, c=cond: plot_manipulation_curves(curves, m, c),
+                f"curves_{model}_{cond}"))
     fig_parts.append("</section>")
 
     body = "".join([_summary(results, prov, tidy), "".join(tables), "".join(fig_parts),
