@@ -1,7 +1,8 @@
 """Process memory: the resident-set peak of one stage, and handing freed heap back to the OS.
 
-The workers run with ``MALLOC_TRIM_THRESHOLD_`` set very high (it made torch 10-45 % faster here:
-freed memory is kept for the next allocation instead of being returned and faulted in again). The
+The workers run with ``MALLOC_TRIM_THRESHOLD_`` set very high, one arena and no mmap
+(``bench.runner.WORKER_ENV``: freed memory is kept for the next allocation instead of being
+returned and faulted in again, which made LocCNN's training steps ~1.9x faster here). The
 price is that a worker's resident set stays at the largest stage it ever ran. Between stages the
 memory is no longer needed, so :func:`release_free_heap` returns it with glibc's ``malloc_trim``;
 within a stage nothing changes.

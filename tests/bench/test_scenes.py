@@ -157,6 +157,18 @@ def test_windows_direct_and_corr_time_are_consistent(small):
         assert np.all(ws.corr_time[sel] == audio.correlation_time(dry))
 
 
+def test_windows_without_direct_path_are_the_same_windows(small):
+    """Training splits skip the direct-path convolution: their windows must not change."""
+    scene, pos, rirs = small
+    full = render_windows(scene, rirs, pos, 15.0, seed=2)
+    lean = render_windows(scene, rirs, pos, 15.0, seed=2, with_direct=False)
+    np.testing.assert_array_equal(lean.windows, full.windows)
+    np.testing.assert_array_equal(lean.source_ids, full.source_ids)
+    np.testing.assert_array_equal(lean.corr_time, full.corr_time)
+    assert lean.direct.shape == (*full.windows.shape[:2], 0)
+    assert np.any(full.direct != 0)
+
+
 def test_windowset_save_load_subset(tmp_path, small):
     scene, pos, rirs = small
     ws = render_windows(scene, rirs, pos, 15.0, seed=2)
