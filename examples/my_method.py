@@ -2,16 +2,15 @@
 
 import torch
 
-from attributions import register_method
+from ssl_xai_bench.attributions import register_method
 
 
 @register_method(
     "smoothgrad",
     family="gradient",
-    defaults={"n_samples": 8, "noise": 0.1, "seed": 0},
     description="gradient averaged over noisy inputs (noise std = noise * max|x| per window)",
 )
-def smoothgrad(model, inputs, target, *, n_samples, noise, seed):
+def smoothgrad(model, inputs, target, *, n_samples=8, noise=0.1, seed=0):
     generator = torch.Generator(device=inputs.device).manual_seed(seed)
     sigma = noise * inputs.abs().amax(dim=(1, 2), keepdim=True)
     total = torch.zeros_like(inputs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssl_models.registry import build_model
+from ssl_xai_bench.models.registry import build_model
 
 N_MICS = 8
 LENGTH = 1024

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attributions import AttributionError, attribute, register_method, unregister_method
+from ssl_xai_bench.attributions import (
+    AttributionError,
+    attribute,
+    register_method,
+    unregister_method,
+)
 
 
 @pytest.fixture

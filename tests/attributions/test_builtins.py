@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attributions import attribute, get_method, list_methods
+from ssl_xai_bench.attributions import attribute, get_method, list_methods
 
 BUILTINS = (
     "lrp", "lrp_epsilon_first", "lrp_zbox_first", "lrp_epsilon_plus_flat", "gradient",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attributions import attribute
+from ssl_xai_bench.attributions import attribute
 
 
 def test_energy_is_magnitude(model, inputs, target):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from attributions import attribute, load_methods_from, unregister_method
+from ssl_xai_bench.attributions import attribute, load_methods_from, unregister_method
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "my_method.py"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attributions import attribute, explained_scalar
+from ssl_xai_bench.attributions import attribute, explained_scalar
 
 
 def _autograd_gradient(model, inputs, target):

@@ -11,10 +11,14 @@ from zennit.composites import LayerMapComposite
 from zennit.rules import Epsilon, Pass
 from zennit.types import Activation, Linear
 
-from attributions import attribute, conservation_ratio
-from attributions.canonizers import model_canonizers, se_gate_canonizer
-from attributions.lrp import lrp_relevance, paper_composite
-from ssl_models.samplecnn import SampleCNN, SEBlock
+from ssl_xai_bench.attributions import attribute, conservation_ratio
+from ssl_xai_bench.attributions.methods.lrp import (
+    lrp_relevance,
+    model_canonizers,
+    paper_composite,
+)
+from ssl_xai_bench.models.samplecnn.canonizers import se_gate_canonizer
+from ssl_xai_bench.models.samplecnn.network import SampleCNN, SEBlock
 
 from .conftest import LENGTH, N_MICS, make_model
 

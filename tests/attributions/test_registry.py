@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-import attributions
-from attributions import registry
-from attributions.registry import (
+import ssl_xai_bench.attributions
+from ssl_xai_bench import codehash
+from ssl_xai_bench.attributions import registry
+from ssl_xai_bench.attributions.registry import (
     MethodLoadError,
     get_method,
     list_methods,
@@ -22,7 +21,7 @@ from attributions.registry import (
 )
 
 PLUGIN = '''
-from attributions import register_method
+from ssl_xai_bench.attributions import register_method
 
 
 @register_method("ep_double_input", family="user", defaults={"factor": 2.0})
@@ -31,10 +30,16 @@ def double_input(model, inputs, target, *, factor):
 '''
 
 
-def test_builtin_source_hash_is_module_sha256():
+def test_builtin_source_hash_covers_the_module_import_closure():
     spec = get_method("gradient")
-    text = Path(sys.modules[spec.fn.__module__].__file__).read_text(encoding="utf-8")
-    assert spec.source_hash == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    files = codehash.callable_closure(spec.fn)
+    assert spec.source_hash == codehash.files_hash(files)
+    names = {f.relative_to(codehash.PACKAGE_PARENT).as_posix() for f in files}
+    assert "ssl_xai_bench/attributions/methods/gradients.py" in names
+    assert "ssl_xai_bench/attributions/registry.py" in names  # imported, so hashed
+    assert "ssl_xai_bench/attributions/methods/lrp.py" not in names  # a sibling, not imported
+    lrp_files = {f.name for f in codehash.callable_closure(get_method("lrp").fn)}
+    assert "canonizers.py" not in lrp_files  # a model's rules are added per node by the graph
     assert get_method("lrp").source_hash != spec.source_hash
 
 
@@ -72,11 +77,16 @@ def test_load_methods_from_file(tmp_path, model, inputs, target):
         specs = load_methods_from(path)
         assert [s.name for s in specs] == ["file_double_input"]
         assert specs[0].source == f"file:{path.resolve()}"
-        assert specs[0].source_hash == hashlib.sha256(path.read_bytes()).hexdigest()
-        out = attributions.attribute("file_double_input", model, inputs, target, factor=3.0)
+        assert specs[0].source_hash == codehash.files_hash(codehash.closure(path))
+        out = ssl_xai_bench.attributions.attribute("file_double_input", model, inputs, target,
+                                                   factor=3.0)
         torch.testing.assert_close(out, 3.0 * inputs)
-        # editing and reloading the same file replaces the method and changes its hash
+        # a comment is not code: reloading after editing one keeps the hash
         path.write_text(PLUGIN.replace("ep_double_input", "file_double_input") + "\n# v2\n")
+        assert load_methods_from(path)[0].source_hash == specs[0].source_hash
+        # editing code and reloading the same file replaces the method and changes its hash
+        path.write_text(PLUGIN.replace("ep_double_input", "file_double_input")
+                        .replace("factor * inputs", "inputs * factor"))
         again = load_methods_from(path)
         assert again[0].source_hash != specs[0].source_hash
     finally:
@@ -113,9 +123,11 @@ def test_entry_points_load_lazily(tmp_path, monkeypatch, model, inputs, target):
     )
     calls = []
 
+    builtins = list(importlib.metadata.entry_points(group=registry.ENTRY_POINT_GROUP))
+
     def fake_entry_points(group):
         calls.append(group)
-        return [good, bad]
+        return [*builtins, good, bad]
 
     monkeypatch.setattr(registry, "entry_points", fake_entry_points)
     monkeypatch.setitem(registry._STATE, "entry_points", False)
@@ -127,7 +139,7 @@ def test_entry_points_load_lazily(tmp_path, monkeypatch, model, inputs, target):
         assert spec.source == "entry_point:doubler"
         get_method("ep_double_input")
         assert len(calls) == 1, "entry points are loaded once"
-        out = attributions.attribute("ep_double_input", model, inputs, target)
+        out = ssl_xai_bench.attributions.attribute("ep_double_input", model, inputs, target)
         torch.testing.assert_close(out, 2.0 * inputs)
         with pytest.raises(ValueError, match="broken"):
             get_method("still_missing")

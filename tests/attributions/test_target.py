@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attributions import ScalarModel, conservation_ratio, explained_scalar, output_weights
+from ssl_xai_bench.attributions import (
+    ScalarModel,
+    conservation_ratio,
+    explained_scalar,
+    output_weights,
+)
 
 
 def test_explained_scalar_known_values():

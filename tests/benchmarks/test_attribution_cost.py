@@ -16,8 +16,8 @@ import time
 import pytest
 import torch
 
-from attributions import attribute, get_method
-from ssl_models.registry import build_model
+from ssl_xai_bench.attributions import attribute, get_method
+from ssl_xai_bench.models.registry import build_model
 
 from .conftest import markdown_table, rounds
 

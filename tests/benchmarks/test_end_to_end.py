@@ -39,7 +39,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.config import load_config
+from ssl_xai_bench.harness.config import load_config
 
 from .conftest import markdown_table, rounds
 
@@ -53,7 +53,7 @@ COLD_LIMIT_S, WARM_LIMIT_S, ADD_LIMIT, MEMORY_LIMIT_GIB = 15 * 60, 60, 1.10, 8.0
 
 def _cli() -> list[str]:
     script = Path(sys.executable).parent / "ssl-xai-bench"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bench.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ssl_xai_bench.cli"]
 
 
 class _TreeSampler:

@@ -14,9 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from bench.metrics import manipulation as mp
-from bench.metrics import quantus_suite as qs
-from bench.metrics import tdoa
+from ssl_xai_bench.metrics import manipulation, tdoa
+from ssl_xai_bench.metrics import quantus_suite as qs
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -66,8 +65,12 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
     )
     ratio = t["loop"] / t["batched"]
     benchmark.extra_info.update(
-        loop_s=t["loop"], batched_s=t["batched"], bounded_s=t["bounded"],
-        batched_all_cores_s=t["batched_all_cores"], cores=cores, speedup=ratio,
+        loop_s=t["loop"],
+        batched_s=t["batched"],
+        bounded_s=t["bounded"],
+        batched_all_cores_s=t["batched_all_cores"],
+        cores=cores,
+        speedup=ratio,
         speedup_bounded=t["loop"] / t["bounded"],
         speedup_all_cores=t["loop"] / t["batched_all_cores"],
     )
@@ -78,23 +81,37 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
         f"{cores} threads {t['batched_all_cores']:.4f}s "
         f"({t['loop'] / t['batched_all_cores']:.1f}x)"
     )
-    perf_report.add("gcc-phat", [
-        "TDoA of 6 windows x 120 microphone pairs (16 x 5120 samples, FFT length 16384): the",
-        "authors' per-window, per-pair loop over numpy FFTs (`tdoa.gcc_phat_reference`) against",
-        "`tdoa.gcc_phat_lags` (one FFT per channel, batched inverse FFTs); results asserted equal",
-        "(`tests/benchmarks/test_metrics_speed.py`). Target: >= 20x. Why it is not reached:",
-        "docs/metrics.md, \"Speed\".",
-        "",
-        *markdown_table(
-            ["variant", "threads", "seconds", "speed-up vs loop (x)"],
-            [["loop (reference)", 1, f"{t['loop']:.3f}", "1.0"],
-             ["batched, all lags", 1, f"{t['batched']:.4f}", f"{ratio:.1f}"],
-             ["batched, bounded lags", 1, f"{t['bounded']:.4f}",
-              f"{t['loop'] / t['bounded']:.1f}"],
-             ["batched, all lags", cores, f"{t['batched_all_cores']:.4f}",
-              f"{t['loop'] / t['batched_all_cores']:.1f}"]],
-        ),
-    ])
+    perf_report.add(
+        "gcc-phat",
+        [
+            "TDoA of 6 windows x 120 microphone pairs (16 x 5120 samples, FFT length 16384): the",
+            "authors' per-window, per-pair loop over numpy FFTs (`gcc_phat.gcc_phat_reference`)",
+            "against `gcc_phat.gcc_phat_lags` (one FFT per channel, batched inverse FFTs); results",
+            "asserted equal",
+            "(`tests/benchmarks/test_metrics_speed.py`). Target: >= 20x. Why it is not reached:",
+            'docs/metrics.md, "Speed".',
+            "",
+            *markdown_table(
+                ["variant", "threads", "seconds", "speed-up vs loop (x)"],
+                [
+                    ["loop (reference)", 1, f"{t['loop']:.3f}", "1.0"],
+                    ["batched, all lags", 1, f"{t['batched']:.4f}", f"{ratio:.1f}"],
+                    [
+                        "batched, bounded lags",
+                        1,
+                        f"{t['bounded']:.4f}",
+                        f"{t['loop'] / t['bounded']:.1f}",
+                    ],
+                    [
+                        "batched, all lags",
+                        cores,
+                        f"{t['batched_all_cores']:.4f}",
+                        f"{t['loop'] / t['batched_all_cores']:.1f}",
+                    ],
+                ],
+            ),
+        ],
+    )
     assert ratio >= GCC_MIN_SPEEDUP
 
 
@@ -119,7 +136,7 @@ PERTURBATION_METRICS = {
 
 
 def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report):
-    from ssl_models.registry import build_model
+    from ssl_xai_bench.models.registry import build_model
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -146,12 +163,15 @@ def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report
         forwards[name] = counting.windows
         counting.windows = 0
         assert forwards[name] == n * qs.forwards_per_window(
-            name, qs.metric_params(name, params), 16, 5120)
+            name, qs.metric_params(name, params), 16, 5120
+        )
         runs[name] = run
     counting = _Counting(model)
 
     def manip():
-        mp.manipulation_errors(counting, x, pos, rel, mp.PAPER_FRACTIONS, batch_size=batch)
+        manipulation.manipulation_errors(
+            counting, x, pos, rel, manipulation.PAPER_FRACTIONS, batch_size=batch
+        )
 
     manip()
     forwards["manipulation"] = counting.windows
@@ -163,18 +183,23 @@ def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report
     ratios = {k: t[k] / (forwards[k] * per_window) for k in runs}
     benchmark.extra_info.update(per_window_forward_s=per_window, **ratios)
     benchmark.pedantic(forward_batch, rounds=1, iterations=1)
-    print("cost / (forwards x batched per-window forward):",
-          {k: round(v, 3) for k, v in ratios.items()})
-    perf_report.add("perturbation-metrics", [
-        f"LocCNN, {n} windows of 16 x 5120, batches of {batch}, 1 thread. Bound = the metric's",
-        "model forwards (counted) x the batched per-window forward time measured in the same",
-        "rounds (`tests/benchmarks/test_metrics_speed.py`). Target: <= 1.25.",
-        "",
-        *markdown_table(
-            ["metric", "forwards / window", "seconds", "cost / bound"],
-            [[k, forwards[k] // n, f"{t[k]:.2f}", f"{ratios[k]:.2f}"] for k in runs],
-        ),
-        "",
-        f"Batched forward: {1e3 * per_window:.2f} ms per window.",
-    ])
+    print(
+        "cost / (forwards x batched per-window forward):",
+        {k: round(v, 3) for k, v in ratios.items()},
+    )
+    perf_report.add(
+        "perturbation-metrics",
+        [
+            f"LocCNN, {n} windows of 16 x 5120, batches of {batch}, 1 thread. Bound = the metric's",
+            "model forwards (counted) x the batched per-window forward time measured in the same",
+            "rounds (`tests/benchmarks/test_metrics_speed.py`). Target: <= 1.25.",
+            "",
+            *markdown_table(
+                ["metric", "forwards / window", "seconds", "cost / bound"],
+                [[k, forwards[k] // n, f"{t[k]:.2f}", f"{ratios[k]:.2f}"] for k in runs],
+            ),
+            "",
+            f"Batched forward: {1e3 * per_window:.2f} ms per window.",
+        ],
+    )
     assert all(r <= COST_BOUND for r in ratios.values()), ratios

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from bench import rir as R
-from bench.scenes import SceneConfig
+from ssl_xai_bench.acoustics import rir
+from ssl_xai_bench.acoustics.scene import SceneConfig
 
 from .conftest import markdown_table, rounds
 
@@ -39,10 +39,10 @@ def test_fast_is_40x_faster_than_exact_at_t60_06(benchmark, perf_report, convent
     fast = SceneConfig.from_dict({**scene.to_dict(), "rir_mode": "fast"})
 
     def run_exact():
-        return R.compute_rirs(exact, position)
+        return rir.compute_rirs(exact, position)
 
     def run_fast():
-        return R.compute_rirs(fast, position)
+        return rir.compute_rirs(fast, position)
 
     run_exact(), run_fast()  # warm-up (imports, caches)
     t_exact, t_fast = [], []

@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.config import load_config, scenes_of
-from bench.rir import compute_rirs
-from bench.scenes import render_windows, scene_positions
+from ssl_xai_bench.acoustics.rir import compute_rirs
+from ssl_xai_bench.acoustics.scene import scene_positions
+from ssl_xai_bench.acoustics.windows import render_windows
+from ssl_xai_bench.harness.config import load_config
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.benchmark_suite
 def test_scene_stage_with_vs_without_rir_reuse(benchmark, perf_report):
     cfg = load_config("default")
     scenes = []
-    for _geometry, scene in scenes_of(cfg):
+    for _geometry, scene in cfg.scenes():
         positions = np.concatenate(list(scene_positions(scene).values()))
         snrs = [s for t, s in cfg.matrix.t60_snr_pairs() if t == scene.t60]
         scenes.append((scene, positions, snrs))

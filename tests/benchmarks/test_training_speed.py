@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
-from ssl_models import TrainConfig, build_model, train_model
+from ssl_xai_bench.models.registry import build_model
+from ssl_xai_bench.models.training import TrainConfig, train_model
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -51,7 +52,7 @@ def test_train_model_throughput_vs_bare_steps(benchmark, perf_report, arch, devi
         model.train()
         for s in range(0, n, batch):
             opt.zero_grad(set_to_none=True)
-            loss = F.mse_loss(model(xb_all[s : s + batch]), yb_all[s : s + batch])
+            loss = functional.mse_loss(model(xb_all[s : s + batch]), yb_all[s : s + batch])
             loss.backward()
             opt.step()
         _sync(device)

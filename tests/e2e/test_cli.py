@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.collect import LEADERBOARD_COLUMNS
-from bench.config import PRESETS, load_config
+from ssl_xai_bench.harness.collect import LEADERBOARD_COLUMNS
+from ssl_xai_bench.harness.config import load_config
+from ssl_xai_bench.harness.presets import PRESETS
 from tests.e2e.conftest import run_cli
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.runner import WORKER_ENV
-from bench.store import MANIFEST, ArtifactStore
+from ssl_xai_bench.harness.runner import WORKER_ENV
+from ssl_xai_bench.harness.store import MANIFEST, ArtifactStore
 from tests.e2e.conftest import cli_command
 
 #: The smoke preset made smaller: fewer sources, test windows, epochs, bootstrap draws, TDoA

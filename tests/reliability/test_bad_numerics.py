@@ -7,7 +7,7 @@
 - a model that diverges in training (a huge learning rate) is recorded as failed with a reason
   naming the divergence; the method-independent rows are still there and unchanged;
 - audio files that are empty, silent, clipped or at another sample rate are resampled or refused
-  with a message by the wav loaders (:mod:`bench.audio`, :mod:`bench.speech`).
+  with a message by the wav loaders (``acoustics.audio``, ``acoustics.speech``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from bench.config import load_config, scenes_of
-from bench.errors import ConfigError
-from bench.report import build_report
-from bench.scenes import load_scene_corpus
-from bench.speech import SpeechConfig, load_corpus
+from ssl_xai_bench.acoustics.speech import SpeechConfig, load_corpus
+from ssl_xai_bench.acoustics.windows import load_scene_corpus
+from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.harness.config import load_config
+from ssl_xai_bench.report.html import build_report
 from tests.reliability.conftest import (
     RUN_NAME,
     TABLES,
@@ -38,7 +38,7 @@ BAD_METHODS = '''
 """Attribution methods that misbehave on purpose (reliability tests)."""
 import torch
 
-from attributions import register_method
+from ssl_xai_bench.attributions import register_method
 
 
 @register_method("bad_raises", description="raises")
@@ -61,8 +61,12 @@ def bad_shape(model, inputs, target):
     return torch.ones_like(inputs[:, 1:, :])
 '''
 #: method -> a phrase its failure reason must contain
-BAD = {"bad_raises": "deliberate failure of bad_raises", "bad_nan": "NaN",
-       "bad_inf": "non-finite", "bad_shape": "shape"}
+BAD = {
+    "bad_raises": "deliberate failure of bad_raises",
+    "bad_nan": "NaN",
+    "bad_inf": "non-finite",
+    "bad_shape": "shape",
+}
 
 
 def _rows(text: bytes) -> list[dict[str, str]]:
@@ -75,15 +79,19 @@ def test_failing_methods_leave_other_cells_identical(reference, tmp_path):
     methods_file.write_text(BAD_METHODS)
     # the bad methods come first so they run, and fail, before the good ones in the same process
     methods = ",".join([*BAD, "lrp", "gradient"])
-    done = run_cli(run_args(tmp_path, "--methods-from", str(methods_file), "--methods", methods),
-                   tmp_path)
+    done = run_cli(
+        run_args(tmp_path, "--methods-from", str(methods_file), "--methods", methods), tmp_path
+    )
     assert done.returncode == 1, done.output
     failed = summary(tmp_path / "results")["failed"]
     assert {f["stage"] for f in failed} == {"attribution", "metrics"}
     for method, phrase in BAD.items():
         assert f"attribution [loccnn {method} " in done.stderr, method
-        reasons = [f["reason"] for f in failed
-                   if f["stage"] == "attribution" and f" {method} " in f" {f['label']} "]
+        reasons = [
+            f["reason"]
+            for f in failed
+            if f["stage"] == "attribution" and f" {method} " in f" {f['label']} "
+        ]
         assert len(reasons) == 1 and phrase in reasons[0], (method, reasons)
 
     got = tables(tmp_path / "results")
@@ -92,15 +100,17 @@ def test_failing_methods_leave_other_cells_identical(reference, tmp_path):
     rows = [r for r in board if r["method"] in BAD]
     # one "failed" row per metric of a good cell, carrying the metric's direction
     assert sorted((r["method"], r["metric"]) for r in rows) == sorted(
-        (m, metric) for m in BAD for metric in metrics)
+        (m, metric) for m in BAD for metric in metrics
+    )
     for row in rows:
         assert row["status"] == "failed" and row["direction"] in ("up", "down")
         assert BAD[row["method"]] in row["reason"], row
     # the report renders the failed cells (it refused rows without a direction)
     index = build_report(tmp_path / "results" / RUN_NAME)
     assert "failed" in index.read_text("utf-8")
-    assert csv_lines_without(got["leaderboard.csv"], "method", set(BAD)) == \
-        csv_lines_without(reference.tables["leaderboard.csv"], "method", set())
+    assert csv_lines_without(got["leaderboard.csv"], "method", set(BAD)) == csv_lines_without(
+        reference.tables["leaderboard.csv"], "method", set()
+    )
     for name in TABLES[1:]:
         assert got[name] == reference.tables[name], name
 
@@ -116,7 +126,7 @@ def test_diverging_training_is_recorded_and_other_rows_remain(reference, store_c
     got = tables(tmp_path / "results")
     matrix = {"lrp", "gradient"}
     failed_rows = [r for r in _rows(got["leaderboard.csv"]) if r["method"] in matrix]
-    from bench.metrics import METRICS  # no cell succeeded: every registered metric, per method
+    from ssl_xai_bench.metrics.catalogue import METRICS  # no cell succeeded: every metric
 
     assert len(failed_rows) == 2 * len(METRICS)
     assert all(r["status"] == "failed" and "diverged" in r["reason"] for r in failed_rows)
@@ -176,9 +186,10 @@ def test_silent_audio_is_refused(tmp_path):
 def test_empty_audio_is_refused_before_compute(tmp_path):
     wavfile.write(tmp_path / "empty.wav", FS, np.zeros(0, np.int16))
     wavfile.write(tmp_path / "speech.wav", FS, _tone(FS, 1.0, 200.0, 0.5))
-    cfg = load_config("smoke", overrides=[{"scene": {"speech": {"source": "wav_dir",
-                                                                 "path": str(tmp_path)}}}])
-    (_, scene), = scenes_of(cfg)
+    cfg = load_config(
+        "smoke", overrides=[{"scene": {"speech": {"source": "wav_dir", "path": str(tmp_path)}}}]
+    )
+    ((_, scene),) = cfg.scenes()
     with pytest.raises(ConfigError) as err:
         load_scene_corpus(scene)
     assert err.value.field == "scene.window_length"

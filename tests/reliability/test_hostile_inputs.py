@@ -15,9 +15,10 @@ import os
 import pytest
 import torch
 
-from bench.config import MAX_CONFIG_BYTES, MAX_DEPTH, load_config
-from bench.errors import ConfigError
-from bench.metrics import METRICS
+from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.harness.config import load_config
+from ssl_xai_bench.harness.presets import MAX_CONFIG_BYTES, MAX_DEPTH
+from ssl_xai_bench.metrics.catalogue import METRICS
 from tests.reliability.conftest import csv_lines_without, run_args, run_cli, tables
 
 MATRIX_METHODS = {"lrp", "gradient"}

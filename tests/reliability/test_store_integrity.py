@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from bench.store import MANIFEST
+from ssl_xai_bench.harness.store import MANIFEST
 from tests.reliability.conftest import (
     CliProcess,
     digests,

@@ -1,0 +1,342 @@
+"""Gather stored stage artifacts into a run's results folder (tidy CSV tables + provenance).
+
+Written into ``<results_dir>/<name>/``:
+
+- ``leaderboard.csv``: one row per (model, condition, method, metric), columns of
+  ``docs/design.md`` (mean, 95 % CI over sources, n, non-finite count, status, reason);
+- ``model_skill.csv``: test-set localization error of each model and of the baselines;
+- ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
+- ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
+  each method;
+- ``paired_tests.csv``: each method against LRP per metric (Wilcoxon on per-source means,
+  Holm-corrected over the methods of a cell);
+- ``inspection/*.npz``: best and worst test source of each (model, condition) with every
+  method's relevance (for the report's inspection figures and audio);
+- ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
+
+Rows are sorted deterministically so the same stored results give byte-identical CSVs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ssl_xai_bench.harness.config import BenchConfig
+from ssl_xai_bench.harness.execute import StageResult
+from ssl_xai_bench.harness.graph import StageGraph
+from ssl_xai_bench.harness.inspection import write_inspection
+from ssl_xai_bench.harness.provenance import make_provenance
+from ssl_xai_bench.harness.stages import baselines as baselines_stage
+from ssl_xai_bench.harness.stages import model as model_stage
+from ssl_xai_bench.harness.stages import windows as windows_stage
+from ssl_xai_bench.harness.store import ArtifactStore
+from ssl_xai_bench.metrics.catalogue import METRICS
+from ssl_xai_bench.metrics.stats import paired_tests, summarize
+from ssl_xai_bench.models.evaluation import localization_errors, per_window_abs_error
+
+LEADERBOARD_COLUMNS = [
+    "model",
+    "condition",
+    "t60",
+    "snr_db",
+    "geometry",
+    "method",
+    "metric",
+    "category",
+    "direction",
+    "unit",
+    "n_windows",
+    "n_sources",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n_nonfinite",
+    "status",
+    "reason",
+]
+CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
+
+
+def collect(
+    cfg: BenchConfig,
+    graph: StageGraph,
+    results: list[StageResult],
+    out_dir: Path,
+    command: str = "",
+) -> dict[str, Any]:
+    """Write the results folder from the store; returns the run summary."""
+    store = ArtifactStore(cfg.store_path())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    status = {(r.stage, r.key): r for r in results}
+    rows, curves, tdoa, failed_cells, failed_metrics = [], [], [], [], []
+    for cell in graph.cells:
+        ident = {k: cell[k] for k in CELL_COLUMNS}
+        ident["method"] = cell["method"]
+        res = status[("metrics", cell["metrics"])]
+        art = store.get("metrics", cell["metrics"]) if res.ok else None
+        if art is None:
+            failed_cells.append((ident, _one_line(res.reason or "artifact missing")))
+            continue
+        for row in json.loads(art.file("rows.json").read_text("utf-8")):
+            rows.append({**ident, "status": "ok", "reason": "", **row})
+            if row.get("status") == "failed":
+                failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
+                                       f"{ident['condition']}", "metric": row["metric"],
+                                       "reason": row.get("reason", "")})
+        curves.append(_read_csv(art.file("curves.csv"), ident))
+        tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
+    rows += _failed_rows(failed_cells, rows)
+    skill = []
+    for cond in graph.conditions:
+        ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
+        sig = store.get("signals", cond["signals"])
+        models = sorted({c["model"] for c in graph.cells if c["condition"] == cond["condition"]})
+        for model in models:
+            if sig is not None:
+                tdoa.append(_read_csv(sig.file("tdoa.csv"), {**ident, "model": model}))
+                for row in json.loads(sig.file("rows.json").read_text("utf-8")):
+                    rows.append(
+                        {
+                            **ident,
+                            "model": model,
+                            "method": row.pop("method", "signals"),
+                            **row,
+                            "status": "ok",
+                            "reason": "",
+                        }
+                    )
+        skill.extend(_skill_rows(store, graph, cond, status))
+    board = _frame(rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"])
+    board.to_csv(out_dir / "leaderboard.csv", index=False)
+    skill_df = pd.DataFrame(skill)
+    if not skill_df.empty:
+        skill_df = skill_df.sort_values(["model", "condition", "predictor"], kind="stable")
+    skill_df.to_csv(out_dir / "model_skill.csv", index=False)
+    _concat(curves, ["model", "condition", "method", "ranking", "fraction"]).to_csv(
+        out_dir / "curves.csv", index=False
+    )
+    _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
+        out_dir / "tdoa.csv", index=False
+    )
+    paired_tests_table(store, graph).to_csv(out_dir / "paired_tests.csv", index=False)
+    write_inspection(store, graph, out_dir / "inspection")
+    provenance = make_provenance(cfg, command)
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
+    failed = [r for r in results if not r.ok]
+    summary = {
+        "computed": _count(results, computed=True),
+        "stored": _count(results, computed=False),
+        "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason} for r in failed],
+        "failed_metrics": failed_metrics,
+        "seconds": {
+            stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
+            for stage in sorted({r.stage for r in results})
+        },
+        "peak_rss_mb": {
+            stage: max(r.peak_rss_mb for r in results if r.stage == stage)
+            for stage in sorted({r.stage for r in results if r.computed})
+        },
+        "computed_nodes": sorted(
+            ({"stage": r.stage, "label": r.label, "seconds": round(r.seconds, 2),
+              "peak_rss_mb": r.peak_rss_mb} for r in results if r.computed),
+            key=lambda d: (d["stage"], d["label"]),
+        ),
+    }
+    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary
+
+
+def _failed_rows(
+    failed_cells: list[tuple[dict[str, Any], str]], ok_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One ``failed`` row per metric for each failed cell: the metrics the run's other cells
+    report (every registered metric when none succeeded), with their category, direction and
+    unit, so a failed cell shows in every table and figure as 'failed', not as a gap."""
+    names = list(dict.fromkeys(r["metric"] for r in ok_rows))
+    names = [n for n in names if n in METRICS] or list(METRICS)
+    out = []
+    for ident, reason in failed_cells:
+        for name in names:
+            spec = METRICS[name]
+            out.append({**ident, "metric": name, "category": spec.category,
+                        "direction": spec.direction, "unit": spec.unit, "status": "failed",
+                        "reason": reason})
+    return out
+
+
+def _count(results: list[StageResult], computed: bool) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in results:
+        if r.ok and r.computed == computed:
+            out[r.stage] = out.get(r.stage, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+def _read_csv(path: Path, ident: dict[str, Any]) -> pd.DataFrame:
+    """A stage's CSV with the cell identity; a TDoA ``estimator`` becomes the ``method``."""
+    if not path.is_file():
+        return pd.DataFrame()
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    if "estimator" in df.columns:
+        df = df.rename(columns={"estimator": "method"})
+    for key, value in ident.items():
+        if key not in df.columns:
+            df.insert(0, key, value)
+    return df
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], sort: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for col in columns:
+        if col not in df.columns:
+            df[col] = np.nan
+    for col in df.columns:
+        # Integer columns stay integers when a failed cell leaves them empty, so one failed cell
+        # does not turn every other row's "8" into "8.0".
+        values = [r[col] for r in rows if r.get(col) is not None]
+        if values and all(isinstance(x, int | np.integer) and not isinstance(x, bool)
+                          for x in values):
+            df[col] = df[col].astype("Int64")
+    df = df[columns + [c for c in df.columns if c not in columns]]
+    return df.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def _concat(frames: list[pd.DataFrame], sort: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    front = [c for c in CELL_COLUMNS + ["method"] if c in df.columns]
+    df = df[front + [c for c in df.columns if c not in front]]
+    return df.sort_values([c for c in sort if c in df.columns], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _skill_rows(
+    store: ArtifactStore,
+    graph: StageGraph,
+    cond: dict[str, Any],
+    status: dict[tuple[str, str], StageResult],
+) -> list[dict[str, Any]]:
+    windows = store.get("windows", cond["windows"])
+    if windows is None:
+        return []
+    test = windows_stage.load(windows, "test")
+    ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
+    preds: dict[str, np.ndarray] = {}
+    base = store.get("baselines", cond["baselines"])
+    if base is not None:
+        preds.update(baselines_stage.load(base))
+    models = {}
+    for cell in graph.cells:
+        if cell["condition"] == cond["condition"]:
+            models[cell["model"]] = cell["model_key"]
+    rows = []
+    for model, key in sorted(models.items()):
+        art = store.get("model", key)
+        model_preds = dict(preds)
+        if art is not None:
+            label = model if art.meta.get("source") != "external" else f"{model} (external)"
+            model_preds[label] = model_stage.load_predictions(art)
+        trivial_mae = None
+        trivial_err = None
+        if "trivial" in model_preds:
+            trivial_err = per_window_abs_error(model_preds["trivial"], test.positions)
+        for predictor, pred in sorted(model_preds.items()):
+            ok = np.all(np.isfinite(pred), axis=1)
+            err = localization_errors(pred[ok], test.positions[ok])
+            per_window = per_window_abs_error(pred[ok], test.positions[ok])
+            stats = summarize(per_window, test.source_ids[ok], seed=0)
+            if predictor == "trivial":
+                trivial_mae = err["mae"]
+            gain = {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+            if trivial_err is not None:  # paired: the same windows, trivial error minus ours
+                gain = summarize(trivial_err[ok] - per_window, test.source_ids[ok], seed=0)
+            rows.append(
+                {
+                    **ident,
+                    "model": model,
+                    "predictor": predictor,
+                    **err,
+                    "ci_low": stats["ci_low"],
+                    "ci_high": stats["ci_high"],
+                    "n_windows": stats["n_windows"],
+                    "n_sources": stats["n_sources"],
+                    "gain_vs_trivial": gain["mean"],
+                    "gain_ci_low": gain["ci_low"],
+                    "gain_ci_high": gain["ci_high"],
+                }
+            )
+        for row in rows:
+            if row["model"] == model:
+                row["beats_trivial"] = bool(trivial_mae is not None and row["mae"] < trivial_mae)
+    return rows
+
+
+def paired_tests_table(
+    store: ArtifactStore, graph: StageGraph, reference: str = "lrp"
+) -> pd.DataFrame:
+    """Per (model, condition, metric): each method vs ``reference`` (Wilcoxon on per-source
+    means, Holm-corrected over the methods), on the same test windows."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for cell in graph.cells:
+        groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
+    frames = []
+    for (model, cond), cells in sorted(groups.items()):
+        per_method: dict[str, dict[str, np.ndarray]] = {}
+        index = None
+        for cell in cells:
+            art = store.get("metrics", cell["metrics"])
+            att = store.get("attribution", cell["attribution"])
+            if art is None or att is None or not art.file("per_window.npz").is_file():
+                continue
+            with np.load(art.file("per_window.npz")) as z:
+                per_method[cell["method"]] = {k: z[k] for k in z.files}
+            index = np.load(att.file("index.npy"))
+        win = store.get("windows", cells[0]["windows"])
+        if reference not in per_method or len(per_method) < 2 or win is None or index is None:
+            continue
+        source_ids = windows_stage.load(win, "test").source_ids[index]
+        metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
+        for metric in metrics:
+            values = {
+                m: d[metric] for m, d in per_method.items() if d[metric].shape == source_ids.shape
+            }
+            if reference not in values or len(values) < 2:
+                continue
+            table = paired_tests(values, source_ids, reference=reference)
+            table.insert(0, "metric", metric)
+            table.insert(0, "condition", cond)
+            table.insert(0, "model", model)
+            frames.append(table)
+    if not frames:
+        return pd.DataFrame(
+            columns=[
+                "model",
+                "condition",
+                "metric",
+                "method",
+                "reference",
+                "n_sources",
+                "mean_diff",
+                "statistic",
+                "p_value",
+                "p_holm",
+            ]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+

@@ -1,0 +1,319 @@
+"""Quantus 0.6.0 metrics adapted to a regression localizer (Hedström et al., JMLR 2023).
+
+Quantus assumes classifiers. The adaptation (see ``docs/metrics.md``):
+
+- the model Quantus sees is ``ssl_xai_bench.attributions.target.ScalarModel``: the localizer's
+explained scalar ``<y_hat(x), p_gt>`` as a one-output model, ``y_batch`` all zeros (its only
+output), and ``softmax=False`` on every call;
+- attributions are precomputed by our methods, channel-first ``(B, M, T)`` (never
+  ``quantus.explain``, which sums the microphone axis away); metrics that recompute explanations
+  (MaxSensitivity, EfficientMPRT) call the method's own ``explain_fn(model, inputs, targets)``;
+- removal is "set samples to zero" (``perturb_baseline = 0.0``, the paper's removal) unless
+  configured otherwise;
+- target alignment: every metric evaluates a batch with the rows of ``x_batch`` in order and calls
+  the model on exactly those rows (read in the 0.6.0 sources: ``evaluate_batch`` of every metric
+  used here, ``EfficientMPRT.__call__``). We call Quantus one chunk of windows at a time, with a
+  ``ScalarModel`` holding that chunk's targets and ``batch_size = len(chunk)``, so every model
+  call sees exactly the rows of its targets; ``ScalarModel`` raises if a batch ever differs;
+- attributions are normalised per window (divided by their max |a|) instead of Quantus' default
+  normalisation over the whole batch, so a window's score does not depend on its batch-mates;
+  windows whose relevance is identically zero get NaN (Quantus cannot score them);
+- ``RegionPerturbation`` regions are contiguous time spans over all microphones: the input is shown
+  to Quantus as ``(B, M, T / p, p)`` (a model wrapper restores ``(B, M, T)``), so its ``p x p``
+  patch covers ``p**2`` consecutive samples of every microphone. Its per-window score is the mean
+  drop of the explained scalar over the evaluated regions (AOPC, higher = more faithful).
+
+The metrics, their parameters and checks are in :mod:`ssl_xai_bench.metrics.quantus_params`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import quantus
+import torch
+from torch import nn
+
+from ssl_xai_bench.attributions.target import ScalarModel
+from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.metrics import quantus_speed
+from ssl_xai_bench.metrics.quantus_params import (
+    PERTURB_BASELINES,
+    QUANTUS_METRICS,
+    QuantusSettings,
+    metric_params,
+    resolve_params,
+    validate_params,
+)
+from ssl_xai_bench.metrics.quantus_speed import fast_quantus_asserts, refused_windows
+from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
+
+ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], Any]
+
+
+def _baseline_value(baseline: str) -> float | str:
+    if baseline not in PERTURB_BASELINES:
+        raise ConfigError(
+            "metrics.perturb_baseline",
+            f"must be one of {list(PERTURB_BASELINES)}, got {baseline!r}",
+        )
+    return 0.0 if baseline == "zero" else baseline
+
+
+def normalise_per_window(a: np.ndarray, **_: Any) -> np.ndarray:
+    """Divide each window's attribution by its max |a| (all-zero windows stay zero)."""
+    a = np.asarray(a, dtype=np.float64)
+    scale = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
+    scale = np.where(scale > 0, scale, 1.0).reshape((-1,) + (1,) * (a.ndim - 1))
+    return a / scale
+
+
+class _Reshaped(nn.Module):
+    """Restores ``(B, M, T)`` from the ``(B, M, T/p, p)`` layout Quantus sees."""
+
+    def __init__(self, inner: nn.Module, shape: tuple[int, int]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.reshape(x.shape[0], *self.shape))
+
+
+class _NonNegative(nn.Module):
+    """|scalar|: EfficientMPRT computes an entropy of the model outputs (its optional "model
+    scores", unused here) and asserts they are non-negative; explanations unwrap to ``inner``."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x).abs()
+
+
+def _explain_adapter(explain_fn: ExplainFn) -> Callable[..., np.ndarray]:
+    """Quantus ``explain_func(model, inputs, targets)`` calling our method on a ScalarModel."""
+
+    def explain_func(model: nn.Module, inputs: np.ndarray, targets: Any, **_: Any) -> np.ndarray:
+        while not hasattr(model, "target") and hasattr(model, "inner"):
+            model = model.inner  # our wrappers (possibly deep-copied by EfficientMPRT)
+        if not hasattr(model, "target"):
+            raise TypeError("explain_func: expected the ScalarModel built by quantus_suite")
+        x = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
+        rel = explain_fn(model.model, x, model.target.expand(x.shape[0], 3).clone())
+        rel = rel.detach().cpu().numpy() if isinstance(rel, torch.Tensor) else np.asarray(rel)
+        return rel.astype(np.float32).reshape(x.shape)
+
+    return explain_func
+
+
+def _reuse_original(
+    explain_func: Callable[..., np.ndarray], original: nn.Module, x: np.ndarray, a: np.ndarray
+) -> Callable[..., np.ndarray]:
+    """``explain_func`` that returns the precomputed ``a`` for the unrandomised model.
+
+    Quantus' EfficientMPRT ignores ``a_batch`` and explains the original model again before
+    randomising it; the method has already done exactly that (same model, windows and targets),
+    so the second computation only doubles the metric's cost (and, for a stochastic method, would
+    score another draw than the one evaluated everywhere else).
+    """
+
+    def explain(model: nn.Module, inputs: np.ndarray, targets: Any, **kwargs: Any) -> np.ndarray:
+        if model is original and np.shape(inputs) == x.shape and np.array_equal(inputs, x):
+            return a.copy()
+        return explain_func(model, inputs, targets, **kwargs)
+
+    return explain
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed numpy's and torch's global generators (Quantus uses them) and restore them after."""
+    np_state = np.random.get_state()  # noqa: NPY002 (Quantus draws from it)
+    torch_state = torch.random.get_rng_state()
+    np.random.seed(seed % (2**32))  # noqa: NPY002
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        torch.random.set_rng_state(torch_state)
+
+
+def _build(name: str, params: Mapping[str, Any], baseline: float | str, seed: int) -> Any:
+    cls = getattr(quantus, QUANTUS_METRICS[name].quantus_class)
+    if name == "faithfulness_correlation":
+        cls = quantus_speed.FaithfulnessCorrelation  # direct subset draws (see there)
+    common: dict[str, Any] = {"disable_warnings": True, "display_progressbar": False}
+    if name == "efficient_mprt":
+        return cls(seed=seed, **params, **common)
+    common.update(normalise=True, normalise_func=normalise_per_window)
+    if name in ("faithfulness_correlation", "faithfulness_estimate", "pixel_flipping",
+                "monotonicity_correlation", "region_perturbation"):
+        common["perturb_baseline"] = baseline
+    if name == "faithfulness_correlation":
+        common["return_aggregate"] = False
+    if name == "pixel_flipping":
+        common["return_auc_per_sample"] = True
+    if name == "region_perturbation":
+        common["order"] = "morf"
+    if name == "max_sensitivity":
+        params = dict(params)
+        common["lower_bound"] = float(params.pop("lower_bound"))
+    return cls(**params, **common)
+
+
+def run_quantus_metric(
+    name: str,
+    model: nn.Module,
+    windows: np.ndarray,
+    targets: np.ndarray,
+    relevance: np.ndarray,
+    *,
+    explain_fn: ExplainFn | None = None,
+    params: Mapping[str, Any] | None = None,
+    perturb_baseline: str = "zero",
+    batch_size: int = 16,
+    seed: int = 0,
+    target_mode: str = "position",
+) -> np.ndarray:
+    """Per-window scores of one Quantus metric.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`QUANTUS_METRICS`.
+    model : nn.Module
+        Localizer in eval mode, ``(B, M, T) -> (B, 3)``.
+    windows : array (N, M, T)
+    targets : array (N, 3)
+        Ground-truth positions (the explained scalar's weights).
+    relevance : array (N, M, T)
+        Precomputed attributions of the method under test.
+    explain_fn : callable, optional
+        ``explain_fn(model, inputs, targets) -> relevance``; required by metrics that recompute
+        explanations.
+    params : mapping, optional
+        Overrides of the metric's defaults (validated against ``(M, T)``).
+    perturb_baseline : str
+        ``zero`` (the paper's removal), ``mean`` or ``uniform`` (Quantus baselines).
+    batch_size : int
+        Windows per Quantus call (each call sees only its own windows and targets).
+    seed : int
+        Seed of the metric's random draws.
+    target_mode : str
+        Explained scalar (see ``ssl_xai_bench.attributions.target``).
+
+    Returns
+    -------
+    array (N,) float64
+        NaN for windows whose relevance Quantus refuses (all zero, a single value, all
+        negative: :func:`ssl_xai_bench.metrics.quantus_speed.refused_windows`) and wherever Quantus
+        returns a non-finite value.
+    """
+    x = np.asarray(windows, dtype=np.float32)
+    a = np.asarray(relevance, dtype=np.float32)
+    t = np.asarray(targets, dtype=np.float32)
+    if x.ndim != 3 or a.shape != x.shape:
+        raise ValueError(f"relevance: shape {a.shape} must equal windows shape {x.shape} (N, M, T)")
+    if t.shape != (x.shape[0], 3):
+        raise ValueError(f"targets: expected shape ({x.shape[0]}, 3), got {t.shape}")
+    if batch_size < 1:
+        raise ConfigError("metrics.quantus_batch_size", f"must be >= 1, got {batch_size}")
+    info = QUANTUS_METRICS.get(name)
+    _, n_mics, n_t = x.shape
+    p = metric_params(name, params)
+    validate_params(name, p, n_mics, n_t)
+    p = resolve_params(p, n_t)
+    baseline = _baseline_value(perturb_baseline)
+    if info is not None and info.needs_explain and explain_fn is None:
+        raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
+    scores = np.full(x.shape[0], np.nan)
+    valid = np.flatnonzero(~refused_windows(a))
+    explain_func = _explain_adapter(explain_fn) if explain_fn is not None else None
+    for c, start in enumerate(range(0, valid.size, batch_size)):
+        rows = valid[start : start + batch_size]
+        scalar = ScalarModel(model, torch.from_numpy(t[rows]), mode=target_mode).eval()
+        xb, ab = x[rows], a[rows].copy()
+        qmodel: nn.Module = scalar
+        if name == "region_perturbation":
+            patch = p["patch_size"]
+            xb = xb.reshape(len(rows), n_mics, n_t // patch, patch)
+            ab = ab.reshape(xb.shape)
+            qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
+        elif p.get("features_in_step", 0) > n_t:
+            # Quantus wants the step to divide the last axis; k window lengths per step are the
+            # same flattened order seen as (B, M/k, k T).
+            k = p["features_in_step"] // n_t
+            xb = xb.reshape(len(rows), n_mics // k, k * n_t)
+            ab = ab.reshape(xb.shape)
+            qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
+        elif name == "efficient_mprt":
+            qmodel = _NonNegative(scalar).eval()
+        call_explain = explain_func
+        if name == "efficient_mprt" and explain_func is not None:
+            call_explain = _reuse_original(explain_func, qmodel, xb, ab)
+        with _seeded(seed + 7919 * c), fast_quantus_asserts():
+            metric = _build(name, p, baseline, seed)
+            result = metric(
+                model=qmodel,
+                x_batch=xb,
+                y_batch=np.zeros(len(rows), dtype=np.int64),
+                a_batch=ab,
+                channel_first=True,
+                softmax=False,
+                explain_func=call_explain,
+                batch_size=len(rows),
+            )
+        values = np.asarray(result, dtype=np.float64)
+        if name == "region_perturbation":
+            values = values.reshape(len(rows), -1).mean(axis=1)
+        scores[rows] = values.reshape(len(rows))
+    scores[~np.isfinite(scores)] = np.nan
+    return scores
+
+
+def _score(cell: MethodCell) -> Scores:
+    s = cell.config.quantus
+    out = Scores()
+    x, pos, rel = cell.x, cell.positions, np.asarray(cell.relevance, np.float32)
+    for name in s.quantus_metrics:
+        needs_explain = QUANTUS_METRICS[name].needs_explain
+        if needs_explain and cell.explain_fn is None:
+            continue
+        rows = None
+        if needs_explain and 0 < s.explain_windows < x.shape[0]:
+            rows = np.arange(s.explain_windows)
+        sel = slice(None) if rows is None else rows
+        try:
+            scores = run_quantus_metric(
+                name, cell.model, x[sel], pos[sel], rel[sel], explain_fn=cell.explain_fn,
+                params=s.quantus_params.get(name), perturb_baseline=s.perturb_baseline,
+                batch_size=s.quantus_batch_size, seed=cell.seed,
+                target_mode=cell.config.target_mode,
+            )
+        except Exception as exc:  # one metric's failure must not discard the cell's other rows
+            out.failed[name] = f"{type(exc).__name__}: {exc}".strip()
+        else:
+            out.values[name] = scores
+            if rows is not None:
+                out.rows[name] = rows
+    return out
+
+
+FAMILY = Family(
+    name="quantus",
+    metrics=tuple(MetricSpec(q.name, q.category, q.direction, "score",
+                             f"Quantus {q.quantus_class}: {q.description}")
+                  for q in QUANTUS_METRICS.values()),
+    settings=QuantusSettings,
+    score=_score,
+)
+"""Quantus' faithfulness, robustness, randomisation and complexity metrics."""
+
+
+__all__ = ["FAMILY", "normalise_per_window", "run_quantus_metric"]

@@ -1,0 +1,133 @@
+"""The shapes every metric family shares: a metric's spec, a family, a cell and its scores.
+
+A *family* is one module of this package that reports a few related metrics: it declares their
+:class:`MetricSpec` (name, category, direction, unit), its settings (a frozen dataclass whose
+fields are keys of the configuration's ``[metrics]`` table, with their defaults and checks) and
+the functions that score a method's relevance (:class:`MethodCell` -> :class:`Scores`) and,
+optionally, the method-independent signals (:class:`SignalCell` -> scores per estimator). The
+catalogue (:mod:`ssl_xai_bench.metrics.catalogue`) lists the families; evaluation iterates over
+it. Shapes: windows and relevance ``(N, M, T)``, positions ``(N, 3)`` m, per-window scores
+``(N,)`` (NaN allowed: counted, never averaged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+DIRECTIONS = ("up", "down")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A reported metric: how to read it in a table.
+
+    ``direction`` is ``up`` (higher is better) or ``down``; ``unit`` is printed in headers.
+    """
+
+    name: str
+    category: str
+    direction: str
+    unit: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction: must be one of {DIRECTIONS}, got {self.direction!r}")
+
+
+@dataclass
+class Scores:
+    """What a family computed for one cell.
+
+    Attributes
+    ----------
+    values : dict
+        Metric name -> per-window scores ``(N,)``, or ``(len(rows[name]),)`` for a subset.
+    rows : dict
+        Metric name -> indices of the windows scored, for metrics scored on a subset.
+    failed : dict
+        Metric name -> reason, for metrics that failed in this cell (the others stand).
+    tables : dict
+        Extra tables for the results folder (``"curves"``, ``"tdoa"``).
+    """
+
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class SignalCell:
+    """The test windows of one condition (``data``: a WindowSet-like object with ``windows``,
+    ``direct``, ``positions``, ``source_ids``, ``corr_time``, ``mic_positions``, ``fs``,
+    ``speed_of_sound``) and the metric settings."""
+
+    data: Any
+    config: Any  # MetricsConfig
+
+    @property
+    def x(self) -> np.ndarray:
+        """Windows ``(N, M, T)`` float32."""
+        return np.asarray(self.data.windows, dtype=np.float32)
+
+    @property
+    def direct(self) -> np.ndarray | None:
+        """Direct-path windows ``(N, M, T)``, or None."""
+        direct = getattr(self.data, "direct", None)
+        return None if direct is None else np.asarray(direct)
+
+    @property
+    def positions(self) -> np.ndarray:
+        return np.asarray(self.data.positions, dtype=np.float64)
+
+
+@dataclass
+class MethodCell(SignalCell):
+    """One (model, method) cell: the signals, the model, the method's relevance, and the model's
+    predictions ``(N, 3)`` on the unmodified windows (computed once, shared by the families)."""
+
+    model: nn.Module = None
+    relevance: np.ndarray = None
+    prediction: np.ndarray = None
+    method: str = ""
+    seed: int = 0
+    explain_fn: Callable[..., Any] | None = None
+    controls: dict[str, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family of metrics (see the module docstring).
+
+    ``score(cell)`` scores a :class:`MethodCell`; ``score_signals(cell)`` (optional) scores the
+    method-independent estimators of a :class:`SignalCell` and returns estimator -> scores.
+    ``settings`` is the family's settings dataclass; its fields are ``[metrics]`` keys.
+    """
+
+    name: str
+    metrics: tuple[MetricSpec, ...]
+    settings: type
+    score: Callable[[MethodCell], Scores]
+    score_signals: Callable[[SignalCell], dict[str, Scores]] | None = None
+
+
+@dataclass(frozen=True)
+class NoSettings:
+    """Settings of a family that has none."""
+
+    def validate(self) -> None:
+        """Nothing to check."""
+
+    def validate_for(self, n_mics: int, n_samples: int) -> None:
+        """Nothing to check."""
+
+
+__all__ = ["DIRECTIONS", "Family", "MethodCell", "MetricSpec", "NoSettings", "Scores",
+           "SignalCell"]

@@ -1,0 +1,402 @@
+"""Relevance TDoA (the paper's experiment B): pairs, ground truth, scores and the family.
+
+Time differences of arrival are in samples, delay at ``j`` minus delay at ``i`` for a pair
+``(i, j)``, estimated by GCC-PHAT (:mod:`ssl_xai_bench.metrics.gcc_phat`). Two variants
+(``../shared/spec/PAPER.md``, experiment B):
+
+- ``paper``: pair (7, 8) (0-based; the central pair of another array), FFT length
+  ``nextpow2(2T + 1)`` (16384 for T = 5120), every lag, argmax of the *signed* correlation;
+  ground truth ``int(d_j/c fs) - int(d_i/c fs)`` (integer-truncated propagation delays).
+- ``bounded``: any pairs (default all), lags limited to the physical maximum
+  ``|tau| <= floor(d_ij/c fs)``, signed argmax; ground truth ``round((d_j - d_i)/c fs)``.
+
+A window is an *anomaly* when ``|error| > corr_time / 2`` (half the correlation time of its dry
+utterance); the MAE is averaged over non-anomalous windows only. Undefined estimates (an all-zero
+channel) are NaN: counted, never used as numbers. Every relevance score sits beside the constant
+lag-0 estimator and the microphone signals (the pitfalls of ``PAPER.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ssl_xai_bench import validate as check
+from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.metrics.gcc_phat import gcc_phat_lags, mic_pairs
+from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores, SignalCell
+
+TDOA_VARIANTS: tuple[str, ...] = ("paper", "bounded")
+PAPER_PAIR: tuple[int, int] = (7, 8)
+
+
+def pair_spacing(mic_positions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Distance between the two microphones of each pair, ``(P,)`` metres."""
+    mics = np.asarray(mic_positions, dtype=np.float64)
+    return np.linalg.norm(mics[pairs[:, 1]] - mics[pairs[:, 0]], axis=1)
+
+
+def max_lags(mic_positions: np.ndarray, pairs: np.ndarray, fs: float, c: float) -> np.ndarray:
+    """Physical maximum |TDoA| per pair, ``floor(d_ij / c * fs)`` samples, ``(P,)`` int."""
+    return np.floor(pair_spacing(mic_positions, pairs) / c * fs + 1e-9).astype(np.int64)
+
+
+def true_tdoa(
+    positions: np.ndarray,
+    mic_positions: np.ndarray,
+    pairs: np.ndarray,
+    fs: float,
+    c: float,
+    variant: str,
+) -> np.ndarray:
+    """Ground-truth TDoA ``(N, P)`` in samples (delay at ``j`` minus delay at ``i``).
+
+    ``paper``: difference of integer-truncated delays; ``bounded``: rounded exact difference.
+    """
+    if variant not in TDOA_VARIANTS:
+        raise ValueError(f"variant: must be one of {list(TDOA_VARIANTS)}, got {variant!r}")
+    pos = np.asarray(positions, dtype=np.float64)
+    mics = np.asarray(mic_positions, dtype=np.float64)
+    delay = np.linalg.norm(pos[:, None, :] - mics[None, :, :], axis=2) / c * fs  # (N, M)
+    if variant == "paper":
+        d = np.trunc(delay)
+        return d[:, pairs[:, 1]] - d[:, pairs[:, 0]]
+    return np.round(delay[:, pairs[:, 1]] - delay[:, pairs[:, 0]])
+
+
+def tdoa_errors(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Absolute TDoA error in samples (NaN where the estimate is undefined)."""
+    return np.abs(np.asarray(estimate, dtype=np.float64) - np.asarray(truth, dtype=np.float64))
+
+
+def anomalies(error: np.ndarray, corr_time: np.ndarray) -> np.ndarray:
+    """Anomaly indicator ``|error| > corr_time/2`` as float (1/0), NaN where error is NaN.
+
+    ``error`` is ``(N,)`` or ``(N, P)``; ``corr_time`` is ``(N,)`` samples.
+    """
+    err = np.asarray(error, dtype=np.float64)
+    thr = np.asarray(corr_time, dtype=np.float64) / 2.0
+    thr = thr.reshape(thr.shape + (1,) * (err.ndim - 1))
+    out = (err > thr).astype(np.float64)
+    out[~np.isfinite(err)] = np.nan
+    return out
+
+
+def _correlation(est: np.ndarray, truth: np.ndarray, kind: str) -> float:
+    """Correlation of estimates with truth; 0 for a constant estimate, NaN if undefined truth."""
+    ok = np.isfinite(est) & np.isfinite(truth)
+    e, t = est[ok], truth[ok]
+    if e.size < 2 or np.ptp(t) == 0:
+        return float("nan")
+    if np.ptp(e) == 0:
+        return 0.0  # a constant estimate carries no information about the delay
+    if kind == "pearson":
+        return float(np.corrcoef(e, t)[0, 1])
+    return float(sps.spearmanr(e, t).statistic)
+
+
+def score_estimates(
+    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray
+) -> dict[str, float | int]:
+    """Scores of one estimator over windows (and pairs, pooled): see the module docstring.
+
+    Parameters
+    ----------
+    estimate, truth : arrays (N,) or (N, P)
+    corr_time : array (N,)
+
+    Returns
+    -------
+    dict
+        ``anomaly_rate`` (fraction), ``mae_samples`` (over non-anomalous), ``pearson``,
+        ``spearman``, ``frac_zero_lag``, ``n_windows`` (finite estimates), ``n_nonfinite``.
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    err = tdoa_errors(est, truth)
+    anom = anomalies(err, corr_time)
+    finite = np.isfinite(err)
+    good = finite & (anom == 0)
+    e_flat, t_flat = est.ravel(), np.broadcast_to(truth, est.shape).ravel()
+    return {
+        "anomaly_rate": float(anom[finite].mean()) if finite.any() else float("nan"),
+        "mae_samples": float(err[good].mean()) if good.any() else float("nan"),
+        "pearson": _correlation(e_flat, t_flat, "pearson"),
+        "spearman": _correlation(e_flat, t_flat, "spearman"),
+        "frac_zero_lag": float((est[finite] == 0).mean()) if finite.any() else float("nan"),
+        "n_windows": int(finite.sum()),
+        "n_nonfinite": int((~finite).sum()),
+    }
+
+
+TDOA_COLUMNS: tuple[str, ...] = (
+    "variant",
+    "pair",
+    "spacing_m",
+    "estimator",
+    "anomaly_rate",
+    "mae_samples",
+    "pearson",
+    "spearman",
+    "frac_zero_lag",
+    "n_windows",
+    "n_nonfinite",
+)
+
+
+def tdoa_table(
+    estimates: dict[str, np.ndarray],
+    truth: np.ndarray,
+    corr_time: np.ndarray,
+    pairs: np.ndarray,
+    spacing: np.ndarray,
+    variant: str,
+) -> pd.DataFrame:
+    """Tidy TDoA results: one row per estimator and pair, plus one per spacing group.
+
+    Pair rows have ``pair = "i-j"``; spacing-group rows pool the pairs of one spacing
+    (``pair = "spacing"``); a last ``pair = "all"`` row pools every pair.
+
+    Parameters
+    ----------
+    estimates : mapping estimator name -> (N, P) lags
+    truth : (N, P) true lags
+    corr_time : (N,) samples
+    pairs : (P, 2)
+    spacing : (P,) metres
+    variant : str
+    """
+    rows = []
+    groups = np.round(spacing, 3)
+    for name, est in estimates.items():
+        for p, (i, j) in enumerate(pairs):
+            rows.append(
+                {
+                    "variant": variant,
+                    "pair": f"{i}-{j}",
+                    "spacing_m": float(groups[p]),
+                    "estimator": name,
+                    **score_estimates(est[:, p], truth[:, p], corr_time),
+                }
+            )
+        if pairs.shape[0] > 1:
+            for g in np.unique(groups):
+                sel = groups == g
+                rows.append(
+                    {
+                        "variant": variant,
+                        "pair": "spacing",
+                        "spacing_m": float(g),
+                        "estimator": name,
+                        **score_estimates(est[:, sel], truth[:, sel], corr_time),
+                    }
+                )
+            rows.append(
+                {
+                    "variant": variant,
+                    "pair": "all",
+                    "spacing_m": float("nan"),
+                    "estimator": name,
+                    **score_estimates(est, truth, corr_time),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(TDOA_COLUMNS))
+
+
+def per_window_scores(
+    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-window figures over the pairs of one variant (for CIs over sources).
+
+    Returns
+    -------
+    dict of (N,) arrays
+        ``anomaly_rate`` (fraction of the window's pairs that are anomalous), ``ok_rate``
+        (1 - anomaly_rate), ``mae_samples`` (mean |error| over its non-anomalous pairs; NaN if
+        none), all NaN where every estimate of the window is undefined.
+    """
+    err = tdoa_errors(estimate, truth)
+    anom = anomalies(err, corr_time)
+    finite = np.isfinite(anom)
+    n_finite = finite.sum(axis=1)
+    good = finite & (anom == 0)
+    n_good = good.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(finite, anom, 0.0).sum(axis=1) / n_finite
+        mae = np.where(good, err, 0.0).sum(axis=1) / n_good
+    rate[n_finite == 0] = np.nan
+    mae[n_good == 0] = np.nan
+    return {"anomaly_rate": rate, "ok_rate": 1.0 - rate, "mae_samples": mae}
+
+
+def _pair(value: Any, field: str) -> tuple[int, int]:
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in value)
+            or value[0] == value[1]):
+        raise ConfigError(field, f"a pair is [i, j] with distinct indices >= 0, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+@dataclass(frozen=True)
+class TdoaSettings:
+    """``[metrics]`` keys of the TDoA family.
+
+    ``tdoa_variants``: ``paper`` and/or ``bounded``; ``tdoa_paper_pair``: the ``paper``
+    variant's pair (``None``: the two central microphones, the study's (7, 8) on its 16-mic
+    array); ``tdoa_pairs``: the ``bounded`` variant's pairs, ``"all"`` or ``[[i, j], ...]``;
+    ``tdoa_nfft``: FFT length (0: ``nextpow2(2T + 1)``, the authors'); ``tdoa_precision``:
+    ``float32`` or ``float64`` FFTs.
+    """
+
+    tdoa_variants: tuple[str, ...] = TDOA_VARIANTS
+    tdoa_paper_pair: tuple[int, int] | None = None
+    tdoa_pairs: str | tuple[tuple[int, int], ...] = "all"
+    tdoa_nfft: int = 0
+    tdoa_precision: str = "float32"
+
+    def __post_init__(self) -> None:  # TOML lists -> tuples (hashable, canonical)
+        if self.tdoa_paper_pair is not None:
+            object.__setattr__(self, "tdoa_paper_pair",
+                               _pair(self.tdoa_paper_pair, "metrics.tdoa_paper_pair"))
+        if self.tdoa_pairs != "all":
+            pairs = self.tdoa_pairs
+            if not isinstance(pairs, list | tuple) or not pairs:
+                raise ConfigError("metrics.tdoa_pairs",
+                                  'must be "all" or a non-empty list of [i, j] pairs')
+            object.__setattr__(self, "tdoa_pairs",
+                               tuple(_pair(p, "metrics.tdoa_pairs") for p in pairs))
+
+    def validate(self) -> None:
+        f = "metrics.tdoa_variants"
+        for v in check.unique(check.as_list(self.tdoa_variants, f), f):
+            check.as_str(v, f, choices=TDOA_VARIANTS)
+        check.as_int(self.tdoa_nfft, "metrics.tdoa_nfft", minimum=0)
+        check.as_str(self.tdoa_precision, "metrics.tdoa_precision",
+                     choices=("float32", "float64"))
+
+    def paper_pair(self, n_mics: int) -> tuple[int, int]:
+        """The ``paper`` variant's pair: as configured, else the central pair (16 mics: (7, 8))."""
+        if self.tdoa_paper_pair is not None:
+            return self.tdoa_paper_pair
+        return (n_mics // 2 - 1, n_mics // 2) if n_mics >= 2 else PAPER_PAIR
+
+    def validate_for(self, n_mics: int, n_samples: int) -> None:
+        """Pair indices below ``M``; an FFT length of at least ``T``."""
+        try:
+            mic_pairs(n_mics, [self.paper_pair(n_mics)])
+        except ValueError as exc:
+            raise ConfigError("metrics.tdoa_paper_pair", str(exc)) from None
+        if self.tdoa_pairs != "all":
+            try:
+                mic_pairs(n_mics, self.tdoa_pairs)
+            except ValueError as exc:
+                raise ConfigError("metrics.tdoa_pairs", str(exc)) from None
+        if self.tdoa_nfft and (self.tdoa_nfft < n_samples or self.tdoa_nfft % 2):
+            raise ConfigError("metrics.tdoa_nfft", f"must be 0 or an even length >= T={n_samples}")
+
+    def setup(self, data: Any, variant: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``(pairs (P, 2), lag bounds (P,) or None, true TDoA (N, P))`` of ``variant``."""
+        mics = np.asarray(data.mic_positions, dtype=np.float64)
+        n_mics = mics.shape[0]
+        if variant == "paper":
+            pairs = mic_pairs(n_mics, [self.paper_pair(n_mics)])
+            bound = None
+        else:
+            pairs = mic_pairs(n_mics, None if self.tdoa_pairs == "all" else self.tdoa_pairs)
+            bound = max_lags(mics, pairs, data.fs, data.speed_of_sound)
+        truth = true_tdoa(data.positions, mics, pairs, data.fs, data.speed_of_sound, variant)
+        return pairs, bound, truth
+
+    def estimate(self, signals: np.ndarray, pairs: np.ndarray,
+                 bound: np.ndarray | None) -> np.ndarray:
+        """GCC-PHAT lags ``(N, P)`` of ``signals`` with these settings."""
+        return gcc_phat_lags(signals, pairs, nfft=self.tdoa_nfft or None, max_lag=bound,
+                             dtype=np.float32 if self.tdoa_precision == "float32" else np.float64)
+
+
+def _score(cell: MethodCell) -> Scores:
+    s = cell.config.tdoa
+    out = Scores()
+    tables = []
+    rel = np.asarray(cell.relevance, np.float32)
+    for variant in s.tdoa_variants:
+        pairs, bound, truth = s.setup(cell.data, variant)
+        spacing = pair_spacing(cell.data.mic_positions, pairs)
+        est_rel = s.estimate(rel, pairs, bound)
+        est_mic = s.estimate(cell.x, pairs, bound)
+        tables.append(tdoa_table({cell.method: est_rel}, truth, cell.data.corr_time, pairs,
+                                 spacing, variant))
+        s_rel = per_window_scores(est_rel, truth, cell.data.corr_time)
+        s_mic = per_window_scores(est_mic, truth, cell.data.corr_time)
+        s_const = per_window_scores(np.zeros_like(truth), truth, cell.data.corr_time)
+        out.values[f"tdoa_{variant}_anomaly_rate"] = s_rel["anomaly_rate"]
+        out.values[f"tdoa_{variant}_mae"] = s_rel["mae_samples"]
+        out.values[f"tdoa_{variant}_gain_vs_constant"] = s_rel["ok_rate"] - s_const["ok_rate"]
+        out.values[f"tdoa_{variant}_gain_vs_microphones"] = s_rel["ok_rate"] - s_mic["ok_rate"]
+    if tables:
+        out.tables["tdoa"] = pd.concat(tables, ignore_index=True)
+    return out
+
+
+def _score_signals(cell: SignalCell) -> dict[str, Scores]:
+    """The microphones, the constant lag-0 estimator and (when known) the direct path."""
+    s = cell.config.tdoa
+    out: dict[str, Scores] = {}
+    tables = []
+    for variant in s.tdoa_variants:
+        pairs, bound, truth = s.setup(cell.data, variant)
+        spacing = pair_spacing(cell.data.mic_positions, pairs)
+        est = {"microphones": s.estimate(cell.x, pairs, bound), "constant": np.zeros_like(truth)}
+        if cell.direct is not None:
+            est["direct_path"] = s.estimate(cell.direct, pairs, bound)
+        tables.append(tdoa_table(est, truth, cell.data.corr_time, pairs, spacing, variant))
+        for name, e in est.items():
+            scores = per_window_scores(e, truth, cell.data.corr_time)
+            values = out.setdefault(name, Scores()).values
+            values[f"tdoa_{variant}_anomaly_rate"] = scores["anomaly_rate"]
+            values[f"tdoa_{variant}_mae"] = scores["mae_samples"]
+    if tables:
+        out.setdefault("microphones", Scores()).tables["tdoa"] = pd.concat(tables,
+                                                                           ignore_index=True)
+    return out
+
+
+def _specs() -> tuple[MetricSpec, ...]:
+    specs = []
+    for v in TDOA_VARIANTS:
+        specs += [
+            MetricSpec(f"tdoa_{v}_anomaly_rate", "tdoa", "down", "fraction",
+                       f"{v}: fraction of pairs with |error| > corr_time/2"),
+            MetricSpec(f"tdoa_{v}_mae", "tdoa", "down", "samples",
+                       f"{v}: mean |error| over non-anomalous pairs"),
+            MetricSpec(f"tdoa_{v}_gain_vs_constant", "tdoa", "up", "fraction",
+                       f"{v}: non-anomalous fraction minus the lag-0 estimator's"),
+            MetricSpec(f"tdoa_{v}_gain_vs_microphones", "tdoa", "up", "fraction",
+                       f"{v}: non-anomalous fraction minus the microphone signals'"),
+        ]
+    return tuple(specs)
+
+
+FAMILY = Family(name="tdoa", metrics=_specs(), settings=TdoaSettings, score=_score,
+                score_signals=_score_signals)
+"""Experiment B of the study, with the constant and microphone baselines beside it."""
+
+
+__all__ = [
+    "FAMILY",
+    "PAPER_PAIR",
+    "TDOA_COLUMNS",
+    "TDOA_VARIANTS",
+    "TdoaSettings",
+    "anomalies",
+    "max_lags",
+    "mic_pairs",
+    "pair_spacing",
+    "per_window_scores",
+    "score_estimates",
+    "tdoa_errors",
+    "true_tdoa",
+]

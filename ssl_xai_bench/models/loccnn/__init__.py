@@ -1,0 +1,1 @@
+"""LocCNN (Vera-Diaz et al., Sensors 2018): ``network`` (the model) and ``lrp`` (its rules)."""

@@ -1,0 +1,12 @@
+"""Reports of a results folder: tables, figures, audio and one static HTML page.
+
+Everything here reads the files of a results folder (``leaderboard.csv``, ``model_skill.csv``,
+``curves.csv``, ``tdoa.csv``, ``paired_tests.csv``, ``inspection/*.npz``, ``provenance.json``);
+nothing recomputes a stage.
+
+- :mod:`~ssl_xai_bench.report.tables`: leaderboards as wide CSV, Markdown and booktabs LaTeX.
+- :mod:`~ssl_xai_bench.report.figures`: the plots (PNG + PDF).
+- :mod:`~ssl_xai_bench.report.build_figures`: figures drawn once per content of their inputs.
+- :mod:`~ssl_xai_bench.report.audio`: WAV files of inspection windows and relevance.
+- :mod:`~ssl_xai_bench.report.html`: the page ``report/index.html``.
+"""

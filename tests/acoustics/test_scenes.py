@@ -1,0 +1,204 @@
+"""Scene config, validation, and rendering of windows (SNR, determinism, RIR reuse, shapes)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from ssl_xai_bench.acoustics import audio, rir
+from ssl_xai_bench.acoustics.scene import SceneConfig, scene_positions, validate_snr
+from ssl_xai_bench.acoustics.windows import (
+    WindowSet,
+    load_scene_corpus,
+    render_sources,
+    render_windows,
+)
+from ssl_xai_bench.errors import ConfigError
+
+SMALL = {"t60": 0.15, "array": {"kind": "line", "n_mics": 4},
+         "sources": {"n_train": 2, "n_val": 1, "n_test": 2}, "max_windows_per_utterance": 3}
+
+
+@pytest.fixture(scope="module")
+def small():
+    scene = SceneConfig.from_dict(SMALL)
+    pos = scene_positions(scene)["test"]
+    return scene, pos, rir.compute_rirs(scene, pos)
+
+
+def test_paper_scene_and_round_trip():
+    paper = SceneConfig.paper(t60=0.6)
+    assert paper.label() == "T60=0.60s paper-line16"
+    assert (paper.rir_mode, paper.rir_convention, paper.window_length) == ("exact", "gpurir", 5120)
+    d = paper.to_dict()
+    json.dumps(d)
+    assert SceneConfig.from_dict(d) == paper
+    assert SceneConfig.from_dict({"preset": "paper", "t60": 0.6}) == paper
+    pos = scene_positions(paper)
+    assert {k: v.shape for k, v in pos.items()} == {"train": (3152, 3), "val": (788, 3),
+                                                    "test": (285, 3)}
+
+
+@pytest.mark.parametrize("d,field", [
+    ({"room": [3.6, 0.0, 2.4]}, "scene.room"),
+    ({"room": [3.6, -8.2, 2.4]}, "scene.room"),
+    ({"t60": 0.05}, "scene.t60"),
+    ({"t60": 0.0}, "scene.t60"),
+    ({"t60": float("nan")}, "scene.t60"),
+    ({"window_length": 0}, "scene.window_length"),
+    ({"hop": -2}, "scene.hop"),
+    ({"fs": 0}, "scene.fs"),
+    ({"speed_of_sound": -343}, "scene.speed_of_sound"),
+    ({"rir_mode": "approximate"}, "scene.rir_mode"),
+    ({"rir_convention": "gpu"}, "scene.rir_convention"),
+    ({"array": {"center": [3.7, 7.0, 1.2]}}, "scene.array"),
+    ({"array": {"kind": "explicit", "positions": [[1, 1, 1], [1, 1, 1]]}}, "scene.array"),
+    ({"array": {"spacing": 0}}, "scene.array.spacing"),
+    ({"sources": {"y": [4.5, 8.5, 5]}}, "scene.sources.y"),
+    ({"sources": {"test_region": [[0.1, 0.2], [0.1, 0.2]]}}, "scene.sources.test_region"),
+    ({"sources": {"n_test": 0}}, "scene.sources.n_test"),
+    ({"speech": {"source": "tts"}}, "scene.speech.source"),
+    ({"speech": {"source": "wav_dir", "path": "/no/such/folder"}}, "scene.speech.path"),
+    ({"colour": "blue"}, "scene.colour"),
+    ({"preset": "studio"}, "scene.preset"),
+])
+def test_invalid_scenes_are_refused_naming_the_field(d, field):
+    with pytest.raises(ConfigError) as e:
+        SceneConfig.from_dict(d)
+    assert e.value.field == field
+    assert field in str(e.value)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), "loud", None])
+def test_snr_must_be_finite(value):
+    with pytest.raises(ConfigError) as e:
+        validate_snr(value, "cells.snr_db")
+    assert e.value.field == "cells.snr_db"
+    assert validate_snr("12.5") == 12.5
+
+
+def test_window_longer_than_utterances_is_refused_before_rendering(tmp_path, small):
+    from scipy.io import wavfile
+
+    wavfile.write(tmp_path / "u.wav", 16000, (np.ones(3000) * 1000).astype(np.int16))
+    scene = SceneConfig.from_dict({**SMALL, "window_length": 4096,
+                                   "speech": {"source": "wav_dir", "path": str(tmp_path)}})
+    with pytest.raises(ConfigError, match="shortest utterance") as e:
+        load_scene_corpus(scene)
+    assert e.value.field == "scene.window_length"
+    _, pos, rirs = small
+    before = rir.RIR_COMPUTATIONS
+    with pytest.raises(ConfigError):
+        render_windows(scene, rirs, pos, 10.0, 0)
+    assert rir.RIR_COMPUTATIONS == before
+
+
+def test_positions_outside_room_are_refused():
+    scene = SceneConfig.from_dict(SMALL)
+    with pytest.raises(ConfigError, match="outside the room") as e:
+        rir.compute_rirs(scene, np.array([[1.0, 9.0, 1.0]]))
+    assert e.value.field == "positions"
+
+
+@pytest.mark.parametrize("snr", [0.0, 10.0, 25.0])
+def test_measured_snr_matches_configured(small, snr):
+    scene, pos, rirs = small
+    for src in render_sources(scene, rirs, pos, snr, seed=1):
+        noise = src.noisy - src.clean
+        measured = 10 * np.log10(np.mean(src.clean[0] ** 2) / np.mean(noise**2))
+        assert abs(measured - snr) < 0.5
+    # and on the windows themselves (all windows of each source; noise = noisy - clean)
+    full = dataclasses.replace(scene, max_windows_per_utterance=None)
+    ws = render_windows(full, rirs, pos, snr, seed=1)
+    for s, src in enumerate(render_sources(full, rirs, pos, snr, seed=1)):
+        clean = audio.frame(src.clean, 5120, 5120)
+        noise = ws.windows[ws.source_ids == s] - clean
+        measured = 10 * np.log10(np.mean(clean[:, 0] ** 2) / np.mean(noise**2))
+        assert abs(measured - snr) < 0.5
+
+
+def test_render_never_computes_rirs_and_is_deterministic(small):
+    scene, pos, rirs = small
+    before = rir.RIR_COMPUTATIONS
+    a = render_windows(scene, rirs, pos, 20.0, seed=7)
+    b = render_windows(scene, rirs, pos, 20.0, seed=7)
+    c = render_windows(scene, rirs, pos, 5.0, seed=7)
+    d = render_windows(scene, rirs, pos, 20.0, seed=8)
+    assert rir.RIR_COMPUTATIONS == before
+    np.testing.assert_array_equal(a.windows, b.windows)
+    np.testing.assert_array_equal(a.direct, c.direct)  # direct path: no noise, SNR-free
+    assert not np.array_equal(a.windows, c.windows)
+    assert not np.array_equal(a.windows, d.windows) or not np.array_equal(a.direct, d.direct)
+
+
+def test_windows_direct_and_corr_time_are_consistent(small):
+    scene, pos, rirs = small
+    sources = render_sources(scene, rirs, pos, 15.0, seed=2)
+    ws = render_windows(scene, rirs, pos, 15.0, seed=2)
+    m, t = 4, scene.window_length
+    assert ws.windows.shape[1:] == (m, t) and ws.windows.dtype == np.float32
+    assert ws.direct.shape == ws.windows.shape
+    assert ws.n_sources == 2 and len(ws) == 6
+    np.testing.assert_array_equal(ws.positions, pos[ws.source_ids])
+    corpus = load_scene_corpus(scene)
+    for s, src in enumerate(sources):
+        sel = ws.source_ids == s
+        np.testing.assert_allclose(ws.windows[sel], audio.frame(src.noisy, t, t, 3), rtol=1e-6)
+        dry = corpus.utterance(src.utterance_index)
+        direct = audio.convolve_rirs(dry, rirs.direct[s].astype(np.float64))
+        np.testing.assert_allclose(ws.direct[sel][0], direct[:, :t], atol=1e-6)
+        assert np.all(ws.corr_time[sel] == audio.correlation_time(dry))
+
+
+def test_windows_without_direct_path_are_the_same_windows(small):
+    """Training splits skip the direct-path convolution: their windows must not change."""
+    scene, pos, rirs = small
+    full = render_windows(scene, rirs, pos, 15.0, seed=2)
+    lean = render_windows(scene, rirs, pos, 15.0, seed=2, with_direct=False)
+    np.testing.assert_array_equal(lean.windows, full.windows)
+    np.testing.assert_array_equal(lean.source_ids, full.source_ids)
+    np.testing.assert_array_equal(lean.corr_time, full.corr_time)
+    assert lean.direct.shape == (*full.windows.shape[:2], 0)
+    assert np.any(full.direct != 0)
+
+
+def test_windowset_save_load_subset(tmp_path, small):
+    scene, pos, rirs = small
+    ws = render_windows(scene, rirs, pos, 15.0, seed=2)
+    ws.save(tmp_path / "w.npz")
+    back = WindowSet.load(tmp_path / "w.npz")
+    np.testing.assert_array_equal(back.windows, ws.windows)
+    assert (back.fs, back.speed_of_sound) == (16000, 343.0)
+    sub = ws.subset(ws.source_ids == 1)
+    assert sub.n_sources == 1 and len(sub) == 3
+    np.testing.assert_array_equal(sub.direct, ws.direct[ws.source_ids == 1])
+
+
+@pytest.mark.parametrize("array", [
+    {"kind": "circle", "n_mics": 8, "radius": 0.1, "center": [1.7, 7.0, 1.2]},
+    {"kind": "line", "n_mics": 8, "spacing": 0.1},
+])
+def test_other_arrays_run_end_to_end_from_config(array):
+    scene = SceneConfig.from_dict({"t60": 0.3, "array": array, "hop": 2560,
+                                   "max_windows_per_utterance": 2,
+                                   "sources": {"n_train": 1, "n_val": 1, "n_test": 1}})
+    pos = scene_positions(scene)
+    assert {k: v.shape for k, v in pos.items()} == {k: (1, 3) for k in ("train", "val", "test")}
+    rirs = rir.compute_rirs(scene, pos["train"])
+    assert rirs.rirs.shape[:2] == (1, 8) and rirs.direct.shape[:2] == (1, 8)
+    ws = render_windows(scene, rirs, pos["train"], 10.0, seed=0)
+    assert ws.windows.shape == (2, 8, 5120) and ws.mic_positions.shape == (8, 3)
+    # hop 2560: the second window starts half a window after the first
+    np.testing.assert_allclose(ws.direct[1, :, :2560], ws.direct[0, :, 2560:], atol=1e-7)
+
+
+def test_correlation_time_of_a_known_autocorrelation():
+    # white noise through a length-20 box filter: r(k) = 1 - k/20 >= 1/sqrt(2) for k <= 5
+    x = np.convolve(np.random.default_rng(0).standard_normal(400_000), np.ones(20), "valid")
+    assert audio.correlation_time(x) == 10
+    assert audio.correlation_time(np.random.default_rng(1).standard_normal(50_000)) == 0
+    assert audio.correlation_time(x, threshold=0.5) == 2 * math.floor(10)

@@ -1,0 +1,170 @@
+"""End to end: evaluate_method / evaluate_signals on a constructed scene and a tiny model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.harness.presets import preset_dict
+from ssl_xai_bench.metrics import quantus_suite
+from ssl_xai_bench.metrics.catalogue import METRICS
+from ssl_xai_bench.metrics.config import MetricsConfig
+from ssl_xai_bench.metrics.evaluate import evaluate_controls, evaluate_method, evaluate_signals
+from ssl_xai_bench.metrics.stats import SUMMARY_FIELDS
+from ssl_xai_bench.metrics.tdoa import TDOA_COLUMNS
+
+from .conftest import gradient_x_input, make_scene
+
+
+class TinyLocalizer(nn.Module):
+    def __init__(self, n_mics: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(n_mics, 4, 9, stride=4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.conv(x)).mean(dim=-1)) + torch.tensor([1.7, 5.5, 1.2])
+
+
+def _config() -> MetricsConfig:
+    d = MetricsConfig.from_dict(preset_dict("smoke").get("metrics", {})).to_dict()
+    d.update(tdoa_paper_pair=[3, 4], srp_grid_step=0.25, n_bootstrap=100)
+    return MetricsConfig.from_dict(d)
+
+
+def _case(model_cls: type = TinyLocalizer, n_sources: int = 4, seed: int = 3):
+    """A seeded scene (2 windows per source, 8 mics, 512 samples), a model, its grad x input."""
+    torch.manual_seed(0)
+    scene = make_scene(n_sources=n_sources, windows_per_source=2, n_samples=512, seed=seed)
+    model = model_cls(8).eval()
+    relevance = gradient_x_input(model, torch.from_numpy(scene.windows),
+                                 torch.from_numpy(scene.positions)).numpy()
+    return scene, model, relevance
+
+
+def test_evaluate_method_and_signals_produce_the_contract():
+    scene, model, relevance = _case()
+    cfg = _config()
+    res = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
+                          config=cfg, seed=0)
+    rows = pd.DataFrame(res.rows)
+    for col in ("metric", "category", "direction", "unit", *SUMMARY_FIELDS):
+        assert col in rows.columns
+    assert set(rows["metric"]) <= set(METRICS)
+    assert set(cfg.quantus.quantus_metrics) <= set(rows["metric"])
+    for name in ("tdoa_paper_gain_vs_constant", "tdoa_bounded_gain_vs_constant",
+                 "manipulation_gap_at_10", "dereverb_gain_vs_microphones",
+                 "srp_gain_vs_microphones", "channel_identity", "conservation_ratio"):
+        assert name in set(rows["metric"]), name
+    ok = rows[rows["n_nonfinite"] == 0]
+    assert len(ok) > 20 and (ok["n_sources"] == 4).all()
+    assert ((ok["ci_low"] <= ok["mean"]) & (ok["mean"] <= ok["ci_high"])).all()
+    assert (rows["n_windows"] + rows["n_nonfinite"] == 8).all()
+    assert list(res.curves.columns) == ["ranking", "fraction", "mae", "ci_low", "ci_high", "n"]
+    assert len(res.curves) == 3 * len(cfg.manipulation.manipulation_fractions)
+    assert list(res.tdoa.columns) == list(TDOA_COLUMNS)
+    assert set(res.tdoa["estimator"]) == {"gxi"}
+    assert all(v.shape == (8,) for v in res.per_window.values())
+
+    sig = evaluate_signals(scene, cfg)
+    srows = pd.DataFrame(sig.rows)
+    assert {"microphones", "constant", "direct_path"} <= set(srows["method"])
+    assert set(sig.tdoa["estimator"]) == {"microphones", "constant", "direct_path"}
+    const = sig.tdoa[(sig.tdoa["estimator"] == "constant")]
+    assert (const["frac_zero_lag"] == 1.0).all() and (const["pearson"].fillna(0) == 0).all()
+    # The gain vs the constant estimator is (method ok-rate) - (constant ok-rate).
+    rel_ok = 1 - rows.set_index("metric").loc["tdoa_bounded_anomaly_rate", "mean"]
+    const_ok = 1 - srows[(srows["metric"] == "tdoa_bounded_anomaly_rate")
+                         & (srows["method"] == "constant")]["mean"].item()
+    gain = rows.set_index("metric").loc["tdoa_bounded_gain_vs_constant", "mean"]
+    assert gain == pytest.approx(rel_ok - const_ok)
+
+
+class _CountingLocalizer(TinyLocalizer):
+    def __init__(self, n_mics: int) -> None:
+        super().__init__(n_mics)
+        self.windows = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.windows += int(x.shape[0])
+        return super().forward(x)
+
+
+def test_shared_controls_equal_the_in_cell_curves_and_are_not_recomputed():
+    scene, model, relevance = _case(_CountingLocalizer, n_sources=3, seed=4)
+    d = _config().to_dict()
+    d["quantus_metrics"] = []
+    cfg = MetricsConfig.from_dict(d)
+    controls = evaluate_controls(model, scene, cfg.manipulation, seed=5)
+    assert sorted(controls) == ["energy", "random"]
+    alone = evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
+                            seed=5)
+    model.windows = 0
+    shared = evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
+                             seed=5, controls=controls)
+    pd.testing.assert_frame_equal(shared.curves, alone.curves)
+    assert pd.DataFrame(shared.rows).equals(pd.DataFrame(alone.rows))
+    # Only the relevance ranking (P > 0) and the P = 0 forward ran: no control forwards.
+    n_fractions = sum(f > 0 for f in cfg.manipulation.manipulation_fractions)
+    assert model.windows == 6 * (1 + n_fractions)
+    with pytest.raises(ValueError, match="controls: need the 'random' curve"):
+        evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
+                        seed=5, controls={"energy": controls["energy"]})
+
+
+def test_explain_windows_limits_the_recomputing_metrics_to_the_first_windows():
+    scene, model, relevance = _case()
+    calls = []
+
+    def explain(m, inputs, targets):
+        calls.append(int(inputs.shape[0]))
+        return gradient_x_input(m, inputs, targets)
+
+    d = _config().to_dict()
+    d.update(quantus_metrics=["max_sensitivity", "sparseness"], explain_windows=3)
+    res = evaluate_method(model, scene, relevance, method="gxi", explain_fn=explain,
+                          config=MetricsConfig.from_dict(d), seed=0)
+    rows = pd.DataFrame(res.rows).set_index("metric")
+    assert sum(calls) == 3  # nr_samples explanations of the first 3 windows only
+    assert rows.loc["max_sensitivity", "n_windows"] == 3
+    assert rows.loc["max_sensitivity", "n_nonfinite"] == 0
+    assert rows.loc["sparseness", "n_windows"] == 8
+    per_window = res.per_window["max_sensitivity"]
+    assert per_window.shape == (8,) and np.isfinite(per_window[:3]).all()
+    assert np.isnan(per_window[3:]).all()
+    with pytest.raises(ConfigError, match="metrics.explain_windows"):
+        MetricsConfig.from_dict({**d, "explain_windows": -1})
+
+
+def test_a_failing_quantus_metric_fails_only_its_own_row(monkeypatch):
+    scene, model, relevance = _case()
+    cfg = _config()
+    whole = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
+                            config=cfg, seed=0)
+    victim = cfg.quantus.quantus_metrics[0]
+    real = quantus_suite.run_quantus_metric
+
+    def failing(name, *args, **kwargs):
+        if name == victim:
+            raise AssertionError("Attributions should not all be less than zero.")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(quantus_suite, "run_quantus_metric", failing)
+    part = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
+                           config=cfg, seed=0)
+    rows = {r["metric"]: r for r in part.rows}
+    assert rows[victim]["status"] == "failed"
+    assert rows[victim]["reason"] == ("AssertionError: Attributions should not all be less than "
+                                      "zero.")
+    assert rows[victim]["n_windows"] == 0 and rows[victim]["n_nonfinite"] == 8
+    assert np.isnan(rows[victim]["mean"]) and f"gxi.{victim}" not in part.per_window
+    # Every other row, computed before or after the failing metric, is the unfailed run's.
+    others = pd.DataFrame([r for r in part.rows if r["metric"] != victim])
+    pd.testing.assert_frame_equal(others, pd.DataFrame([r for r in whole.rows
+                                                        if r["metric"] != victim]))
+    pd.testing.assert_frame_equal(part.curves, whole.curves)
+    pd.testing.assert_frame_equal(part.tdoa, whole.tdoa)
