@@ -55,20 +55,27 @@ def peak_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def correlation_time(x: np.ndarray, threshold: float = 1.0 / math.sqrt(2.0)) -> int:
-    """Main-lobe width (samples) of the normalised autocorrelation of ``x`` at ``threshold``.
+    """Correlation time (samples) of ``x``: the width of its autocorrelation's main lobe at
+    ``threshold`` (Champagne, Bedard, Stephenne, IEEE TSAP 1996), as the study's reference code
+    measures it (``utils.main_lobe_width`` in lucacoma/XAISrcLoc, latest revision).
 
-    Counts the lags around 0 where ``r(k) / r(0) >= threshold`` continuously (so a symmetric
-    main lobe of half-width h gives ``2 h``), following Champagne et al. (1996).
+    The autocorrelation is circular (FFT of the utterance's own length), centred and normalised
+    to its peak; the width is (the first lag right of the peak below ``threshold``) minus (the
+    last lag left of it below ``threshold``). A symmetric lobe that stays at or above the level
+    for ``h`` lags on each side gives ``2 h + 2``.
     """
     x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    nfft = 1 << int(math.ceil(math.log2(2 * n)))
-    spec = np.fft.rfft(x, nfft)
-    r = np.fft.irfft(np.abs(spec) ** 2, nfft)[:n]
-    r = r / r[0]
-    below = np.flatnonzero(r < threshold)
-    half = int(below[0]) - 1 if len(below) else n - 1
-    return 2 * half
+    if x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"x: expected a 1-D signal of at least 3 samples, got {x.shape}")
+    spectrum = np.fft.fft(x)
+    r = np.real(np.fft.ifftshift(np.fft.ifft(spectrum * np.conj(spectrum))))
+    peak = int(np.argmax(r))
+    r = r / r[peak]
+    left = np.flatnonzero(r[:peak] < threshold)
+    right = np.flatnonzero(r[peak:] < threshold)
+    if not len(left) or not len(right):
+        raise ValueError("x: the autocorrelation never falls below the level (a constant signal?)")
+    return int(right[0] + peak - left[-1])
 
 
 def add_noise(signal: np.ndarray, snr_db: float, rng: np.random.Generator,

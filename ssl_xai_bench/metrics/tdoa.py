@@ -11,8 +11,13 @@ Time differences of arrival are in samples, delay at ``j`` minus delay at ``i`` 
   ``|tau| <= floor(d_ij/c fs)``, signed argmax; ground truth ``round((d_j - d_i)/c fs)``.
 
 A window is an *anomaly* when ``|error| > corr_time / 2`` (half the correlation time of its dry
-utterance); the MAE is averaged over non-anomalous windows only. Undefined estimates (an all-zero
-channel) are NaN: counted, never used as numbers. Every relevance score sits beside the constant
+utterance, :func:`ssl_xai_bench.acoustics.audio.correlation_time`). The MAE is averaged over the
+windows whose error is within the threshold: ``paper`` follows the reference code strictly,
+``|error| < corr_time / 2`` (an error exactly at the threshold is neither an anomaly nor in the
+MAE); ``bounded`` averages over every non-anomalous window, ``|error| <= corr_time / 2`` (each
+window counted once). Undefined estimates (an all-zero channel) are NaN: counted, never used as
+numbers (the reference code would take the argmax of a NaN correlation, lag ``-nfft/2``, and
+count an anomaly). Every relevance score sits beside the constant
 lag-0 estimator and the microphone signals (the pitfalls of ``PAPER.md``).
 """
 
@@ -31,6 +36,9 @@ from ssl_xai_bench.metrics.gcc_phat import gcc_phat_lags, mic_pairs
 from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores, SignalCell
 
 TDOA_VARIANTS: tuple[str, ...] = ("paper", "bounded")
+#: Which errors enter the MAE: ``below`` (``< threshold``, the reference's) or ``within``
+#: (``<= threshold``, every non-anomalous window).
+MAE_RULES = {"paper": "below", "bounded": "within"}
 PAPER_PAIR: tuple[int, int] = (7, 8)
 
 
@@ -99,8 +107,19 @@ def _correlation(est: np.ndarray, truth: np.ndarray, kind: str) -> float:
     return float(sps.spearmanr(e, t).statistic)
 
 
+def mae_mask(error: np.ndarray, corr_time: np.ndarray, rule: str) -> np.ndarray:
+    """The errors that enter the MAE under ``rule`` (:data:`MAE_RULES`); False where undefined."""
+    if rule not in ("below", "within"):
+        raise ValueError(f"rule: must be 'below' or 'within', got {rule!r}")
+    err = np.asarray(error, dtype=np.float64)
+    thr = np.asarray(corr_time, dtype=np.float64) / 2.0
+    thr = thr.reshape(thr.shape + (1,) * (err.ndim - 1))
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(err) & ((err < thr) if rule == "below" else (err <= thr))
+
+
 def score_estimates(
-    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray
+    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray, rule: str = "within"
 ) -> dict[str, float | int]:
     """Scores of one estimator over windows (and pairs, pooled): see the module docstring.
 
@@ -108,18 +127,20 @@ def score_estimates(
     ----------
     estimate, truth : arrays (N,) or (N, P)
     corr_time : array (N,)
+    rule : str
+        Which errors the MAE averages (:func:`mae_mask`).
 
     Returns
     -------
     dict
-        ``anomaly_rate`` (fraction), ``mae_samples`` (over non-anomalous), ``pearson``,
+        ``anomaly_rate`` (fraction), ``mae_samples`` (over the errors of ``rule``), ``pearson``,
         ``spearman``, ``frac_zero_lag``, ``n_windows`` (finite estimates), ``n_nonfinite``.
     """
     est = np.asarray(estimate, dtype=np.float64)
     err = tdoa_errors(est, truth)
     anom = anomalies(err, corr_time)
     finite = np.isfinite(err)
-    good = finite & (anom == 0)
+    good = mae_mask(err, corr_time, rule)
     e_flat, t_flat = est.ravel(), np.broadcast_to(truth, est.shape).ravel()
     return {
         "anomaly_rate": float(anom[finite].mean()) if finite.any() else float("nan"),
@@ -168,7 +189,9 @@ def tdoa_table(
     pairs : (P, 2)
     spacing : (P,) metres
     variant : str
+        Its MAE rule is :data:`MAE_RULES` ``[variant]``.
     """
+    rule = MAE_RULES[variant]
     rows = []
     groups = np.round(spacing, 3)
     for name, est in estimates.items():
@@ -179,7 +202,7 @@ def tdoa_table(
                     "pair": f"{i}-{j}",
                     "spacing_m": float(groups[p]),
                     "estimator": name,
-                    **score_estimates(est[:, p], truth[:, p], corr_time),
+                    **score_estimates(est[:, p], truth[:, p], corr_time, rule),
                 }
             )
         if pairs.shape[0] > 1:
@@ -191,7 +214,7 @@ def tdoa_table(
                         "pair": "spacing",
                         "spacing_m": float(g),
                         "estimator": name,
-                        **score_estimates(est[:, sel], truth[:, sel], corr_time),
+                        **score_estimates(est[:, sel], truth[:, sel], corr_time, rule),
                     }
                 )
             rows.append(
@@ -200,14 +223,14 @@ def tdoa_table(
                     "pair": "all",
                     "spacing_m": float("nan"),
                     "estimator": name,
-                    **score_estimates(est, truth, corr_time),
+                    **score_estimates(est, truth, corr_time, rule),
                 }
             )
     return pd.DataFrame(rows, columns=list(TDOA_COLUMNS))
 
 
 def per_window_scores(
-    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray
+    estimate: np.ndarray, truth: np.ndarray, corr_time: np.ndarray, rule: str = "within"
 ) -> dict[str, np.ndarray]:
     """Per-window figures over the pairs of one variant (for CIs over sources).
 
@@ -215,14 +238,14 @@ def per_window_scores(
     -------
     dict of (N,) arrays
         ``anomaly_rate`` (fraction of the window's pairs that are anomalous), ``ok_rate``
-        (1 - anomaly_rate), ``mae_samples`` (mean |error| over its non-anomalous pairs; NaN if
-        none), all NaN where every estimate of the window is undefined.
+        (1 - anomaly_rate), ``mae_samples`` (mean |error| over its pairs selected by ``rule``,
+        :func:`mae_mask`; NaN if none), all NaN where every estimate of the window is undefined.
     """
     err = tdoa_errors(estimate, truth)
     anom = anomalies(err, corr_time)
     finite = np.isfinite(anom)
     n_finite = finite.sum(axis=1)
-    good = finite & (anom == 0)
+    good = mae_mask(err, corr_time, rule)
     n_good = good.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(finite, anom, 0.0).sum(axis=1) / n_finite
@@ -329,9 +352,10 @@ def _score(cell: MethodCell) -> Scores:
         est_mic = s.estimate(cell.x, pairs, bound)
         tables.append(tdoa_table({cell.method: est_rel}, truth, cell.data.corr_time, pairs,
                                  spacing, variant))
-        s_rel = per_window_scores(est_rel, truth, cell.data.corr_time)
-        s_mic = per_window_scores(est_mic, truth, cell.data.corr_time)
-        s_const = per_window_scores(np.zeros_like(truth), truth, cell.data.corr_time)
+        rule = MAE_RULES[variant]
+        s_rel = per_window_scores(est_rel, truth, cell.data.corr_time, rule)
+        s_mic = per_window_scores(est_mic, truth, cell.data.corr_time, rule)
+        s_const = per_window_scores(np.zeros_like(truth), truth, cell.data.corr_time, rule)
         out.values[f"tdoa_{variant}_anomaly_rate"] = s_rel["anomaly_rate"]
         out.values[f"tdoa_{variant}_mae"] = s_rel["mae_samples"]
         out.values[f"tdoa_{variant}_gain_vs_constant"] = s_rel["ok_rate"] - s_const["ok_rate"]
@@ -354,7 +378,7 @@ def _score_signals(cell: SignalCell) -> dict[str, Scores]:
             est["direct_path"] = s.estimate(cell.direct, pairs, bound)
         tables.append(tdoa_table(est, truth, cell.data.corr_time, pairs, spacing, variant))
         for name, e in est.items():
-            scores = per_window_scores(e, truth, cell.data.corr_time)
+            scores = per_window_scores(e, truth, cell.data.corr_time, MAE_RULES[variant])
             values = out.setdefault(name, Scores()).values
             values[f"tdoa_{variant}_anomaly_rate"] = scores["anomaly_rate"]
             values[f"tdoa_{variant}_mae"] = scores["mae_samples"]
@@ -371,7 +395,8 @@ def _specs() -> tuple[MetricSpec, ...]:
             MetricSpec(f"tdoa_{v}_anomaly_rate", "tdoa", "down", "fraction",
                        f"{v}: fraction of pairs with |error| > corr_time/2"),
             MetricSpec(f"tdoa_{v}_mae", "tdoa", "down", "samples",
-                       f"{v}: mean |error| over non-anomalous pairs"),
+                       f"{v}: mean |error| over pairs with |error| "
+                       f"{'<' if MAE_RULES[v] == 'below' else '<='} corr_time/2"),
             MetricSpec(f"tdoa_{v}_gain_vs_constant", "tdoa", "up", "fraction",
                        f"{v}: non-anomalous fraction minus the lag-0 estimator's"),
             MetricSpec(f"tdoa_{v}_gain_vs_microphones", "tdoa", "up", "fraction",
@@ -387,11 +412,13 @@ FAMILY = Family(name="tdoa", metrics=_specs(), settings=TdoaSettings, score=_sco
 
 __all__ = [
     "FAMILY",
+    "MAE_RULES",
     "PAPER_PAIR",
     "TDOA_COLUMNS",
     "TDOA_VARIANTS",
     "TdoaSettings",
     "anomalies",
+    "mae_mask",
     "max_lags",
     "mic_pairs",
     "pair_spacing",

@@ -127,7 +127,7 @@ def build_reproduction(results_dir: str | Path, ablations: dict[str, str | Path]
     lines += sections.per_condition(res, ref, method)
     lines += sections.cell_tables(cells, ref, res, method)
     lines += transfer.transfer(res, ref, abl)
-    lines += sections.deviation_section(res)
+    lines += sections.deviation_section(res, ref, abl, method)
     return Reproduction("\n".join(lines).rstrip() + "\n", verdicts, cells)
 
 

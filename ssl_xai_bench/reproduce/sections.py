@@ -319,11 +319,15 @@ def _shape_cells(sh: claims.Shape | None) -> list[str]:
             yes[sh.f1_relevance_jumps], yes[sh.f2_energy_gradual], yes[sh.f3_random_flat]]
 
 
-def deviation_section(res: RunResults) -> list[str]:
-    """Every deviation from the study, from provenance.json and the recovered config."""
+def deviation_section(res: RunResults, ref: PaperReference,
+                      ablations: dict[str, RunResults], method: str) -> list[str]:
+    """Every remaining difference from the study, with its measured effect."""
     config, origin = run_config(res.provenance)
-    rows = [[a, b, c, d] for a, b, c, d in deviations(res.provenance, config)]
-    return ["## Deviations from the study", "", f"Run configuration: {origin}.", ""] + md_table(
-        ["topic", "the study", "this run", "what it may change"], rows,
-        "`provenance.json` (speech, rir_mode, rir_convention) and the run configuration "
-        "recovered above (sources, training, windows, LRP output relevance).")
+    rows = [list(row) for row in deviations(res, config, ref, ablations, method)]
+    return ["## Deviations from the study", "",
+            f"Run configuration: {origin}. Only the differences that remain are listed; a "
+            "setting equal to the study's is not.", ""] + md_table(
+        ["topic", "the study", "this run", "measured effect"], rows,
+        "`provenance.json` and the run configuration recovered above; effects: "
+        "`model_skill.csv` (MAE), `tdoa.csv` (undefined windows), `leaderboard.csv` (CIs) of "
+        "this folder, and the ablation folders' `model_skill.csv`.")

@@ -196,9 +196,17 @@ def test_other_arrays_run_end_to_end_from_config(array):
     np.testing.assert_allclose(ws.direct[1, :, :2560], ws.direct[0, :, 2560:], atol=1e-7)
 
 
-def test_correlation_time_of_a_known_autocorrelation():
+def test_correlation_time_is_the_references_main_lobe_width():
+    # one period of a cosine over N samples: its circular autocorrelation is cos(2 pi k / N),
+    # at or above 1/sqrt(2) for |k| <= N/8; N = 1003: the last such lag is 125, the first below
+    # is 126 on each side, and the reference's width is 126 - (-126) = 2 * 125 + 2
+    n = 1003
+    x = np.cos(2 * np.pi * np.arange(n) / n)
+    assert audio.correlation_time(x) == 252
+    # the level is a parameter: cos(2 pi k / N) >= 0.5 for |k| <= N/6 = 167.2
+    assert audio.correlation_time(x, threshold=0.5) == 2 * 167 + 2
+    # white noise: only lag 0 is above the level, so the lobe spans one lag on each side
+    assert audio.correlation_time(np.random.default_rng(1).standard_normal(50_000)) == 2
     # white noise through a length-20 box filter: r(k) = 1 - k/20 >= 1/sqrt(2) for k <= 5
-    x = np.convolve(np.random.default_rng(0).standard_normal(400_000), np.ones(20), "valid")
-    assert audio.correlation_time(x) == 10
-    assert audio.correlation_time(np.random.default_rng(1).standard_normal(50_000)) == 0
-    assert audio.correlation_time(x, threshold=0.5) == 2 * math.floor(10)
+    boxed = np.convolve(np.random.default_rng(0).standard_normal(400_000), np.ones(20), "valid")
+    assert audio.correlation_time(boxed) == 2 * 5 + 2

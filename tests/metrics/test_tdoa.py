@@ -220,3 +220,27 @@ def test_line_array_helper_has_paper_spacing():
     mics = line_array(16)
     assert tdoa.pair_spacing(mics, np.array([[0, 15]]))[0] == pytest.approx(2.25)
     assert delay_signal(np.ones(4), np.array([0.0]), 4).shape == (1, 4)
+
+
+def test_mae_rules_on_the_minimal_case():
+    """errors [0, 1, 3], corr_time 2 (threshold 1): one anomaly in three under both rules; the
+    reference's MAE (paper variant) averages the errors strictly below the threshold (0.0), the
+    bounded variant every non-anomalous error (0.5)."""
+    truth = np.zeros((3, 1))
+    estimate = np.array([[0.0], [1.0], [3.0]])
+    corr = np.full(3, 2.0)
+    assert tdoa.MAE_RULES == {"paper": "below", "bounded": "within"}
+    paper = tdoa.score_estimates(estimate, truth, corr, tdoa.MAE_RULES["paper"])
+    bounded = tdoa.score_estimates(estimate, truth, corr, tdoa.MAE_RULES["bounded"])
+    assert paper["anomaly_rate"] == bounded["anomaly_rate"] == pytest.approx(1 / 3)
+    assert paper["mae_samples"] == 0.0 and bounded["mae_samples"] == 0.5
+    # per window: the window exactly at the threshold is not an anomaly, but it has no MAE under
+    # the reference's rule
+    below = tdoa.per_window_scores(estimate, truth, corr, "below")
+    within = tdoa.per_window_scores(estimate, truth, corr, "within")
+    np.testing.assert_array_equal(below["anomaly_rate"], [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(below["mae_samples"], [0.0, np.nan, np.nan])
+    np.testing.assert_array_equal(within["mae_samples"], [0.0, 1.0, np.nan])
+    table = tdoa.tdoa_table({"x": estimate}, truth, corr, np.array([[0, 1]]), np.array([0.15]),
+                            "paper")
+    assert table["mae_samples"].tolist() == [0.0]

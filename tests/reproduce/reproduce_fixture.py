@@ -78,6 +78,7 @@ def build(
     seed: int = 0,
     config_hash: str | None = None,
     external_mae_shift: float = 0.0,
+    rir_mode: str = "fast",
 ) -> Path:
     """Write the fixture results folder into ``folder`` and return it."""
     from ssl_xai_bench.harness.config import load_config
@@ -215,7 +216,7 @@ def build(
         "command": command,
         "date": "2026-01-01 00:00:00 +0000",
         "rir_convention": "gpurir",
-        "rir_mode": "fast",
+        "rir_mode": rir_mode,
         "speech": {"source": "espeak"},
         "versions": {},
         "machine": {},

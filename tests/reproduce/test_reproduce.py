@@ -406,9 +406,17 @@ def test_provenance_and_deviations_come_from_the_run(clear):
     budget = by_topic["training budget"][2]
     assert f"n_train = {src.n_train}, n_val = {src.n_val}, n_test = {src.n_test}" in budget
     assert f"max_epochs = {train.max_epochs}, patience = {train.patience}" in budget
-    assert by_topic["LRP output relevance"][2] == "`target`"
+    # the preset feeds the target as LRP output relevance and uses the gpurir convention and
+    # Sabine's walls, as the study did: those are no deviation and are not listed
+    assert {"LRP output relevance", "RIR convention", "wall absorption"}.isdisjoint(by_topic)
     assert "`fast`" in by_topic["RIR simulator and mode"][2]
     assert by_topic["speech corpus"][2].startswith("`espeak`")
+    assert by_topic["speech corpus"][3] == "not measured: CMU ARCTIC is not available here"
+    # effects are measured on the run's own tables
+    assert by_topic["training budget"][3].startswith("test MAE minus the study's")
+    assert "windows of `lrp` are undefined" in by_topic["undefined TDoA windows"][3]
+    assert "not measured: no ablation folder changes `rir_mode`" in (
+        by_topic["RIR simulator and mode"][3])
 
 
 def test_unrecoverable_config_is_said_not_guessed(tmp_path):
@@ -424,7 +432,7 @@ def main(argv: list[str]) -> int:
 
 def test_cli_writes_the_document_with_ablations(tmp_path, monkeypatch):
     main_dir = fixture.build(tmp_path / "main", external_mae_shift=0.05)
-    abl_dir = fixture.build(tmp_path / "abl", seed=1)
+    abl_dir = fixture.build(tmp_path / "abl", seed=1, rir_mode="exact")
     out = tmp_path / "docs" / "reproduction.md"
     argv = [str(main_dir), "--ablation", f"rir_mode=exact={abl_dir}", "--out", str(out)]
     monkeypatch.setattr("sys.argv", ["ssl-xai-bench", "reproduce", *argv])
@@ -448,6 +456,9 @@ def test_cli_writes_the_document_with_ablations(tmp_path, monkeypatch):
         assert row[6] == "lower"  # the shifted main run is 0.05 m worse, far outside the CIs
     assert "Largest measured effect: `rir_mode=exact`: the ablation's MAE is lower by" in md
     assert "most likely measured cause" in md
+    # the deviation table measures the RIR mode's effect with the ablation that changes it
+    mode_row = next(r for r in _cells(md, "the study") if r[0] == "RIR simulator and mode")
+    assert "`rir_mode=exact`" in mode_row[3] and "CIs separate at 4 of 4" in mode_row[3]
     # the same inputs give the same bytes
     assert main([str(main_dir), "--ablation", f"rir_mode=exact={abl_dir}", "--out", str(out)]) == 0
     assert out.read_text("utf-8") == md
@@ -494,7 +505,7 @@ def test_verdicts_per_model_aggregate_only_that_models_cells(clear):
 
 
 def test_config_diff_lists_changed_dotted_fields_only():
-    from ssl_xai_bench.reproduce.sections import config_diff
+    from ssl_xai_bench.reproduce.transfer import config_diff
 
     a = {
         "scene": {"rir_mode": "fast", "sources": {"n_train": 480, "n_val": 96}},
