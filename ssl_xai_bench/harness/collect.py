@@ -3,13 +3,18 @@
 Written into ``<results_dir>/<name>/``:
 
 - ``leaderboard.csv``: one row per (model, condition, method, metric), columns of
-  ``docs/design.md`` (mean, 95 % CI over sources, n, non-finite count, status, reason);
+  ``docs/design.md`` (mean, 95 % CI over sources, n, non-finite count, status, reason) and the
+  method's ``family`` (the attribution registry's ``lrp``, ``gradient``, ``perturbation``,
+  ``control`` or ``user``; ``baseline`` for the signal rows: microphones, constant, direct path);
 - ``model_skill.csv``: test-set localization error of each model and of the baselines;
 - ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
 - ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
   each method;
 - ``paired_tests.csv``: each method against LRP per metric (Wilcoxon on per-source means,
   Holm-corrected over the methods of a cell);
+- ``paired_tests_all.csv``: the same with every method in turn as the reference (all ordered
+  pairs; its ``reference == "lrp"`` rows are ``paired_tests.csv``): the report's tie groups test
+  each method against the best of a column;
 - ``inspection/*.npz``: best and worst test source of each (model, condition) with every
   method's relevance (for the report's inspection figures and audio);
 - ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
@@ -26,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssl_xai_bench.attributions import get_method
 from ssl_xai_bench.harness.config import BenchConfig
 from ssl_xai_bench.harness.execute import StageResult
 from ssl_xai_bench.harness.graph import StageGraph
@@ -59,6 +65,9 @@ LEADERBOARD_COLUMNS = [
     "status",
     "reason",
 ]
+#: ``family`` of the signal rows (microphones, constant estimator, direct path). The ``family``
+#: column follows ``LEADERBOARD_COLUMNS`` (older results folders have none).
+BASELINE_FAMILY = "baseline"
 CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
 
 
@@ -82,8 +91,9 @@ def collect(
         if art is None:
             failed_cells.append((ident, _one_line(res.reason or "artifact missing")))
             continue
+        family = {"family": _family(cell["method"])}
         for row in json.loads(art.file("rows.json").read_text("utf-8")):
-            rows.append({**ident, "status": "ok", "reason": "", **row})
+            rows.append({**ident, "status": "ok", "reason": "", **row, **family})
             if row.get("status") == "failed":
                 failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
                                        f"{ident['condition']}", "metric": row["metric"],
@@ -108,6 +118,7 @@ def collect(
                             **row,
                             "status": "ok",
                             "reason": "",
+                            "family": BASELINE_FAMILY,
                         }
                     )
         skill.extend(_skill_rows(store, graph, cond, status))
@@ -124,6 +135,9 @@ def collect(
         out_dir / "tdoa.csv", index=False
     )
     paired_tests_table(store, graph).to_csv(out_dir / "paired_tests.csv", index=False)
+    paired_tests_table(store, graph, reference=None).to_csv(
+        out_dir / "paired_tests_all.csv", index=False
+    )
     write_inspection(store, graph, out_dir / "inspection")
     provenance = make_provenance(cfg, command)
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
@@ -165,8 +179,16 @@ def _failed_rows(
             spec = METRICS[name]
             out.append({**ident, "metric": name, "category": spec.category,
                         "direction": spec.direction, "unit": spec.unit, "status": "failed",
-                        "reason": reason})
+                        "reason": reason, "family": _family(ident["method"])})
     return out
+
+
+def _family(method: str) -> str:
+    """The registry's family of ``method`` (``user`` for a method no longer registered)."""
+    try:
+        return get_method(method).family
+    except ValueError:
+        return "user"
 
 
 def _count(results: list[StageResult], computed: bool) -> dict[str, int]:
@@ -287,10 +309,15 @@ def _skill_rows(
 
 
 def paired_tests_table(
-    store: ArtifactStore, graph: StageGraph, reference: str = "lrp"
+    store: ArtifactStore, graph: StageGraph, reference: str | None = "lrp"
 ) -> pd.DataFrame:
     """Per (model, condition, metric): each method vs ``reference`` (Wilcoxon on per-source
-    means, Holm-corrected over the methods), on the same test windows."""
+    means, Holm-corrected over the methods), on the same test windows.
+
+    ``reference=None`` takes every method of the cell in turn as the reference (all ordered
+    pairs, each reference's rows Holm-corrected over the other methods, exactly as with that
+    reference given); its rows with ``reference == "lrp"`` are the default table's rows.
+    """
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for cell in graph.cells:
         groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
@@ -307,7 +334,9 @@ def paired_tests_table(
                 per_method[cell["method"]] = {k: z[k] for k in z.files}
             index = np.load(att.file("index.npy"))
         win = store.get("windows", cells[0]["windows"])
-        if reference not in per_method or len(per_method) < 2 or win is None or index is None:
+        if len(per_method) < 2 or win is None or index is None:
+            continue
+        if reference is not None and reference not in per_method:
             continue
         source_ids = windows_stage.load(win, "test").source_ids[index]
         metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
@@ -315,13 +344,15 @@ def paired_tests_table(
             values = {
                 m: d[metric] for m, d in per_method.items() if d[metric].shape == source_ids.shape
             }
-            if reference not in values or len(values) < 2:
-                continue
-            table = paired_tests(values, source_ids, reference=reference)
-            table.insert(0, "metric", metric)
-            table.insert(0, "condition", cond)
-            table.insert(0, "model", model)
-            frames.append(table)
+            refs = list(values) if reference is None else [reference]
+            for ref in refs:
+                if ref not in values or len(values) < 2:
+                    continue
+                table = paired_tests(values, source_ids, reference=ref)
+                table.insert(0, "metric", metric)
+                table.insert(0, "condition", cond)
+                table.insert(0, "model", model)
+                frames.append(table)
     if not frames:
         return pd.DataFrame(
             columns=[

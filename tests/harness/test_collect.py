@@ -55,6 +55,21 @@ def test_a_failing_metric_is_a_failed_row_in_an_ok_cell_and_exits_1(tmp_path, mo
     assert abs(skill.loc["loccnn", "gain_vs_trivial"] - gain) < 1e-9
     lo, hi = skill.loc["loccnn", ["gain_ci_low", "gain_ci_high"]]
     assert lo <= skill.loc["loccnn", "gain_vs_trivial"] <= hi
+    # every row names its method's family; the signal rows are the baselines
+    fam = board.drop_duplicates("method").set_index("method")["family"].to_dict()
+    assert fam == {"lrp": "lrp", "gradient": "gradient", "microphones": "baseline",
+                   "constant": "baseline", "direct_path": "baseline"}
+    # all ordered pairs: each method as the reference; the lrp rows are paired_tests.csv's
+    pairs = pd.read_csv(out / "paired_tests.csv")
+    every = pd.read_csv(out / "paired_tests_all.csv")
+    assert list(every.columns) == list(pairs.columns) and len(pairs) > 0
+    pd.testing.assert_frame_equal(
+        every[every["reference"] == "lrp"].reset_index(drop=True), pairs)
+    flipped = every[every["reference"] == "gradient"].set_index("metric")
+    direct = pairs.set_index("metric").loc[flipped.index]
+    assert (flipped["method"] == "lrp").all() and len(flipped) == len(pairs)
+    assert ((flipped["mean_diff"] + direct["mean_diff"]).abs() < 1e-12).all()
+    assert ((flipped["p_value"] - direct["p_value"]).abs().fillna(0) < 1e-12).all()
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["failed"] == []
     assert sorted(f["label"] for f in summary["failed_metrics"]) == [
