@@ -93,15 +93,24 @@ class BenchConfig:
             "name": self.name, "seed": self.seed, "preset": self.preset,
             "description": self.description, "scene": scene,
             "geometries": {k: a.to_dict() for k, a in self.geometries.items()},
-            "matrix": {k: [list(x) if isinstance(x, tuple) else x for x in val]
-                       for k, val in asdict(self.matrix).items()},
+            "matrix": self._matrix_dict(),
             "training": {**_training_fields(self.training.defaults),
                          "per_model": {k: _training_fields(t, self.training.defaults)
-                                       for k, t in self.training.per_model.items()}},
+                                       for k, t in self.training.per_model.items()},
+                         "scope": self.training.scope,
+                         "finetune_epochs": self.training.finetune_epochs},
             "attribution": asdict(self.attribution), "metrics": metrics,
             "weights": dict(self.weights), "runner": asdict(self.runner),
             "output": asdict(self.output),
         }
+
+    def _matrix_dict(self) -> dict[str, Any]:
+        """The matrix as a config gives it: paired conditions, or the T60 and SNR axes."""
+        d = {k: [list(x) if isinstance(x, tuple) else x for x in val]
+             for k, val in asdict(self.matrix).items()}
+        for key in ("t60", "snr_db") if self.matrix.conditions else ("conditions",):
+            d.pop(key)
+        return d
 
     def config_hash(self) -> str:
         """Hash of everything that changes results (runner and output folders excluded)."""
@@ -121,16 +130,22 @@ class BenchConfig:
         return [(g, replace(self.scene, t60=t60, array=self.geometries[g]))
                 for g in self.matrix.geometries for t60 in self.matrix.t60]
 
-    def weights_for(self, model: str, t60: float, snr: float) -> str | None:
-        """The state_dict configured for (model entry, condition), if any."""
+    def weights_for(self, model: str, t60: float, snr: float,
+                    geometry: str | None = None) -> str | None:
+        """The state_dict configured for (model entry, condition, geometry), if any: a key
+        naming the geometry wins over one that does not."""
         spec = self.weights.get(model)
         if spec is None or isinstance(spec, str):
             return spec
+        found = None
         for cond, path in spec.items():
-            c_t60, c_snr = parse_condition_key(cond, f"weights.{model}.{cond}")
+            c_t60, c_snr, c_geom = parse_condition_key(cond, f"weights.{model}.{cond}")
             if abs(c_t60 - t60) < 1e-9 and abs(c_snr - snr) < 1e-9:
-                return path
-        return None
+                if c_geom is not None and c_geom == geometry:
+                    return path
+                if c_geom is None:
+                    found = path
+        return found
 
 
 def _training_fields(tc: TrainConfig, base: TrainConfig | None = None) -> dict[str, Any]:
@@ -233,8 +248,8 @@ def _validate_cells(cfg: BenchConfig) -> None:
     for model in m.models:
         if "@" not in model:
             continue
-        for t60, snr in m.t60_snr_pairs():
-            if cfg.weights_for(model, t60, snr) is None:
+        for (t60, snr), geometry in ((p, g) for p in m.t60_snr_pairs() for g in m.geometries):
+            if cfg.weights_for(model, t60, snr, geometry) is None:
                 raise ConfigError(f"weights.{model}", f"model entry {model!r} needs weights for "
                                   f"condition '{t60:g}/{snr:g}' (--weights "
                                   f"{model}:{t60:g}/{snr:g}=PATH)")

@@ -40,10 +40,20 @@ class MatrixConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """The training budget: one :class:`TrainConfig` for every model, overridden per model."""
+    """The training budget: one :class:`TrainConfig` for every model, overridden per model, and
+    the training *scope*.
+
+    ``scope = "condition"`` (the study's): one model per (condition, model entry), trained on that
+    condition's windows. ``scope = "geometry"``: one model per (array geometry, model entry)
+    trained on the mixture of that geometry's conditions, then per condition fine-tuned for
+    ``finetune_epochs`` epochs (0: evaluated as it is); every cell still reports its own model's
+    skill on its own test set.
+    """
 
     defaults: TrainConfig = field(default_factory=TrainConfig)
     per_model: dict[str, TrainConfig] = field(default_factory=dict)
+    scope: str = "condition"
+    finetune_epochs: int = 0
 
     def for_model(self, model: str) -> TrainConfig:
         """The resolved training configuration of a model entry (``ARCH`` or ``ARCH@LABEL``)."""
@@ -130,9 +140,19 @@ def _snr(value: Any, f: str) -> float:
     return check.as_float(value, f, minimum=-30.0, maximum=120.0)
 
 
+TRAINING_SCOPES = ("condition", "geometry")
+
+
 def parse_training(d: Any) -> TrainingConfig:
-    check.check_keys(d, [*TrainConfig.field_names(), "per_model"], "training")
-    base = {k: v for k, v in d.items() if k != "per_model"}
+    check.check_keys(d, [*TrainConfig.field_names(), "per_model", "scope", "finetune_epochs"],
+                     "training")
+    scope = check.as_str(d.get("scope", "condition"), "training.scope", choices=TRAINING_SCOPES)
+    finetune = check.as_int(d.get("finetune_epochs", 0), "training.finetune_epochs", minimum=0,
+                            maximum=100_000)
+    if finetune and scope != "geometry":
+        raise ConfigError("training.finetune_epochs", "fine-tuning applies to scope = "
+                          "'geometry' (a mixture model per geometry, fine-tuned per condition)")
+    base = {k: v for k, v in d.items() if k not in ("per_model", "scope", "finetune_epochs")}
     defaults = TrainConfig.from_dict(base, "training")
     per_model = {}
     overrides = d.get("per_model", {})
@@ -141,7 +161,7 @@ def parse_training(d: Any) -> TrainingConfig:
         f = f"training.per_model.{model}"
         check.check_keys(table, TrainConfig.field_names(), f)
         per_model[model] = TrainConfig.from_dict({**base, **table}, f)
-    return TrainingConfig(defaults, per_model)
+    return TrainingConfig(defaults, per_model, scope, finetune)
 
 
 def parse_attribution(d: Any) -> AttributionConfig:
@@ -152,7 +172,8 @@ def parse_attribution(d: Any) -> AttributionConfig:
                                             minimum=1, maximum=4096)
     if "n_test_windows" in d:
         kwargs["n_test_windows"] = check.as_int(d["n_test_windows"],
-                                                "attribution.n_test_windows", minimum=1)
+                                                "attribution.n_test_windows", minimum=1,
+                                                allow_none=True)
     if "target_mode" in d:
         kwargs["target_mode"] = check.as_str(d["target_mode"], "attribution.target_mode",
                                              choices=TARGET_MODES)
@@ -185,14 +206,17 @@ def parse_weights(d: Any) -> dict[str, str | dict[str, str]]:
     return out
 
 
-def parse_condition_key(text: str, field: str) -> tuple[float, float]:
-    """``"0.15/25"`` -> (0.15, 25.0): the condition a weights file was trained on."""
+def parse_condition_key(text: str, field: str) -> tuple[float, float, str | None]:
+    """``"0.15/25"`` -> (0.15, 25.0, None), ``"0.15/25/line8"`` -> (0.15, 25.0, "line8"): the
+    condition (and optionally the array geometry) a weights file was trained on."""
     try:
-        t60, snr = text.split("/")
-        return float(t60), float(snr)
+        t60, snr, *rest = text.split("/")
+        if len(rest) > 1 or (rest and not rest[0]):
+            raise ValueError(text)
+        return float(t60), float(snr), rest[0] if rest else None
     except ValueError:
-        raise ConfigError(
-            field, f"condition keys are 'T60/SNR' such as '0.15/25', got {text!r}") from None
+        raise ConfigError(field, "condition keys are 'T60/SNR' or 'T60/SNR/GEOMETRY' such as "
+                          f"'0.15/25' or '0.15/25/line8', got {text!r}") from None
 
 
 def parse_runner(d: Any) -> RunnerConfig:
@@ -206,7 +230,7 @@ def parse_runner(d: Any) -> RunnerConfig:
         kwargs.setdefault("mode", "scheduler")
     if "n_workers" in d:
         kwargs["n_workers"] = check.as_int(d["n_workers"], "runner.n_workers", minimum=1,
-                                           maximum=1024)
+                                           maximum=1024, allow_none=True)
     if "threads_per_worker" in d:
         kwargs["threads_per_worker"] = check.as_int(
             d["threads_per_worker"], "runner.threads_per_worker", minimum=1, maximum=256)
@@ -228,6 +252,7 @@ def parse_output(d: Any) -> OutputConfig:
                            for k in ("results_dir", "store_dir") if k in d})
 
 
-__all__ = ["RUNNER_MODES", "AttributionConfig", "MatrixConfig", "OutputConfig", "RunnerConfig",
-           "TrainingConfig", "parse_attribution", "parse_condition_key", "parse_matrix",
-           "parse_output", "parse_runner", "parse_training", "parse_weights"]
+__all__ = ["RUNNER_MODES", "TRAINING_SCOPES", "AttributionConfig", "MatrixConfig",
+           "OutputConfig", "RunnerConfig", "TrainingConfig", "parse_attribution",
+           "parse_condition_key", "parse_matrix", "parse_output", "parse_runner", "parse_training",
+           "parse_weights"]

@@ -27,7 +27,7 @@ class StageSpec:
     stage: str
     key: str
     config: Any
-    inputs: dict[str, str] = field(default_factory=dict)  # role -> upstream key
+    inputs: dict[str, str] = field(default_factory=dict)  # role ("stage[:tag]") -> key
     label: str = ""
 
 
@@ -70,9 +70,10 @@ def execute(
             return result(True, False)
         upstream = {}
         for role, key in spec.inputs.items():
-            art = store.get(role, key)
+            stage = role.split(":")[0]  # a role is a stage, or "stage:tag" for several
+            art = store.get(stage, key)
             if art is None:
-                raise RuntimeError(f"upstream artifact {role}/{key} is missing or corrupt")
+                raise RuntimeError(f"upstream artifact {stage}/{key} is missing or corrupt")
             upstream[role] = art
         memory.reset_peak()
         module = importlib.import_module(STAGE_MODULES[spec.stage])

@@ -61,7 +61,7 @@ class StageGraph:
 
     def upstream(self, spec: StageSpec) -> list[StageSpec]:
         """The nodes ``spec`` reads (its inputs)."""
-        return [self.by_key[(role, key)] for role, key in spec.inputs.items()]
+        return [self.by_key[(role.split(":")[0], key)] for role, key in spec.inputs.items()]
 
 
 class _Keys:
@@ -117,50 +117,89 @@ def build_graph(cfg: BenchConfig) -> StageGraph:
             sig = keys.node(graph, "signals",
                             signals.Config(cfg.seed, att.n_test_windows, cfg.metrics),
                             {"windows": win.key}, code["signals"], cond)
-            condition = {"condition": cond, "t60": scene.t60, "snr_db": snr,
-                         "geometry": geometry, "windows": win.key, "baselines": base.key,
-                         "signals": sig.key, "rirs": room.key}
-            graph.conditions.append(condition)
-            for model_name in cfg.matrix.models:
-                arch = model_name.partition("@")[0]
-                network = keys.modules(get_model_spec(arch).network_module)
-                label = f"{model_name} {cond}"
-                model = keys.node(graph, "model",
-                                  _model_config(cfg, model_name, scene.t60, snr),
-                                  {"windows": win.key}, code["model"] + network, label)
-                ctrl = keys.node(graph, "controls",
-                                 controls.Config(cfg.seed, att.n_test_windows,
-                                                 cfg.metrics.manipulation),
-                                 {"model": model.key, "windows": win.key},
-                                 code["controls"] + network, label)
-                for method in cfg.matrix.methods:
-                    a_cfg = attribution.Config(method, dict(att.params.get(method, {})),
-                                               cfg.seed, att.target_mode, att.n_test_windows,
-                                               att.batch_size)
-                    a_code = network + _method_code(keys, method, arch)
-                    cell_label = f"{model_name} {method} {cond}"
-                    rel = keys.node(graph, "attribution", a_cfg,
-                                    {"model": model.key, "windows": win.key},
-                                    code["attribution"] + a_code, cell_label)
-                    met = keys.node(graph, "metrics", metrics_stage.Config(a_cfg, cfg.metrics),
-                                    {"attribution": rel.key, "model": model.key,
-                                     "windows": win.key, "controls": ctrl.key},
-                                    code["metrics"] + a_code, cell_label)
-                    graph.cells.append({**condition, "model": model_name, "method": method,
-                                        "model_key": model.key, "attribution": rel.key,
-                                        "metrics": met.key})
+            graph.conditions.append({"condition": cond, "t60": scene.t60, "snr_db": snr,
+                                     "geometry": geometry, "windows": win.key,
+                                     "baselines": base.key, "signals": sig.key,
+                                     "rirs": room.key})
+    mixtures = _mixture_models(cfg, graph, keys, code)
+    for condition in graph.conditions:
+        cond, win = condition["condition"], condition["windows"]
+        for model_name in cfg.matrix.models:
+            arch = model_name.partition("@")[0]
+            network = keys.modules(get_model_spec(arch).network_module)
+            label = f"{model_name} {cond}"
+            inputs = {"windows": win}
+            mixture = mixtures.get((condition["geometry"], model_name))
+            if mixture is not None:
+                inputs["model:init"] = mixture.key
+            model = keys.node(graph, "model", _model_config(
+                cfg, model_name, condition, mixture is not None),
+                inputs, code["model"] + network, label)
+            ctrl = keys.node(graph, "controls",
+                             controls.Config(cfg.seed, att.n_test_windows,
+                                             cfg.metrics.manipulation),
+                             {"model": model.key, "windows": win},
+                             code["controls"] + network, label)
+            for method in cfg.matrix.methods:
+                a_cfg = attribution.Config(method, dict(att.params.get(method, {})),
+                                           cfg.seed, att.target_mode, att.n_test_windows,
+                                           att.batch_size)
+                a_code = network + _method_code(keys, method, arch)
+                cell_label = f"{model_name} {method} {cond}"
+                rel = keys.node(graph, "attribution", a_cfg,
+                                {"model": model.key, "windows": win},
+                                code["attribution"] + a_code, cell_label)
+                met = keys.node(graph, "metrics", metrics_stage.Config(a_cfg, cfg.metrics),
+                                {"attribution": rel.key, "model": model.key,
+                                 "windows": win, "controls": ctrl.key},
+                                code["metrics"] + a_code, cell_label)
+                graph.cells.append({**condition, "model": model_name, "method": method,
+                                    "model_key": model.key, "attribution": rel.key,
+                                    "metrics": met.key})
     return graph
 
 
-def _model_config(cfg: BenchConfig, model: str, t60: float, snr: float) -> model_stage.Config:
-    weights = cfg.weights_for(model, t60, snr)
+def _mixture_models(cfg: BenchConfig, graph: StageGraph, keys: _Keys,
+                    code: dict[str, str]) -> dict[tuple[str, str], StageSpec]:
+    """With ``training.scope = "geometry"``: one model per (geometry, trained model entry),
+    trained on the mixture of the geometry's conditions (their windows in graph order)."""
+    if cfg.training.scope != "geometry":
+        return {}
+    out = {}
+    for geometry in cfg.matrix.geometries:
+        wins = [c["windows"] for c in graph.conditions if c["geometry"] == geometry]
+        inputs = {("windows" if i == 0 else f"windows:{i}"): key for i, key in enumerate(wins)}
+        for model_name in cfg.matrix.models:
+            if "@" in model_name:
+                continue  # external weights are not trained
+            network = keys.modules(get_model_spec(model_name).network_module)
+            training = _resolved(cfg.training.for_model(model_name))
+            out[(geometry, model_name)] = keys.node(
+                graph, "model", model_stage.Config(model_name, cfg.seed, training=training,
+                                                   mixture=True),
+                inputs, code["model"] + network, f"{model_name} {geometry} mixture")
+    return out
+
+
+def _resolved(training: Any) -> Any:
+    # The device is part of the key: "auto" is resolved here, where the graph is built.
+    return replace(training, device=str(resolve_device(training.device)))
+
+
+def _model_config(cfg: BenchConfig, model: str, condition: dict[str, Any],
+                  from_mixture: bool = False) -> model_stage.Config:
+    weights = cfg.weights_for(model, condition["t60"], condition["snr_db"],
+                              condition["geometry"])
     if weights is not None:  # keyed by content, not by path
         return model_stage.Config(model, cfg.seed, weights_sha256=file_sha256(Path(weights)),
                                   weights_path=str(Path(weights).resolve()))
-    training = cfg.training.for_model(model)
-    # The device is part of the key: "auto" is resolved here, where the graph is built.
-    training = replace(training, device=str(resolve_device(training.device)))
-    return model_stage.Config(model, cfg.seed, training=training)
+    training = _resolved(cfg.training.for_model(model))
+    if not from_mixture:
+        return model_stage.Config(model, cfg.seed, training=training)
+    epochs = cfg.training.finetune_epochs
+    finetune = replace(training, max_epochs=epochs, patience=max(1, epochs),
+                       init_output_bias=False) if epochs else None
+    return model_stage.Config(model, cfg.seed, training=finetune, warm_start=True)
 
 
 __all__ = ["StageGraph", "build_graph", "condition_label"]

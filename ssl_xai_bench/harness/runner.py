@@ -13,6 +13,7 @@ dependants are skipped with that reason; the run completes the rest.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -37,6 +38,16 @@ WORKER_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+
+
+def n_workers(cfg: BenchConfig) -> int:
+    """Worker processes of a run: 1 in process; the configured count or up to 4 (one per core)
+    on a local cluster; the configured count (else 1, for the estimate) on a remote one."""
+    if cfg.runner.mode == "inprocess":
+        return 1
+    if cfg.runner.n_workers:
+        return cfg.runner.n_workers
+    return max(1, min(os.cpu_count() or 1, 4)) if cfg.runner.mode == "local" else 1
 
 
 def run_graph(graph: StageGraph, cfg: BenchConfig, runtime: dict[str, Any]) -> list[StageResult]:
@@ -73,11 +84,11 @@ def _client(cfg: BenchConfig) -> Iterator[Any]:
         finally:
             client.close()
         return
-    n_workers = cfg.runner.n_workers or max(1, min(os.cpu_count() or 1, 4))
+    workers = n_workers(cfg)
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)  # inherited by the worker processes
     cluster = LocalCluster(
-        n_workers=n_workers,
+        n_workers=workers,
         threads_per_worker=cfg.runner.threads_per_worker,
         processes=True,
         dashboard_address=":0",
@@ -156,5 +167,12 @@ def run_benchmark(
         "progress": False,
         "torch_threads": cfg.runner.threads_per_worker,
     }
+    start = time.perf_counter()
     results = run_graph(graph, cfg, runtime)
-    return collect(cfg, graph, results, cfg.results_path(), command)
+    graph_seconds = time.perf_counter() - start
+    summary = collect(cfg, graph, results, cfg.results_path(), command)
+    # what a plan's rates are fitted on (harness.plan.fit_rates)
+    summary.update(workers=n_workers(cfg), graph_seconds=round(graph_seconds, 2))
+    path = cfg.results_path() / "run_summary.json"
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary

@@ -36,6 +36,8 @@ SECTIONS = {
     "gcc-phat": "Batched GCC-PHAT vs a per-window loop",
     "end-to-end": "End to end: cold, warm, and adding one method",
     "memory": "Peak memory of the default preset",
+    "plan": "The plan's rates and its predictions against measured runs",
+    "skill": "Model skill against training time",
 }
 
 

@@ -15,6 +15,8 @@ def test_every_preset_validates(preset):
     cfg = load_config(preset)
     assert cfg.preset == preset
     assert cfg.config_hash() == load_config(preset).config_hash()
+    # the canonical form (what provenance records) reads back into the same typed config
+    assert config_from_dict(cfg.to_dict()) == cfg
 
 
 def test_overrides_and_hash():

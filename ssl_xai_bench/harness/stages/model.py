@@ -1,9 +1,13 @@
 """Stage ``model``: a trained localizer (or external weights) and its test predictions.
 
-A model entry is ``ARCH`` (trained here on the condition's training split with its
-:class:`TrainConfig`) or ``ARCH@LABEL`` (a state_dict given in the configuration's ``weights``,
-keyed by its content, not its path). Artifact: ``model.pt`` (state_dict + JSON metadata),
-``history.json`` (one row per epoch) and ``predictions.npz`` (``test`` ``(N_test, 3)`` metres).
+A model entry is ``ARCH`` (trained here with its :class:`TrainConfig`) or ``ARCH@LABEL`` (a
+state_dict given in the configuration's ``weights``, keyed by its content, not its path). A node
+trains on the training and validation splits of its ``windows`` input, or of several
+(``windows``, ``windows:1``, ...: a *mixture* of conditions, e.g. one model per array geometry),
+starting from random weights or from another model node's (input ``model:init``: a warm start,
+e.g. fine-tuning a mixture model on one condition; with no training it only evaluates them).
+Artifact: ``model.pt`` (state_dict + JSON metadata), ``history.json`` (one row per epoch) and
+``predictions.npz`` (``test`` ``(N_test, 3)`` metres, on the test split of ``windows``).
 """
 
 from __future__ import annotations
@@ -39,13 +43,17 @@ class Config:
     training: TrainConfig | None = None
     weights_sha256: str | None = None
     weights_path: str | None = None
+    mixture: bool = False
+    warm_start: bool = False
 
     def key_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"model": self.model, "seed": self.seed}
         if self.weights_sha256 is not None:
             d["weights"] = {"sha256": self.weights_sha256}
-        else:
+        if self.training is not None:
             d["training"] = self.training.to_dict()
+        if self.mixture or self.warm_start:
+            d.update(mixture=self.mixture, warm_start=self.warm_start)
         return d
 
     @property
@@ -53,30 +61,46 @@ class Config:
         return self.model.partition("@")[0]
 
 
+def _split(upstream: dict, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(windows, positions, source_ids)`` of ``split`` over every windows input, in role order
+    (source ids offset per input, so that sources of different conditions stay distinct)."""
+    roles = sorted((r for r in upstream if r.split(":")[0] == "windows"),
+                   key=lambda r: (r != "windows", r))
+    parts = [windows_stage.load(upstream[r], split) for r in roles]
+    offsets = np.cumsum([0] + [int(p.source_ids.max()) + 1 if len(p) else 0 for p in parts])
+    if len(parts) == 1:
+        p = parts[0]
+        return p.windows, p.positions, p.source_ids
+    return (np.concatenate([p.windows for p in parts]),
+            np.concatenate([p.positions for p in parts]),
+            np.concatenate([p.source_ids + o for p, o in zip(parts, offsets, strict=False)]))
+
+
 def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
-    train = windows_stage.load(upstream["windows"], "train")
-    val = windows_stage.load(upstream["windows"], "val")
     test = windows_stage.load(upstream["windows"], "test")
-    n_mics, length = train.windows.shape[1:]
+    n_mics, length = test.windows.shape[1:]
     seed = derive_seed(config.seed, "train", config.model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # weight initialisation is part of the seeded stage
         model = build_model(config.arch, n_mics=n_mics, window_length=length)
     history: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"model": config.model, "source": "trained"}
+    if config.warm_start:
+        load_checkpoint(upstream["model:init"].file("model.pt"), model)
+        meta.update(source="warm start", init=upstream["model:init"].key)
     if config.weights_sha256 is not None:
         load_checkpoint(config.weights_path, model)
         meta.update(source="external",
                     weights={"sha256": config.weights_sha256, "path": config.weights_path})
-    else:
+    elif config.training is not None:
         result = train_model(
-            model, (train.windows, train.positions, train.source_ids),
-            (val.windows, val.positions, val.source_ids), config.training, seed=seed,
-            progress=runtime.get("progress", False),
+            model, _split(upstream, "train"), _split(upstream, "val"), config.training,
+            seed=seed, progress=runtime.get("progress", False),
         )
         model, history = result.model, result.history
         meta.update(best_epoch=result.best_epoch, best_val_loss=result.best_val_loss,
-                    stopped_reason=result.stopped_reason, epochs=len(history))
+                    stopped_reason=result.stopped_reason, epochs=len(history),
+                    training=config.training.to_dict())
     model.cpu().eval()
     with torch.no_grad():
         pred = predict(model, test.windows)

@@ -1,0 +1,111 @@
+"""The plan: work features follow the configuration, the schedule is a real makespan, rates fitted
+on known costs are recovered, and (slow) the smoke preset's predicted wall time is within 1.5x of
+a measured run on this machine."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from ssl_xai_bench.harness.config import load_config
+from ssl_xai_bench.harness.execute import StageSpec
+from ssl_xai_bench.harness.graph import StageGraph, build_graph
+from ssl_xai_bench.harness.plan import (
+    _schedule,
+    estimate,
+    fit_rates,
+    load_rates,
+    node_features,
+    node_scenes,
+)
+from tests.e2e.conftest import run_cli
+
+
+def _smoke(**sources):
+    overrides = [{"scene": {"sources": sources}}] if sources else []
+    return build_graph(load_config("smoke", overrides=overrides))
+
+
+def _features(graph, stage):
+    scenes = node_scenes(graph)
+    node = next(n for n in graph.nodes if n.stage == stage)
+    return node_features(node, scenes[(node.stage, node.key)])
+
+
+def test_features_follow_the_configuration():
+    model = [_features(_smoke(n_train=n), "model")["loccnn_window_mic"] for n in (40, 80, 120)]
+    # linear in the training sources (the validation part stays)
+    assert model[2] - model[1] == pytest.approx(model[1] - model[0]) and model[1] > model[0]
+    rirs = [_features(_smoke(n_train=n), "rirs")["fast_position_mic_s"] for n in (40, 80)]
+    # positions of every split (smoke: 10 val and 12 test sources) x 16 mics x T60 0.3 s
+    assert rirs == pytest.approx([(40 + 22) * 16 * 0.3, (80 + 22) * 16 * 0.3])
+
+
+def test_schedule_is_the_makespan_of_the_graph():
+    graph = StageGraph()
+    a, b = StageSpec("rirs", "a", None), StageSpec("rirs", "b", None)
+    c = StageSpec("windows", "c", None, {"rirs": "a", "rirs:2": "b"})
+    for node in (a, b, c):
+        graph.add(node)
+    seconds = {("rirs", "a"): 10.0, ("rirs", "b"): 4.0, ("windows", "c"): 5.0}
+    assert _schedule(graph, seconds, workers=2) == 15.0  # a || b, then c
+    assert _schedule(graph, seconds, workers=1) == 19.0
+
+
+def test_fitted_rates_recover_known_costs():
+    rates = load_rates()
+    graph = _smoke()
+    truth = estimate(graph, 2, rates)
+    summary = {"workers": 2, "computed_nodes": [
+        {"stage": n.stage, "label": n.label, "seconds": truth.node_seconds[(n.stage, n.key)]}
+        for n in graph.nodes]}
+    other = build_graph(load_config("smoke", overrides=[{"matrix": {"t60": [0.6]},
+                                                          "scene": {"sources": {"n_train": 20}}}]))
+    other_truth = estimate(other, 2, rates)
+    other_summary = {"workers": 2, "computed_nodes": [
+        {"stage": n.stage, "label": n.label, "seconds": other_truth.node_seconds[(n.stage, n.key)]}
+        for n in other.nodes]}
+    fitted = fit_rates([(graph, summary, truth.wall_seconds),
+                        (other, other_summary, other_truth.wall_seconds)], 1.0, "test")
+    again = estimate(graph, 2, {**fitted, "probe_seconds": 1.0})
+    for ident, seconds in truth.node_seconds.items():
+        assert again.node_seconds[ident] == pytest.approx(seconds, rel=1e-3, abs=1e-3)
+    assert again.wall_seconds == pytest.approx(truth.wall_seconds, rel=0.01)
+
+
+def test_more_workers_never_take_longer():
+    graph = build_graph(load_config("default"))
+    rates = load_rates()
+    walls = [estimate(graph, w, rates).makespan for w in (1, 2, 4, 16)]
+    assert walls == sorted(walls, reverse=True)
+    one = estimate(graph, 1, rates)
+    assert one.makespan == pytest.approx(sum(one.node_seconds.values()))
+
+
+def test_plan_of_the_full_preset_prints_its_estimate(tmp_path):
+    proc = run_cli("plan", "--preset", "full", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"wall time on \d+ worker\(s\): ", proc.stdout)
+    for stage in ("rirs", "windows", "model", "attribution", "metrics"):
+        assert re.search(rf"^{stage}\s+\d+\s+[\d.]+", proc.stdout, re.M), stage
+
+
+@pytest.mark.slow
+def test_smoke_plan_is_within_1_5x_of_a_measured_run(tmp_path):
+    plan = run_cli("plan", "--preset", "smoke", "--calibrate", cwd=tmp_path, timeout=600)
+    assert plan.returncode == 0, plan.stderr
+    h, m, s = re.search(r"wall time on \d+ worker\(s\): (?:(\d+):)?(\d+):(\d+)",
+                        plan.stdout).groups()
+    predicted = int(h or 0) * 3600 + int(m) * 60 + int(s)
+    start = time.perf_counter()
+    run = run_cli("run", "--preset", "smoke", "--store", str(tmp_path / "store"),
+                  "--results-dir", str(tmp_path / "results"), cwd=tmp_path)
+    measured = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((tmp_path / "results" / "smoke" / "run_summary.json").read_text())
+    assert summary["wall_seconds"] <= measured
+    print(f"\nsmoke: predicted {predicted} s, measured {measured:.0f} s")
+    assert 1 / 1.5 <= predicted / measured <= 1.5
