@@ -15,14 +15,14 @@ from ssl_xai_bench.metrics import (
     manipulation,
     quantus_suite,
     srp,
-    tdoa,
+    tdoa_family,
 )
 from ssl_xai_bench.metrics.spec import Family, MetricSpec
 
 FAMILIES: tuple[Family, ...] = (
     manipulation.FAMILY,
     conservation.FAMILY,
-    tdoa.FAMILY,
+    tdoa_family.FAMILY,
     dereverb.FAMILY,
     srp.FAMILY,
     channel_identity.FAMILY,

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ssl_xai_bench import validate as check
+from ssl_xai_bench.metrics.gcc_phat import mic_pairs
 from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores, SignalCell
-from ssl_xai_bench.metrics.tdoa import max_lags, mic_pairs
+from ssl_xai_bench.metrics.tdoa import max_lags
 from ssl_xai_bench.metrics.xcorr import pairwise_peak_xcorr
 
 

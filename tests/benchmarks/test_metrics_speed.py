@@ -14,8 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from ssl_xai_bench.metrics import manipulation, tdoa
-from ssl_xai_bench.metrics import quantus_suite as qs
+from ssl_xai_bench.metrics import gcc_phat, manipulation, quantus_params, quantus_suite, tdoa
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -32,14 +31,14 @@ COST_BOUND = 1.25
 def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 16, 5120)).astype(np.float32)
-    pairs = tdoa.mic_pairs(16)
+    pairs = gcc_phat.mic_pairs(16)
     bound = tdoa.max_lags(np.c_[0.15 * np.arange(16), np.zeros((16, 2))], pairs, 16000, 343)
 
     def loop(max_lag=None):
         return np.array(
             [
                 [
-                    tdoa.gcc_phat_reference(
+                    gcc_phat.gcc_phat_reference(
                         w[j], w[i], None if max_lag is None else int(max_lag[p])
                     )
                     for p, (i, j) in enumerate(pairs)
@@ -50,7 +49,7 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
         )
 
     def batched(max_lag=None, workers=1):
-        return tdoa.gcc_phat_lags(x, pairs, max_lag=max_lag, workers=workers)
+        return gcc_phat.gcc_phat_lags(x, pairs, max_lag=max_lag, workers=workers)
 
     np.testing.assert_array_equal(batched(), loop())
     np.testing.assert_array_equal(batched(bound), loop(bound))
@@ -157,13 +156,14 @@ def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report
         counting = _Counting(model)
 
         def run(name=name, params=params, counting=counting):
-            qs.run_quantus_metric(name, counting, x, pos, rel, params=params, batch_size=batch)
+            quantus_suite.run_quantus_metric(name, counting, x, pos, rel, params=params,
+                                             batch_size=batch)
 
         run()
         forwards[name] = counting.windows
         counting.windows = 0
-        assert forwards[name] == n * qs.forwards_per_window(
-            name, qs.metric_params(name, params), 16, 5120
+        assert forwards[name] == n * quantus_params.forwards_per_window(
+            name, quantus_params.metric_params(name, params), 16, 5120
         )
         runs[name] = run
     counting = _Counting(model)
