@@ -1,0 +1,80 @@
+"""Sweep analysis on a constructed leaderboard with known rankings."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
+from ssl_xai_bench.report.sweep import (
+    best_per_condition,
+    is_sweep,
+    rank_agreement,
+    ranks,
+    sweep_section,
+)
+
+METHODS = ("lrp", "gradient", "integrated_gradients", "occlusion")
+
+
+def _board() -> pd.DataFrame:
+    """faithfulness_correlation (up): at T60 0.15 the order is lrp > gradient > ig > occlusion;
+    at T60 0.6 it is reversed. SNR and geometry change nothing. Controls and baselines present."""
+    rows = []
+    for t60, snr, geometry, model in itertools.product((0.15, 0.6), (25.0, 10.0),
+                                                       ("paper_line", "circle8"), ("loccnn",)):
+        order = METHODS if t60 == 0.15 else METHODS[::-1]
+        means = {m: 0.8 - 0.1 * order.index(m) for m in METHODS}
+        means.update(random=0.0, energy=0.1, microphones=0.9)
+        for method, mean in means.items():
+            rows.append({"model": model, "condition": f"{t60} {snr} {geometry}", "t60": t60,
+                         "snr_db": snr, "geometry": geometry, "method": method,
+                         "metric": "faithfulness_correlation", "category": "faithfulness",
+                         "direction": "up", "unit": "score", "mean": mean,
+                         "ci_low": mean - 0.05, "ci_high": mean + 0.05, "status": "ok"})
+    return pd.DataFrame(rows)
+
+
+def test_ranks_leave_out_controls_and_baselines():
+    ranked = ranks(_board(), "faithfulness_correlation")
+    assert set(ranked["method"]) == set(METHODS)
+    first = ranked[(ranked["t60"] == 0.15)].groupby("method")["rank"].unique()
+    assert first["lrp"].tolist() == [1.0] and first["occlusion"].tolist() == [4.0]
+
+
+def test_agreement_sees_a_reversal_by_t60_and_none_by_snr_or_geometry():
+    agree = rank_agreement(ranks(_board(), "faithfulness_correlation")).set_index("factor")
+    assert agree.loc["t60", "kendall_tau"] == pytest.approx(-1.0)
+    assert agree.loc["t60", "same_best"] == 0.0
+    for factor in ("snr_db", "geometry"):
+        assert agree.loc[factor, "kendall_tau"] == pytest.approx(1.0)
+        assert agree.loc[factor, "same_best"] == 1.0
+    assert agree.loc["t60", "pairs"] == 4  # one pair of T60 levels per (SNR, geometry)
+
+
+def test_best_per_condition_and_a_run_without_a_sweep():
+    best = best_per_condition(ranks(_board(), "faithfulness_correlation"))
+    assert set(best.loc[best["t60"] == 0.15, "best"]) == {"lrp"}
+    assert set(best.loc[best["t60"] == 0.6, "best"]) == {"occlusion"}
+    single = _board()
+    single = single[(single["t60"] == 0.15) & (single["snr_db"] == 25.0)
+                    & (single["geometry"] == "paper_line")]
+    assert is_sweep(_board()) and not is_sweep(single)
+
+
+def test_figures_and_section_render(tmp_path):
+    board = _board()
+    board.to_csv(tmp_path / "leaderboard.csv", index=False)
+    for factor in ("t60", "snr_db", "geometry"):
+        fig, caption = plot_metric_vs_factor(board, "faithfulness_correlation", factor)
+        assert len(fig.axes) == 1 and "not a pooled CI" in caption
+        lines = fig.axes[0].get_lines()
+        assert lines  # one line per method and control
+    fig, caption = plot_rank_bumps(board, "faithfulness_correlation")
+    ys = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines()}
+    np.testing.assert_array_equal(ys["lrp"], [1, 1, 4, 4, 1, 1, 4, 4])  # circle8 first
+    html = sweep_section(tmp_path, [("figures/x.png", "a caption")])
+    assert "Kendall" in html and "faithfulness_correlation" in html and "a caption" in html
