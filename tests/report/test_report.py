@@ -1,5 +1,7 @@
-"""The static HTML report: tables present, every file reference resolves, it renders in Chromium
-without errors (images decoded, audio loaded), and the WAV files hold the scaled signals."""
+"""The static HTML report: sections in order, tables present, every file reference resolves, it
+renders in Chromium without errors (images decoded, audio loaded), its first screen at 1280 px
+shows the summary and the headline table without horizontal scrolling, and the WAV files hold the
+scaled signals."""
 
 from __future__ import annotations
 
@@ -17,8 +19,15 @@ from scipy.io import wavfile
 
 from ssl_xai_bench.report.audio import minmax_symmetric, peak_normalize, to_pcm16
 from ssl_xai_bench.report.figures import load_inspection
-from ssl_xai_bench.report.html import build_report
-from tests.report.report_fixture import CONDITIONS, FAILED, METHODS, MODELS, write_results
+from ssl_xai_bench.report.html import DEFAULT_SECTIONS, Section, build_report
+from tests.report.report_fixture import (
+    CONDITIONS,
+    FAILED,
+    METHODS,
+    MODELS,
+    write_headline_results,
+    write_results,
+)
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -76,31 +85,41 @@ def _chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-def _render(index: Path, tmp_path: Path) -> tuple[_Page, str]:
+def _exe() -> str:
     exe = _chromium()
     if exe is None:
         if os.environ.get("CI"):
             pytest.fail("chromium not found but CI is set: .ci/run must install it "
                         "(apt-get install -y chromium)")
         pytest.skip("chromium not found (apt-get install -y chromium); CI is unset")
+    return exe
+
+
+def _render(index: Path, tmp_path: Path, *extra: str) -> tuple[_Page, str]:
+    exe = _exe()
     profile = tmp_path / "profile"
     proc = subprocess.run(
         [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-         "--virtual-time-budget=5000", "--dump-dom", index.as_uri()],
+         *extra, "--virtual-time-budget=5000", "--dump-dom", index.as_uri()],
         capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return _parse(proc.stdout), proc.stderr
 
 
-def test_default_out_dir_and_every_table_present(report):
+def test_default_out_dir_sections_in_order_and_every_table_present(report):
     root, index = report
     assert index == root / "report" / "index.html"
     page = _parse(index.read_text(encoding="utf-8"))
+    sections = [a["id"] for t, a in page.tags if t == "section"]
+    assert sections == ["summary", "headline", "figures", "details", "provenance"]
     ids = [a.get("id", "") for t, a in page.tags if t == "table"]
     n_cells = len(MODELS)
-    assert [i for i in ids if i.startswith("lb-")] == [f"lb-{k}" for k in range(1 + n_cells)]
-    assert "summary-table" in ids
+    # overall, one per model (one condition each: no per-cell block)
+    assert [i for i in ids if i.startswith("headline-")] == [
+        "headline-overall", "headline-model-0", "headline-model-1"]
+    assert {"summary-table", "sanity-table", "provenance-table"} <= set(ids)
     assert len([i for i in ids if i.startswith("tdoa-")]) == n_cells
+    assert len([i for i in ids if i.startswith("family-")]) == 9 * (1 + n_cells)  # 9 families
     text = index.read_text(encoding="utf-8")
     assert FAILED[4] in text  # the failed cell's reason in a footnote
     assert text.count('<tr class="baseline"><td>constant</td>') == n_cells * 2 * 3
@@ -139,9 +158,9 @@ def test_renders_in_headless_chromium_without_errors(report, tmp_path):
     bad = [ln for ln in stderr.splitlines() if "Uncaught" in ln
            or ("CONSOLE" in ln and "error" in ln.lower())]
     assert not bad, bad
-    # every leaderboard survived rendering
-    assert len([a for t, a in page.tags if t == "table" and a.get("id", "").startswith("lb-")]) \
-        == 1 + len(MODELS)
+    # every headline table survived rendering
+    assert len([a for t, a in page.tags if t == "table"
+                and a.get("id", "").startswith("headline-")]) == 1 + len(MODELS)
 
 
 def test_chromium_check_reports_missing_files(report, tmp_path):
@@ -190,3 +209,59 @@ def test_tables_and_sidecars_written(report):
 def test_missing_leaderboard_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="leaderboard.csv"):
         build_report(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def headline_report(tmp_path_factory):
+    root = write_headline_results(tmp_path_factory.mktemp("headline"))
+    return build_report(root)
+
+
+def test_first_screen_at_1280_px_shows_summary_and_headline_without_scrolling(
+        headline_report, tmp_path):
+    width, height = 1280, 800
+    page, _ = _render(headline_report, tmp_path, f"--window-size={width},{height}")
+    layout = json.loads(page.body["data-layout"])
+    assert layout["innerWidth"] == width, layout
+    assert layout["scrollWidth"] <= width, layout  # no horizontal scrolling
+    top, bottom = layout["summary"]
+    assert top < height and bottom <= height, layout  # the whole summary on the first screen
+    top, bottom = layout["headline"]
+    assert top < height and bottom <= height, layout  # and the whole overall headline table
+    shot = tmp_path / "first_screen.png"
+    proc = subprocess.run(
+        [_exe(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'shot-profile'}",
+         "--hide-scrollbars", f"--window-size={width},{height}", "--virtual-time-budget=5000",
+         f"--screenshot={shot}", headline_report.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (
+        width, height)
+
+
+def test_summary_is_generated_from_the_numbers(headline_report):
+    text = headline_report.read_text(encoding="utf-8")
+    summary = text[text.index('<section id="summary">'):text.index('<section id="headline">')]
+    # faithfulness: lrp is tied with the best in both cells, integrated_gradients in one
+    assert "<td>lrp (2/2)</td>" in summary
+    assert "1 cell(s) where the model does not localise" in summary
+    assert "loccnn at cond_b (gain over the trivial predictor 0.01 m" in summary
+    assert "Sanity checks: 3 of 12 fail" in summary
+    assert "energy on TDoA" in summary  # a control beats the best method
+
+
+def test_a_section_is_added_without_touching_the_others(tmp_path):
+    root = write_results(tmp_path / "run", seed=2, models=MODELS[:1], conditions=CONDITIONS[:1])
+
+    def sweep(ctx):
+        return f"<p id=\"sweep-probe\">{ctx.results.name}</p>"
+
+    sections = list(DEFAULT_SECTIONS)
+    sections.insert(3, Section("sweep", "Sweep", sweep))
+    text = build_report(root, sections=sections).read_text(encoding="utf-8")
+    order = [text.index(f'<section id="{s}">') for s in
+             ("summary", "headline", "figures", "sweep", "details", "provenance")]
+    assert order == sorted(order) and '<p id="sweep-probe">run</p>' in text
+    assert '<a href="#sweep">Sweep</a>' in text

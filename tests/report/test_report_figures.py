@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from ssl_xai_bench.report import html as report
+from ssl_xai_bench.report import sections as report
 from ssl_xai_bench.report.build_figures import MANIFEST
 from ssl_xai_bench.report.html import build_report
 from tests.report.report_fixture import CONDITIONS, MODELS, write_results

@@ -142,8 +142,8 @@ def test_wide_csv_full_precision_and_failed_cell(tables):
                  and e["leaderboard"].keys.get("condition") == cond)
     wide = pd.read_csv(entry["files"]["csv"])
     row = tidy[(tidy.model == model) & (tidy.condition == cond) & (tidy.method == METHODS[0])
-               & (tidy.metric == "tdoa_mae")].iloc[0]
-    col = "tdoa_mae [samples] ↓"
+               & (tidy.metric == "tdoa_bounded_mae")].iloc[0]
+    col = "tdoa_bounded_mae [samples] ↓"
     assert wide.loc[wide.method == METHODS[0], f"{col} mean"].item() == row["mean"]
     assert wide.loc[wide.method == METHODS[0], f"{col} ci_high"].item() == row["ci_high"]
     assert np.isnan(wide.loc[wide.method == method, f"{metric} ↓ mean"].item())

@@ -1,4 +1,5 @@
-"""Metric heatmaps: methods x conditions, one panel per attribution metric, one figure per model.
+"""Metric heatmaps: methods x conditions, one panel per attribution metric, one figure per model
+(the report draws one per model and metric family, at most ``MAX_PANELS`` panels each).
 
 Input: the tidy ``leaderboard.csv``. A panel's colour is the metric's mean (unit and direction in
 the colour-bar label); cells read the mean with 4 significant digits
@@ -17,7 +18,10 @@ from matplotlib.figure import Figure
 from ssl_xai_bench.report.figures.common import condition_label, new_figure
 from ssl_xai_bench.report.tables import format_number, validate_tidy
 
-__all__ = ["plot_metric_heatmaps", "draw_metric_heatmap"]
+__all__ = ["MAX_PANELS", "plot_metric_heatmaps", "draw_metric_heatmap"]
+
+#: The most panels the report puts in one heatmap figure.
+MAX_PANELS = 9
 
 
 def draw_metric_heatmap(ax: Axes, rows: pd.DataFrame, metric: str) -> None:
@@ -62,8 +66,8 @@ def draw_metric_heatmap(ax: Axes, rows: pd.DataFrame, metric: str) -> None:
     ax.set_title(f"{metric}{unit_txt} {arrow}", fontsize=8)
 
 
-def plot_metric_heatmaps(tidy: pd.DataFrame, model: str,
-                         metrics: list[str] | None = None) -> tuple[Figure, str]:
+def plot_metric_heatmaps(tidy: pd.DataFrame, model: str, metrics: list[str] | None = None,
+                         family: str | None = None) -> tuple[Figure, str]:
     """One heatmap panel per metric (methods x conditions) for ``model``.
 
     Parameters
@@ -74,6 +78,8 @@ def plot_metric_heatmaps(tidy: pd.DataFrame, model: str,
         Which model.
     metrics : list of str, optional
         Which metrics (default: all, in order of appearance).
+    family : str, optional
+        The metric family the panels show (for the title and caption).
 
     Returns
     -------
@@ -93,8 +99,10 @@ def plot_metric_heatmaps(tidy: pd.DataFrame, model: str,
         draw_metric_heatmap(ax, rows, metric)
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
-    fig.suptitle(f"{model}: attribution metrics per method and condition", fontsize=10)
-    caption = (f"{model}: mean of every attribution metric per method (rows) and condition "
+    what = f"{family} metrics" if family else "attribution metrics"
+    fig.suptitle(f"{model}: {what} per method and condition", fontsize=10)
+    caption = (f"{model}: mean of every {what.removesuffix(' metrics')} metric per method (rows) "
+               "and condition "
                "(columns); ↑ higher is better, ↓ lower is better; units in each panel's title; "
                "cells marked 'failed' did not complete (see the leaderboard footnotes).")
     return fig, caption

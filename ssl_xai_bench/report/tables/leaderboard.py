@@ -248,10 +248,11 @@ def overall_leaderboard(tidy: pd.DataFrame) -> Leaderboard:
     )
 
 
-def to_wide(lb: Leaderboard) -> pd.DataFrame:
+def to_wide(lb: Leaderboard, mean_rank: bool = True) -> pd.DataFrame:
     """Wide table: one row per method; ``<label> mean|ci_low|ci_high`` per metric, full precision.
 
-    Also ``mean_rank`` and ``failed`` (``metric: reason`` entries joined by ``" | "``).
+    Also ``mean_rank`` (unless ``mean_rank=False``) and ``failed`` (``metric: reason`` entries
+    joined by ``" | "``).
     """
     out = pd.DataFrame({"method": lb.methods})
     for col in lb.columns:
@@ -259,7 +260,8 @@ def to_wide(lb: Leaderboard) -> pd.DataFrame:
         if lb.with_ci:
             out[f"{col.label()} ci_low"] = lb.ci_low[col.metric].to_numpy()
             out[f"{col.label()} ci_high"] = lb.ci_high[col.metric].to_numpy()
-    out["mean_rank"] = lb.mean_rank.to_numpy()
+    if mean_rank:
+        out["mean_rank"] = lb.mean_rank.to_numpy()
     out["failed"] = [
         " | ".join(f"{c.metric}: {lb.failed[(m, c.metric)]}" for c in lb.columns
                    if (m, c.metric) in lb.failed)

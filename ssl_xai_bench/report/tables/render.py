@@ -42,8 +42,10 @@ def markdown_escape(text: str) -> str:
 
 
 
-def cells(lb: Leaderboard, bold: tuple[str, str], fail: str, esc) -> list[list[str]]:
-    """Formatted body rows; ``bold`` = (open, close); ``fail`` = format with ``{letter}``."""
+def cells(lb: Leaderboard, bold: tuple[str, str], fail: str, esc,
+          mean_rank: bool = True) -> list[list[str]]:
+    """Formatted body rows; ``bold`` = (open, close); ``fail`` = format with ``{letter}``;
+    ``mean_rank`` adds the mean-rank column."""
     letters = {(m, k): letter for letter, m, k, _ in lb.footnotes()}
     best, rank = lb.best, lb.mean_rank
     rows = []
@@ -65,7 +67,8 @@ def cells(lb: Leaderboard, bold: tuple[str, str], fail: str, esc) -> list[list[s
                     txt += f" [{format_number(lo)}, {format_number(hi)}]"
                 row.append(txt)
         r = rank.loc[method]
-        row.append(format_number(r) if np.isfinite(r) else "–")
+        if mean_rank:
+            row.append(format_number(r) if np.isfinite(r) else "–")
         rows.append(row)
     return rows
 
@@ -100,13 +103,15 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def to_markdown(lb: Leaderboard, provenance: Mapping[str, Any] | None = None,
-                skill: pd.DataFrame | None = None) -> str:
+                skill: pd.DataFrame | None = None, mean_rank: bool = True) -> str:
     """Render a leaderboard (and optionally the model-skill table) as GitHub Markdown."""
-    header = ["method"] + [markdown_escape(c.label()) for c in lb.columns] + ["mean rank ↓"]
-    body = cells(lb, ("**", "**"), "failed ({letter})", markdown_escape)
+    header = (["method"] + [markdown_escape(c.label()) for c in lb.columns]
+              + (["mean rank ↓"] if mean_rank else []))
+    body = cells(lb, ("**", "**"), "failed ({letter})", markdown_escape, mean_rank)
     lines = [f"### Leaderboard: {markdown_escape(lb.title)}", ""]
     lines += _md_table(header, body)
-    lines += ["", "Mean [95 % CI]; best per column in bold; mean rank over metric columns."]
+    lines += ["", "Mean [95 % CI]; best per column in bold"
+              + ("; mean rank over metric columns." if mean_rank else ".")]
     for letter, method, metric, reason in lb.footnotes():
         lines.append(f"({letter}) {markdown_escape(method)} / {markdown_escape(metric)}: "
                      f"failed: {markdown_escape(reason)}")
@@ -135,13 +140,15 @@ def _latex_tabular(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def to_latex(lb: Leaderboard, provenance: Mapping[str, Any] | None = None,
-             skill: pd.DataFrame | None = None) -> str:
+             skill: pd.DataFrame | None = None, mean_rank: bool = True) -> str:
     """Render a leaderboard as a booktabs LaTeX ``table`` (needs ``\\usepackage{booktabs}``)."""
-    header = ["method"] + [c.label() for c in lb.columns] + ["mean rank ↓"]
-    body = cells(lb, (r"\textbf{", "}"), r"failed\textsuperscript{{{letter}}}", latex_escape)
+    header = ["method"] + [c.label() for c in lb.columns] + (["mean rank ↓"] if mean_rank else [])
+    body = cells(lb, (r"\textbf{", "}"), r"failed\textsuperscript{{{letter}}}", latex_escape,
+                 mean_rank)
+    rank_txt = "; mean rank over metric columns" if mean_rank else ""
     lines = [r"\begin{table}[t]", r"\centering", r"\footnotesize",
              r"\caption{Leaderboard: " + latex_escape(lb.title) + ". Mean [95\\,\\% CI]; best "
-             r"per column in bold; mean rank over metric columns.}"]
+             r"per column in bold" + rank_txt + ".}"]
     lines += _latex_tabular(header, body)
     notes = [rf"\textsuperscript{{{letter}}}{latex_escape(m)} / {latex_escape(k)}: failed: "
              + latex_escape(reason) for letter, m, k, reason in lb.footnotes()]

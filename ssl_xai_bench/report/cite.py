@@ -1,0 +1,119 @@
+"""How to cite a run: BibTeX generated from ``CITATION.cff`` and the LaTeX snippet of a table.
+
+:func:`bibtex` turns the Citation File Format file (read with PyYAML, which the environment has
+through dask) into BibTeX: one ``@software`` entry for the suite (title, authors, version,
+licence, repository, and the run's commit and config hash from ``provenance.json`` in ``note``)
+and one entry per ``references`` item (``@inproceedings`` for a conference paper, ``@article``,
+else ``@misc``). :func:`latex_snippet` wraps table files into the exact text to paste into a
+paper: the preamble line it needs (``\\usepackage{booktabs}``), the tables, and the
+``\\cite`` key of the suite. :func:`find_citation` looks for ``CITATION.cff`` beside the
+package's source tree (a checkout or an editable install) and above the results folder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+SUITE_KEY = "sslxaibench"
+_BIB_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+def find_citation(*starts: Path) -> Path | None:
+    """The first ``CITATION.cff`` in the package's source tree or above any of ``starts``."""
+    candidates = [Path(__file__).resolve().parents[2]]
+    for start in starts:
+        candidates += list(Path(start).resolve().parents)
+    for folder in candidates:
+        path = folder / "CITATION.cff"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_citation(path: Path) -> dict[str, Any]:
+    """The CFF file as a mapping (``ValueError`` when it is not one)."""
+    import yaml  # dask's dependency; only this function needs it
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a CITATION.cff mapping")
+    return data
+
+
+def _esc(text: Any) -> str:
+    return _BIB_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _authors(people: Sequence[Mapping[str, Any]] | None) -> str:
+    names = []
+    for p in people or []:
+        if "family-names" in p:
+            given = f", {p['given-names']}" if p.get("given-names") else ""
+            names.append(_esc(f"{p['family-names']}{given}"))
+        elif "name" in p:
+            names.append("{" + _esc(p["name"]) + "}")  # an organisation: kept as one name
+    return " and ".join(names)
+
+
+def _key(ref: Mapping[str, Any]) -> str:
+    people = ref.get("authors") or [{}]
+    first = str(people[0].get("family-names") or people[0].get("name") or "ref")
+    word = next((w for w in re.findall(r"[A-Za-z]+", str(ref.get("title", ""))) if len(w) > 3),
+                "")
+    return re.sub(r"[^a-z0-9]", "", f"{first}{ref.get('year', '')}{word}".lower()) or "ref"
+
+
+def _entry(kind: str, key: str, fields: list[tuple[str, Any]]) -> str:
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value not in
+                      (None, ""))
+    return f"@{kind}{{{key},\n{body}\n}}\n"
+
+
+def bibtex(cff: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> str:
+    """BibTeX of the suite and of the works it references (see the module docstring)."""
+    prov = dict(provenance or {})
+    date = str(prov.get("date") or cff.get("date-released") or "")
+    note = ", ".join(f"{label} {prov[k]}" for k, label in (
+        ("git_commit", "commit"), ("config_hash", "config hash"), ("preset", "preset"))
+        if prov.get(k))
+    entries = [_entry("software", SUITE_KEY, [
+        ("title", _esc(cff.get("title", "ssl-xai-bench"))),
+        ("author", _authors(cff.get("authors"))),
+        ("version", _esc(cff.get("version", ""))),
+        ("year", date[:4] if date[:4].isdigit() else ""),
+        ("license", _esc(cff.get("license", ""))),
+        ("url", cff.get("repository-code") or cff.get("url") or ""),
+        ("note", _esc(f"results of run: {note}") if note else ""),
+    ])]
+    kinds = {"conference-paper": "inproceedings", "article": "article"}
+    for ref in cff.get("references") or []:
+        kind = kinds.get(str(ref.get("type")), "misc")
+        ids = "; ".join(_esc(i.get("value", "")) for i in ref.get("identifiers") or [])
+        where = ref.get("collection-title") or (ref.get("conference") or {}).get("name")
+        entries.append(_entry(kind, _key(ref), [
+            ("title", _esc(ref.get("title", ""))),
+            ("author", _authors(ref.get("authors"))),
+            ("booktitle" if kind == "inproceedings" else "journal" if kind == "article"
+             else "howpublished", _esc(where or ref.get("journal", ""))),
+            ("year", ref.get("year", "")),
+            ("note", ids),
+            ("url", ref.get("repository-code") or ref.get("url") or ""),
+        ]))
+    return "\n".join(entries)
+
+
+def latex_snippet(tables: Sequence[tuple[str, str]], bib_name: str = "cite.bib") -> str:
+    """The text to paste into a paper: preamble note, then each ``(file name, LaTeX)`` table."""
+    head = ["% ssl-xai-bench: citable tables, generated by `ssl-xai-bench report --tables-only`.",
+            "% Preamble: \\usepackage{booktabs}",
+            f"% Bibliography: the entries of {bib_name}; the suite's key is {SUITE_KEY}.", ""]
+    body = []
+    for name, tex in tables:
+        body += [f"% --- {name}", tex.rstrip("\n"), ""]
+    return "\n".join(head + body)
+
+
+__all__ = ["SUITE_KEY", "bibtex", "find_citation", "latex_snippet", "load_citation"]
