@@ -259,14 +259,24 @@ def cmd_show_config(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ssl_xai_bench.report.html import build_report as build_outputs
-
     folder = Path(args.results)
     if not (folder / "leaderboard.csv").is_file():
         raise ConfigError(
             "results", f"no leaderboard.csv in {folder}; run 'ssl-xai-bench run' first"
         )
-    index = build_outputs(folder)
+    out = Path(args.out) if args.out else folder / "report"
+    if args.tables_only:
+        from ssl_xai_bench.report.citable import write_citable
+
+        done = write_citable(folder, out / "tables")
+        n = len(done.headline) + len(done.families)
+        print(f"tables: {out / 'tables'} ({len(done.headline)} headline, "
+              f"{len(done.families)} per-family; {n * 3} files + provenance sidecars)")
+        print(f"cite: {done.files['cite_tex']} (LaTeX, needs booktabs), {done.files['cite_bib']}")
+        return EXIT_OK
+    from ssl_xai_bench.report.html import build_report as build_outputs
+
+    index = build_outputs(folder, out)
     print(f"report: {index}")
     return EXIT_OK
 
@@ -345,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
         "folder without recomputing anything.",
     )
     p.add_argument("results", help="a run's results folder (with leaderboard.csv)")
+    p.add_argument("--tables-only", action="store_true",
+                   help="write only the citable artefacts: headline and per-family tables "
+                   "(CSV, Markdown, LaTeX, provenance sidecars), sanity_checks.csv, cite.tex "
+                   "and cite.bib; no figures, no HTML")
+    p.add_argument("--out", default=None,
+                   help="report folder (default RESULTS/report; tables in its tables/)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
         "cache",
