@@ -14,7 +14,8 @@ import torch
 from torch.nn import functional
 
 from ssl_xai_bench.models.registry import build_model
-from ssl_xai_bench.models.training import TrainConfig, train_model
+from ssl_xai_bench.models.train_config import TrainConfig
+from ssl_xai_bench.models.training import train_model
 
 from .conftest import interleaved_medians, markdown_table
 

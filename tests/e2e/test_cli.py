@@ -14,6 +14,8 @@ from ssl_xai_bench.harness.config import load_config
 from ssl_xai_bench.harness.presets import PRESETS
 from tests.e2e.conftest import run_cli
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["list", "--help"],
                                   ["report", "--help"], ["cache", "--help"],

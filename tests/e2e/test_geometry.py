@@ -10,6 +10,8 @@ import pytest
 
 from tests.e2e.conftest import run_cli
 
+pytestmark = pytest.mark.slow
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "circle6.toml"
 SMALL = ["--set", "scene.sources.n_train=16", "--set", "scene.sources.n_val=4",
          "--set", "scene.sources.n_test=4", "--set", "training.max_epochs=1",

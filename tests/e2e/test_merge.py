@@ -15,6 +15,8 @@ from ssl_xai_bench.harness.merge import merge_results
 from ssl_xai_bench.hashing import stable_hash
 from tests.e2e.conftest import run_cli
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def two_runs(smoke_run):

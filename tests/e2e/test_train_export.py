@@ -13,6 +13,8 @@ import torch
 from ssl_xai_bench.harness.config import load_config
 from tests.e2e.conftest import run_cli
 
+pytestmark = pytest.mark.slow
+
 TINY = ["--preset", "smoke", "--mode", "inprocess", "--set", "scene.sources.n_train=10",
         "--set", "scene.sources.n_val=4", "--set", "scene.sources.n_test=4",
         "--set", "training.max_epochs=1", "--set", "attribution.n_test_windows=4",

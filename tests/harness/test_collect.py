@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from ssl_xai_bench import cli
 from ssl_xai_bench.metrics import quantus_suite
@@ -20,6 +21,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_a_failing_metric_is_a_failed_row_in_an_ok_cell_and_exits_1(tmp_path, monkeypatch,
                                                                     capsys):
     real = quantus_suite.run_quantus_metric

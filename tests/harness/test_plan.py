@@ -85,6 +85,7 @@ def test_more_workers_never_take_longer():
     assert one.makespan == pytest.approx(sum(one.node_seconds.values()))
 
 
+@pytest.mark.slow
 def test_plan_of_the_full_preset_prints_its_estimate(tmp_path):
     proc = run_cli("plan", "--preset", "full", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr

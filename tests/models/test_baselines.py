@@ -100,6 +100,7 @@ def test_srp_phat_silent_windows_are_nan_and_bad_input_is_refused():
         srp_phat_localize(x, LINE_MICS, grid, FS, C, nfft=1024)
 
 
+@pytest.mark.slow
 def test_srp_phat_reverberant_paper_room_median_xy_error():
     """The paper's room and array in pyroomacoustics, (T60, SNR) = (0.15 s, 25 dB), white-noise
     sources in the test square: median (x, y) error <= 0.05 m on 24 positions (about 10 s on one

@@ -11,9 +11,8 @@ from ssl_xai_bench.models.baselines import TrivialPredictor
 from ssl_xai_bench.models.checkpoint import load_checkpoint
 from ssl_xai_bench.models.evaluation import compare_to_trivial, predict
 from ssl_xai_bench.models.registry import build_model
+from ssl_xai_bench.models.train_config import PAPER_LR, TrainConfig
 from ssl_xai_bench.models.training import (
-    PAPER_LR,
-    TrainConfig,
     TrainingDiverged,
     _batch_bounds,
     _SourceSampler,
@@ -202,6 +201,7 @@ def test_divergence_raises_with_the_epoch_and_keeps_best_weights():
     assert info.value.epoch == 1 and "validation loss is nan" in info.value.reason
 
 
+@pytest.mark.slow
 def test_easy_task_beats_the_trivial_predictor_and_checkpoints(tmp_path):
     rng = np.random.default_rng(0)
     train, val = burst_task(200, 2, rng), burst_task(40, 2, rng)

@@ -34,6 +34,8 @@ from tests.reliability.conftest import (
     tables,
 )
 
+pytestmark = pytest.mark.slow
+
 BAD_METHODS = '''
 """Attribution methods that misbehave on purpose (reliability tests)."""
 import torch

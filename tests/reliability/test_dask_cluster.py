@@ -30,6 +30,8 @@ from tests.reliability.conftest import (
     tables,
 )
 
+pytestmark = pytest.mark.slow
+
 N_WORKERS = 2
 
 

@@ -11,7 +11,11 @@ The memory bound is the default preset's, measured by ``tests/benchmarks/test_en
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reliability.conftest import digests, run_args, run_cli, summary, tables
+
+pytestmark = pytest.mark.slow
 
 
 def test_same_config_and_seed_give_identical_bytes(reference, tmp_path):

@@ -21,6 +21,8 @@ from ssl_xai_bench.harness.presets import MAX_CONFIG_BYTES, MAX_DEPTH
 from ssl_xai_bench.metrics.catalogue import METRICS
 from tests.reliability.conftest import csv_lines_without, run_args, run_cli, tables
 
+pytestmark = pytest.mark.slow
+
 MATRIX_METHODS = {"lrp", "gradient"}
 
 

@@ -10,6 +10,8 @@ absent) and that every artifact in place still verifies (nothing half-written is
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reliability.conftest import (
     RUN_NAME,
     CliProcess,
@@ -21,6 +23,8 @@ from tests.reliability.conftest import (
     tables,
     wait_for,
 )
+
+pytestmark = pytest.mark.slow
 
 
 def test_sigkill_at_every_phase_then_rerun_gives_identical_tables(reference, tmp_path):

@@ -25,6 +25,8 @@ from tests.reliability.conftest import (
     tables,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 def test_two_runs_sharing_a_store_at_once(reference, tmp_path):

@@ -12,6 +12,8 @@ from ssl_xai_bench.report.build_figures import MANIFEST
 from ssl_xai_bench.report.html import build_report
 from tests.report.report_fixture import CONDITIONS, MODELS, write_results
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def results(tmp_path):
