@@ -217,6 +217,7 @@ def headline_report(tmp_path_factory):
     return build_report(root)
 
 
+@pytest.mark.slow
 def test_first_screen_at_1280_px_shows_summary_and_headline_without_scrolling(
         headline_report, tmp_path):
     width, height = 1280, 800
@@ -241,6 +242,7 @@ def test_first_screen_at_1280_px_shows_summary_and_headline_without_scrolling(
         width, height)
 
 
+@pytest.mark.slow
 def test_summary_is_generated_from_the_numbers(headline_report):
     text = headline_report.read_text(encoding="utf-8")
     summary = text[text.index('<section id="summary">'):text.index('<section id="headline">')]
@@ -252,6 +254,7 @@ def test_summary_is_generated_from_the_numbers(headline_report):
     assert "energy on TDoA" in summary  # a control beats the best method
 
 
+@pytest.mark.slow
 def test_a_section_is_added_without_touching_the_others(tmp_path):
     root = write_results(tmp_path / "run", seed=2, models=MODELS[:1], conditions=CONDITIONS[:1])
 
