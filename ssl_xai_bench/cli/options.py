@@ -1,0 +1,181 @@
+"""The configuration options of ``run``, ``plan``, ``train`` and ``show-config``.
+
+Each option mirrors a configuration field (its help names the field); ``--set KEY=VALUE``
+reaches any field. :func:`load` resolves preset <- ``--config`` file <- options into a validated
+:class:`~ssl_xai_bench.harness.config.BenchConfig`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ssl_xai_bench.errors import ConfigError
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration (each mirrors a config field)")
+    g.add_argument(
+        "--preset",
+        default=None,
+        help="built-in preset: smoke, default, paper-lite, paper, full "
+        "(default: 'default', or the config file's own preset)",
+    )
+    g.add_argument("--config", metavar="FILE", help="TOML config merged over the preset")
+    g.add_argument("--name", help="run name (name); results go to RESULTS_DIR/NAME")
+    g.add_argument("--seed", type=int, help="global seed (seed)")
+    g.add_argument(
+        "--t60", type=_floats, metavar="S[,S..]", help="reverberation times, s (matrix.t60)"
+    )
+    g.add_argument("--snr", type=_floats, metavar="DB[,DB..]", help="SNRs, dB (matrix.snr_db)")
+    g.add_argument(
+        "--geometries",
+        type=_names,
+        metavar="NAME[,..]",
+        help="array geometries (matrix.geometries), see 'list'",
+    )
+    g.add_argument("--models", type=_names, metavar="NAME[,..]", help="localizers (matrix.models)")
+    g.add_argument(
+        "--methods",
+        type=_names,
+        metavar="NAME[,..]",
+        help="attribution methods (matrix.methods), see 'list'",
+    )
+    g.add_argument("--max-epochs", type=int, help="training budget (training.max_epochs)")
+    g.add_argument("--rir-mode", choices=["exact", "fast"], help="RIR simulation (scene.rir_mode)")
+    g.add_argument(
+        "--rir-convention",
+        choices=["pyroomacoustics", "gpurir"],
+        help="RIR convention (scene.rir_convention)",
+    )
+    g.add_argument(
+        "--absorption",
+        choices=["sabine", "calibrated"],
+        help="wall absorption: Sabine's formula (the study's) or calibrated so that the measured "
+        "T60 matches the target (scene.absorption)",
+    )
+    g.add_argument(
+        "--speech",
+        choices=["espeak", "cmu_arctic", "wav_dir"],
+        help="speech source (scene.speech.source)",
+    )
+    g.add_argument("--speech-path", metavar="DIR", help="corpus folder (scene.speech.path)")
+    g.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="MODEL[:T60/SNR]=PATH",
+        help="external state_dict for a model entry, optionally for one condition "
+        "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth (the entry "
+        "'samplecnn@authors' is then evaluated beside the trained samplecnn); "
+        "repeatable",
+    )
+    g.add_argument(
+        "--methods-from",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Python file registering extra attribution methods; repeatable",
+    )
+    g.add_argument("--results-dir", help="parent folder of run results (output.results_dir)")
+    g.add_argument("--store", help="artifact store folder (output.store_dir)")
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+        "(runner.scheduler; workers need the package and the store path)",
+    )
+    g.add_argument(
+        "--mode",
+        choices=["local", "inprocess", "scheduler"],
+        help="local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)",
+    )
+    g.add_argument("--workers", type=int, help="LocalCluster worker processes (runner.n_workers)")
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any config field by dotted key, value in TOML syntax; repeatable",
+    )
+
+
+def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from ssl_xai_bench.harness.presets import parse_override
+
+    o: dict[str, Any] = {}
+
+    def put(path: str, value: Any) -> None:
+        node = o
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    simple = {
+        "name": "name",
+        "seed": "seed",
+        "t60": "matrix.t60",
+        "snr": "matrix.snr_db",
+        "geometries": "matrix.geometries",
+        "models": "matrix.models",
+        "methods": "matrix.methods",
+        "max_epochs": "training.max_epochs",
+        "rir_mode": "scene.rir_mode",
+        "rir_convention": "scene.rir_convention",
+        "absorption": "scene.absorption",
+        "speech": "scene.speech.source",
+        "speech_path": "scene.speech.path",
+        "results_dir": "output.results_dir",
+        "store": "output.store_dir",
+        "scheduler": "runner.scheduler",
+        "mode": "runner.mode",
+        "workers": "runner.n_workers",
+    }
+    for attr, path in simple.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            put(path, value)
+    if getattr(args, "scheduler", None) and getattr(args, "mode", None) is None:
+        put("runner.mode", "scheduler")  # an address means: run there
+    if getattr(args, "t60", None) is not None or getattr(args, "snr", None) is not None:
+        put("matrix.conditions", [])  # explicit axes replace a preset's paired conditions
+    for spec in getattr(args, "weights", []):
+        lhs, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise ConfigError("--weights", f"expected MODEL[:T60/SNR]=PATH, got {spec!r}")
+        model, _, cond = lhs.partition(":")
+        if cond:
+            put(f"weights.{model}", {**o.get("weights", {}).get(model, {}), cond: path})
+        else:
+            put(f"weights.{model}", path)
+    return [o] + [parse_override(s) for s in getattr(args, "set", [])]
+
+
+def load(args: argparse.Namespace):
+    from ssl_xai_bench.attributions import load_methods_from
+    from ssl_xai_bench.harness.config import load_config
+
+    for path in args.methods_from:
+        try:
+            load_methods_from(path)
+        except (FileNotFoundError, ValueError, ImportError, SyntaxError) as exc:
+            raise ConfigError("--methods-from", str(exc)) from None
+    preset = args.preset if args.preset is not None else ("default" if not args.config else None)
+    return load_config(preset, args.config, overrides(args))
+
+
+__all__ = ["add_config_options", "load", "overrides"]
