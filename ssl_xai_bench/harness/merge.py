@@ -9,8 +9,8 @@ cell present in both must have identical rows in both (it is then kept once); di
 for the same cell are refused.
 
 The merged folder has the same tables as a run (``leaderboard.csv``, ``model_skill.csv``,
-``curves.csv``, ``tdoa.csv``, ``paired_tests.csv``, ``paired_tests_all.csv``, ``inspection/``), a ``provenance.json``
-whose configuration has the union of the matrices and which lists every source folder's
+``curves.csv``, ``tdoa.csv``, ``paired_tests.csv``, ``paired_tests_all.csv``, ``inspection/``), a
+``provenance.json`` whose configuration has the union of the matrices and which lists every source folder's
 provenance under ``merged_from``, and a ``run_summary.json`` summing theirs.
 """
 
