@@ -10,8 +10,8 @@ for the same cell are refused.
 
 The merged folder has the same tables as a run (``leaderboard.csv``, ``model_skill.csv``,
 ``curves.csv``, ``tdoa.csv``, ``paired_tests.csv``, ``paired_tests_all.csv``, ``inspection/``), a
-``provenance.json`` whose configuration has the union of the matrices and which lists every source folder's
-provenance under ``merged_from``, and a ``run_summary.json`` summing theirs.
+``provenance.json`` whose configuration has the union of the matrices and which lists every
+source folder's provenance under ``merged_from``, and a ``run_summary.json`` summing theirs.
 """
 
 from __future__ import annotations
