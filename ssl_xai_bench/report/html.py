@@ -11,6 +11,8 @@
    metric family, overall and per model, the cells where a model does not localise, the sanity
    checks (:mod:`ssl_xai_bench.report.summary`);
 2. ``headline``: the headline tables, overall and per model, per-cell tables folded;
+   ``sweep`` (only for a run that varies T60, SNR or the array): how the rankings change
+   (:mod:`ssl_xai_bench.report.sweep`);
 3. ``figures``: per metric family (no figure over ``MAX_PANELS`` = 9 panels), with the
    manipulation curves and TDoA figures under their families (:mod:`ssl_xai_bench.report.sections`);
 4. ``details``: sanity checks, every metric per family, TDoA tables with their baselines, model
@@ -45,6 +47,7 @@ from ssl_xai_bench.report.citable import write_citable
 from ssl_xai_bench.report.page import PageContext, Section, e, read_csv
 from ssl_xai_bench.report.sections import details_section, figures_section, provenance_section
 from ssl_xai_bench.report.summary import headline_section, summary_section
+from ssl_xai_bench.report.sweep import sweep_section
 from ssl_xai_bench.report.tables import write_tables as _write_tables
 
 __all__ = ["DEFAULT_SECTIONS", "PageContext", "Section", "build_report"]
@@ -53,6 +56,7 @@ __all__ = ["DEFAULT_SECTIONS", "PageContext", "Section", "build_report"]
 DEFAULT_SECTIONS: tuple[Section, ...] = (
     Section("summary", "Summary", summary_section),
     Section("headline", "Headline tables", headline_section),
+    Section("sweep", "Sweep", sweep_section),
     Section("figures", "Figures", figures_section),
     Section("details", "Details", details_section),
     Section("provenance", "Provenance", provenance_section),

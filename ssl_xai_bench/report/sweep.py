@@ -12,7 +12,8 @@ Reads the tidy ``leaderboard.csv`` of a run whose matrix varies T60, SNR or the 
   relation, -1 = reversed), and the share of them whose best method is the same;
 - :func:`best_per_condition`: the best method of every condition.
 
-The report's "Sweep" section (:func:`sweep_section`) shows these beside the figures of
+The report's "Sweep" section (:func:`sweep_section`, a section builder of
+:mod:`ssl_xai_bench.report.html`) shows these beside the figures of
 :mod:`ssl_xai_bench.report.figures.sweep`.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,36 +96,39 @@ def _table(df: pd.DataFrame, digits: int = 2) -> str:
         cells = [f"{v:.{digits}f}" if isinstance(v, float) else html.escape(str(v))
                  for v in row]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-def sweep_section(results: Path, figures: list[tuple[str, str]] | None = None) -> str:
-    """The report's "Sweep" section (HTML), or ``""`` when the run varies no factor.
+def sweep_section(ctx: Any) -> str:
+    """The report's "Sweep" section (a :class:`ssl_xai_bench.report.page.Section` builder):
+    ``""`` when the run varies no factor; else, per metric, the rank agreement table, the
+    metric against every varied factor and the ranks per condition."""
+    from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
 
-    ``figures`` are ``(relative image path, caption)`` pairs drawn by
-    :mod:`ssl_xai_bench.report.figures.sweep`.
-    """
-    board = pd.read_csv(results / "leaderboard.csv")
+    board = ctx.tidy
     if not is_sweep(board):
         return ""
-    parts = ["<h2 id='sweep'>Sweep: how rankings change with reverberation, noise and "
-             "geometry</h2>",
-             "<p>Agreement of the method rankings between two levels of one factor, the other "
-             "two held fixed: Kendall's tau averaged over those pairs of conditions (1 = same "
-             "order), and the share of them with the same best method. Controls and TDoA "
-             "baselines are not ranked.</p>"]
+    varied = [f for f in FACTORS if board[f].nunique() > 1]
+    parts = ["<p>How the ranking of the attribution methods changes between two levels of one "
+             "factor with the other two held fixed: Kendall's tau between the two rankings "
+             "averaged over those pairs of conditions (1 = same order, -1 = reversed), and the "
+             "share of them with the same best method. Controls and TDoA baselines are not "
+             "ranked; read every cell beside its model's skill (Summary).</p>"]
     for metric in SWEEP_METRICS:
         ranked = ranks(board, metric)
         if ranked.empty:
             continue
+        parts.append(f"<h3 id='sweep-{html.escape(metric)}'>{html.escape(metric)}</h3>")
         agree = rank_agreement(ranked)
-        parts.append(f"<h3>{html.escape(metric)}</h3>")
         if not agree.empty:
             parts.append(_table(agree))
-    for path, caption in figures or []:
-        parts.append(f"<figure><img src='{html.escape(path)}' alt='{html.escape(caption)}' "
-                     f"style='max-width:100%'><figcaption>{html.escape(caption)}</figcaption>"
-                     "</figure>")
+        for factor in varied:
+            parts.append(ctx.figs.add(
+                lambda m=metric, f=factor: plot_metric_vs_factor(board, m, f),
+                f"sweep_{metric}_{factor}"))
+        parts.append(ctx.figs.add(lambda m=metric: plot_rank_bumps(board, m),
+                                  f"sweep_ranks_{metric}"))
     return "\n".join(parts)
 
 

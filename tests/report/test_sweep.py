@@ -76,5 +76,20 @@ def test_figures_and_section_render(tmp_path):
     fig, caption = plot_rank_bumps(board, "faithfulness_correlation")
     ys = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines()}
     np.testing.assert_array_equal(ys["lrp"], [1, 1, 4, 4, 1, 1, 4, 4])  # circle8 first
-    html = sweep_section(tmp_path, [("figures/x.png", "a caption")])
-    assert "Kendall" in html and "faithfulness_correlation" in html and "a caption" in html
+
+
+def test_the_report_gains_a_sweep_section_only_for_a_sweep(tmp_path):
+    from types import SimpleNamespace
+
+    added = []
+    figs = SimpleNamespace(add=lambda make, stem: added.append((stem, make()[1])) or stem)
+    html = sweep_section(SimpleNamespace(tidy=_board(), figs=figs))
+    assert "Kendall" in html and "faithfulness_correlation" in html
+    # the metric against each varied factor, and the ranks per condition
+    assert [stem for stem, _ in added] == [
+        "sweep_faithfulness_correlation_t60", "sweep_faithfulness_correlation_snr_db",
+        "sweep_faithfulness_correlation_geometry", "sweep_ranks_faithfulness_correlation"]
+    single = _board()
+    single = single[(single["t60"] == 0.15) & (single["snr_db"] == 25.0)
+                    & (single["geometry"] == "paper_line")]
+    assert sweep_section(SimpleNamespace(tidy=single, figs=figs)) == ""
