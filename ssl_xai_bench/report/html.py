@@ -12,7 +12,7 @@
    checks (:mod:`ssl_xai_bench.report.summary`);
 2. ``headline``: the headline tables, overall and per model, per-cell tables folded;
    ``sweep`` (only for a run that varies T60, SNR or the array): how the rankings change
-   (:mod:`ssl_xai_bench.report.sweep`);
+   (:mod:`ssl_xai_bench.report.sweep_section`);
 3. ``figures``: per metric family (no figure over ``MAX_PANELS`` = 9 panels), with the
    manipulation curves and TDoA figures under their families (:mod:`ssl_xai_bench.report.sections`);
 4. ``details``: sanity checks, every metric per family, TDoA tables with their baselines, model
@@ -47,7 +47,7 @@ from ssl_xai_bench.report.citable import write_citable
 from ssl_xai_bench.report.page import PageContext, Section, e, read_csv
 from ssl_xai_bench.report.sections import details_section, figures_section, provenance_section
 from ssl_xai_bench.report.summary import headline_section, summary_section
-from ssl_xai_bench.report.sweep import sweep_section
+from ssl_xai_bench.report.sweep_section import sweep_section
 from ssl_xai_bench.report.tables import write_tables as _write_tables
 
 __all__ = ["DEFAULT_SECTIONS", "PageContext", "Section", "build_report"]

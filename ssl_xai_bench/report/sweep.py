@@ -12,16 +12,13 @@ Reads the tidy ``leaderboard.csv`` of a run whose matrix varies T60, SNR or the 
   relation, -1 = reversed), and the share of them whose best method is the same;
 - :func:`best_per_condition`: the best method of every condition.
 
-The report's "Sweep" section (:func:`sweep_section`, a section builder of
-:mod:`ssl_xai_bench.report.html`) shows these beside the figures of
-:mod:`ssl_xai_bench.report.figures.sweep`.
+The report's "Sweep" section (:mod:`ssl_xai_bench.report.sweep_section`) shows these beside the
+figures of :mod:`ssl_xai_bench.report.figures.sweep`.
 """
 
 from __future__ import annotations
 
-import html
 import itertools
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,48 +86,5 @@ def best_per_condition(ranked: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", *FACTORS, "best"])
 
 
-def _table(df: pd.DataFrame, digits: int = 2) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for _, row in df.iterrows():
-        cells = [f"{v:.{digits}f}" if isinstance(v, float) else html.escape(str(v))
-                 for v in row]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
-
-
-def sweep_section(ctx: Any) -> str:
-    """The report's "Sweep" section (a :class:`ssl_xai_bench.report.page.Section` builder):
-    ``""`` when the run varies no factor; else, per metric, the rank agreement table, the
-    metric against every varied factor and the ranks per condition."""
-    from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
-
-    board = ctx.tidy
-    if not is_sweep(board):
-        return ""
-    varied = [f for f in FACTORS if board[f].nunique() > 1]
-    parts = ["<p>How the ranking of the attribution methods changes between two levels of one "
-             "factor with the other two held fixed: Kendall's tau between the two rankings "
-             "averaged over those pairs of conditions (1 = same order, -1 = reversed), and the "
-             "share of them with the same best method. Controls and TDoA baselines are not "
-             "ranked; read every cell beside its model's skill (Summary).</p>"]
-    for metric in SWEEP_METRICS:
-        ranked = ranks(board, metric)
-        if ranked.empty:
-            continue
-        parts.append(f"<h3 id='sweep-{html.escape(metric)}'>{html.escape(metric)}</h3>")
-        agree = rank_agreement(ranked)
-        if not agree.empty:
-            parts.append(_table(agree))
-        for factor in varied:
-            parts.append(ctx.figs.add(
-                lambda m=metric, f=factor: plot_metric_vs_factor(board, m, f),
-                f"sweep_{metric}_{factor}"))
-        parts.append(ctx.figs.add(lambda m=metric: plot_rank_bumps(board, m),
-                                  f"sweep_ranks_{metric}"))
-    return "\n".join(parts)
-
-
 __all__ = ["FACTORS", "SWEEP_METRICS", "best_per_condition", "is_sweep", "rank_agreement",
-           "ranks", "sweep_section"]
+           "ranks"]

@@ -9,13 +9,8 @@ import pandas as pd
 import pytest
 
 from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
-from ssl_xai_bench.report.sweep import (
-    best_per_condition,
-    is_sweep,
-    rank_agreement,
-    ranks,
-    sweep_section,
-)
+from ssl_xai_bench.report.sweep import best_per_condition, is_sweep, rank_agreement, ranks
+from ssl_xai_bench.report.sweep_section import sweep_section
 
 METHODS = ("lrp", "gradient", "integrated_gradients", "occlusion")
 
