@@ -26,6 +26,11 @@ from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
 
 SPEECH_SOURCES = ("espeak", "cmu_arctic", "wav_dir")
+INPUT_SCALINGS = ("none", "rms", "maxabs")
+"""Per-window scaling of the stored windows (``scene.input_scaling``): ``none`` (raw samples, the
+study's), ``rms`` (each window divided by its RMS over all microphones and samples) or ``maxabs``
+(by its peak). One factor per window, so level differences between microphones are kept; a test
+window's direct path is divided by the same factor as its noisy window."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class SceneConfig:
     window_length: int = 5120
     hop: int | None = None
     max_windows_per_utterance: int | None = None
+    input_scaling: str = "none"
     speech: SpeechConfig = field(default_factory=SpeechConfig)
 
     @classmethod
@@ -113,7 +119,7 @@ class SceneConfig:
         if "sources" in d:
             kw["sources"] = SourceGridConfig.from_dict(d["sources"], f"{f}.sources")
         for key, allowed in (("rir_mode", MODES), ("rir_convention", CONVENTIONS),
-                             ("absorption", ABSORPTIONS)):
+                             ("absorption", ABSORPTIONS), ("input_scaling", INPUT_SCALINGS)):
             if key in d:
                 if d[key] not in allowed:
                     raise ConfigError(f"{f}.{key}", f"unknown {d[key]!r}; allowed: {list(allowed)}")
@@ -130,7 +136,8 @@ class SceneConfig:
         return out
 
     def to_dict(self) -> dict:
-        """Canonical JSON-serialisable form (used for hashing); ``hop`` None when = window."""
+        """Canonical JSON-serialisable form (used for hashing); ``hop`` None when = window,
+        ``input_scaling`` only when not ``"none"`` (the study's raw windows keep their hash)."""
         return {
             "name": self.name, "room": list(self.room), "t60": self.t60, "fs": self.fs,
             "speed_of_sound": self.speed_of_sound, "array": self.array.to_dict(),
@@ -139,6 +146,7 @@ class SceneConfig:
             "window_length": self.window_length,
             "hop": None if self.hop_length == self.window_length else self.hop,
             "max_windows_per_utterance": self.max_windows_per_utterance,
+            **({} if self.input_scaling == "none" else {"input_scaling": self.input_scaling}),
             "speech": self.speech.to_dict(),
         }
 
@@ -148,13 +156,15 @@ class SceneConfig:
         return self.window_length if self.hop is None else self.hop
 
     def room_part(self) -> SceneConfig:
-        """This scene with the fields that do not change its RIRs (name, speech, windowing) at
+        """This scene with the fields that do not change its RIRs (name, speech, windowing, input
+        scaling) at
         their defaults: what the RIR stage receives and keys on, so that changing them reuses
         the RIRs."""
         base = SceneConfig()
         return replace(self, name=base.name, speech=base.speech,
                        window_length=base.window_length, hop=base.hop,
-                       max_windows_per_utterance=base.max_windows_per_utterance)
+                       max_windows_per_utterance=base.max_windows_per_utterance,
+                       input_scaling=base.input_scaling)
 
     def label(self) -> str:
         """Short label, e.g. ``T60=0.30s paper-line16``."""
@@ -194,6 +204,9 @@ class SceneConfig:
         if self.absorption not in ABSORPTIONS:
             raise ConfigError(f"{f}.absorption", f"unknown {self.absorption!r}; allowed: "
                               f"{list(ABSORPTIONS)}")
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise ConfigError(f"{f}.input_scaling", f"unknown {self.input_scaling!r}; allowed: "
+                              f"{list(INPUT_SCALINGS)}")
         self.array.validate(self.room, f"{f}.array")
         self.sources.validate(self.room, f"{f}.sources")
         self.speech.validate(f"{f}.speech")
@@ -231,5 +244,5 @@ def validate_snr(value: Any, field_name: str = "snr_db") -> float:
 
 
 
-__all__ = ["SPEECH_SOURCES", "SPLITS", "SceneConfig", "SpeechConfig", "scene_positions",
-           "validate_snr"]
+__all__ = ["INPUT_SCALINGS", "SPEECH_SOURCES", "SPLITS", "SceneConfig", "SpeechConfig",
+           "scene_positions", "validate_snr"]

@@ -4,8 +4,10 @@
 replacement, scaled to peak 1, convolved with the source's RIRs, white Gaussian noise at the SNR
 (power of mic 0's reverberant signal / 10^(SNR/10)), cut into windows ``(N, M, T)`` float32 (the
 remainder dropped), with the direct-path-only component of every window ``(N, M, T)`` and the
-dry utterance's correlation time (samples). Never computes RIRs (they come from
-:mod:`ssl_xai_bench.acoustics.rir`). Follows Comanducci, Antonacci, Sarti (EUSIPCO 2024).
+dry utterance's correlation time (samples). With ``scene.input_scaling`` each window and its
+direct path are divided by one factor per window (:func:`window_scale`). Never computes RIRs
+(they come from :mod:`ssl_xai_bench.acoustics.rir`). Follows Comanducci, Antonacci, Sarti
+(EUSIPCO 2024).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from ssl_xai_bench.acoustics import audio
 from ssl_xai_bench.acoustics.rir import RIRSet
-from ssl_xai_bench.acoustics.scene import SceneConfig, validate_snr
+from ssl_xai_bench.acoustics.scene import INPUT_SCALINGS, SceneConfig, validate_snr
 from ssl_xai_bench.acoustics.speech import load_corpus
 from ssl_xai_bench.errors import ConfigError
 
@@ -133,6 +135,22 @@ def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
     return list(iter_sources(scene, rirs, positions, snr_db, seed))
 
 
+def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
+    """The per-window divisor ``(W,)`` of ``windows (W, M, T)`` for ``scene.input_scaling``
+    ``mode`` (see :data:`ssl_xai_bench.acoustics.scene.INPUT_SCALINGS`; 1 for a silent window)."""
+    flat = np.asarray(windows, dtype=np.float64).reshape(len(windows), -1)
+    if mode == "none" or flat.shape[1] == 0:
+        return np.ones(len(windows))
+    if mode == "rms":
+        level = np.sqrt(np.mean(flat**2, axis=1))
+    elif mode == "maxabs":
+        level = np.max(np.abs(flat), axis=1)
+    else:
+        raise ConfigError("scene.input_scaling", f"unknown {mode!r}; allowed: "
+                          f"{list(INPUT_SCALINGS)}")
+    return np.where(level > 0, level, 1.0)
+
+
 def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
                    seed: int, with_direct: bool = True) -> WindowSet:
     """Render the windows of every source (see :func:`iter_sources`); never computes RIRs.
@@ -147,16 +165,18 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
     -------
     WindowSet
         Windows of ``scene.window_length`` samples every ``scene.hop_length`` samples, at most
-        ``scene.max_windows_per_utterance`` per source; deterministic given ``seed``.
+        ``scene.max_windows_per_utterance`` per source, each divided by its
+        :func:`window_scale` (its direct path by the same factor); deterministic given ``seed``.
     """
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     t, hop, cap = scene.window_length, scene.hop_length, scene.max_windows_per_utterance
     wins, dirs, ids, corr = [], [], [], []
     for s, src in enumerate(iter_sources(scene, rirs, positions, snr_db, seed, with_direct)):
         w = audio.frame(src.noisy, t, hop, cap)
-        wins.append(w.astype(np.float32))
+        scale = window_scale(w, scene.input_scaling)[:, None, None]
+        wins.append((w / scale).astype(np.float32))
         if with_direct:
-            dirs.append(audio.frame(src.direct, t, hop, cap).astype(np.float32))
+            dirs.append((audio.frame(src.direct, t, hop, cap) / scale).astype(np.float32))
         else:
             dirs.append(np.zeros((len(w), w.shape[1], 0), np.float32))
         ids.append(np.full(len(w), s, dtype=np.int64))
@@ -175,4 +195,4 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
 
 
 __all__ = ["RenderedSource", "WindowSet", "iter_sources", "load_scene_corpus", "render_sources",
-           "render_windows"]
+           "render_windows", "window_scale"]

@@ -101,7 +101,6 @@ def collect(
         curves.append(_read_csv(art.file("curves.csv"), ident))
         tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
     rows += _failed_rows(failed_cells, rows)
-    skill = []
     for cond in graph.conditions:
         ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
         sig = store.get("signals", cond["signals"])
@@ -121,13 +120,9 @@ def collect(
                             "family": BASELINE_FAMILY,
                         }
                     )
-        skill.extend(_skill_rows(store, graph, cond, status))
     board = _frame(rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"])
     board.to_csv(out_dir / "leaderboard.csv", index=False)
-    skill_df = pd.DataFrame(skill)
-    if not skill_df.empty:
-        skill_df = skill_df.sort_values(["model", "condition", "predictor"], kind="stable")
-    skill_df.to_csv(out_dir / "model_skill.csv", index=False)
+    skill_table(store, graph).to_csv(out_dir / "model_skill.csv", index=False)
     _concat(curves, ["model", "condition", "method", "ranking", "fraction"]).to_csv(
         out_dir / "curves.csv", index=False
     )
@@ -247,11 +242,18 @@ def _concat(frames: list[pd.DataFrame], sort: list[str]) -> pd.DataFrame:
     )
 
 
+def skill_table(store: ArtifactStore, graph: StageGraph) -> pd.DataFrame:
+    """``model_skill.csv``'s rows: every model's and baseline's test error per condition, with
+    the paired gain over the trivial predictor (needs the windows, baselines and model nodes)."""
+    rows = [r for cond in graph.conditions for r in _skill_rows(store, graph, cond)]
+    df = pd.DataFrame(rows)
+    return df if df.empty else df.sort_values(["model", "condition", "predictor"], kind="stable")
+
+
 def _skill_rows(
     store: ArtifactStore,
     graph: StageGraph,
     cond: dict[str, Any],
-    status: dict[tuple[str, str], StageResult],
 ) -> list[dict[str, Any]]:
     windows = store.get("windows", cond["windows"])
     if windows is None:

@@ -28,6 +28,7 @@ Units: T60 in seconds, SNR in dB, lengths in metres.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -253,12 +254,32 @@ def _validate_cells(cfg: BenchConfig) -> None:
                 raise ConfigError(f"weights.{model}", f"model entry {model!r} needs weights for "
                                   f"condition '{t60:g}/{snr:g}' (--weights "
                                   f"{model}:{t60:g}/{snr:g}=PATH)")
+    scaling = {scene.input_scaling for _, scene in cfg.scenes()}
     for model, spec in cfg.weights.items():
         for path in [spec] if isinstance(spec, str) else list(spec.values()):
             if not Path(path).is_file():
                 raise ConfigError(f"weights.{model}", f"file not found: {path}")
+            trained_on = weights_input_scaling(path)
+            if scaling != {trained_on}:
+                raise ConfigError("scene.input_scaling", f"{sorted(scaling)} differs from the "
+                                  f"{trained_on!r} that weights.{model} ({path}) were trained "
+                                  "with (read from its .json provenance; none beside it: raw "
+                                  "samples, as the authors' weights)")
+
+
+def weights_input_scaling(path: str | Path) -> str:
+    """The ``scene.input_scaling`` a checkpoint was trained with: from the ``<file>.json``
+    provenance that ``ssl-xai-bench train`` writes beside it, ``"none"`` without one."""
+    sidecar = Path(f"{path}.json")
+    if not sidecar.is_file():
+        return "none"
+    try:
+        meta = json.loads(sidecar.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError("weights", f"unreadable provenance {sidecar}: {exc}") from None
+    return str(meta.get("input_scaling", "none"))
 
 
 __all__ = ["AttributionConfig", "BenchConfig", "MatrixConfig", "OutputConfig", "RunnerConfig",
            "TrainingConfig", "config_from_dict", "load_config", "parse_condition_key",
-           "parse_override", "preset_dict"]
+           "parse_override", "preset_dict", "weights_input_scaling"]

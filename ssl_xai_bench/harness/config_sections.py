@@ -46,8 +46,12 @@ class TrainingConfig:
     ``scope = "condition"`` (the study's): one model per (condition, model entry), trained on that
     condition's windows. ``scope = "geometry"``: one model per (array geometry, model entry)
     trained on the mixture of that geometry's conditions, then per condition fine-tuned for
-    ``finetune_epochs`` epochs (0: evaluated as it is); every cell still reports its own model's
-    skill on its own test set.
+    ``finetune_epochs`` epochs (0: evaluated as it is). ``scope = "curriculum"``: per (array
+    geometry, model entry), the first condition of the matrix is trained from scratch and each
+    later one starts from the previous condition's model and trains ``finetune_epochs`` epochs
+    (e.g. (0.6 s, 10 dB) from (0.15 s, 25 dB)). Warm-started and fine-tuned models keep their
+    output layer (no ``init_output_bias``, no ``zero_output_weights``). Every cell still reports
+    its own model's skill on its own test set.
     """
 
     defaults: TrainConfig = field(default_factory=TrainConfig)
@@ -140,7 +144,7 @@ def _snr(value: Any, f: str) -> float:
     return check.as_float(value, f, minimum=-30.0, maximum=120.0)
 
 
-TRAINING_SCOPES = ("condition", "geometry")
+TRAINING_SCOPES = ("condition", "geometry", "curriculum")
 
 
 def parse_training(d: Any) -> TrainingConfig:
@@ -149,9 +153,13 @@ def parse_training(d: Any) -> TrainingConfig:
     scope = check.as_str(d.get("scope", "condition"), "training.scope", choices=TRAINING_SCOPES)
     finetune = check.as_int(d.get("finetune_epochs", 0), "training.finetune_epochs", minimum=0,
                             maximum=100_000)
-    if finetune and scope != "geometry":
+    if finetune and scope == "condition":
         raise ConfigError("training.finetune_epochs", "fine-tuning applies to scope = "
-                          "'geometry' (a mixture model per geometry, fine-tuned per condition)")
+                          "'geometry' (a mixture model per geometry, fine-tuned per condition) "
+                          "or 'curriculum' (each condition from the previous one)")
+    if scope == "curriculum" and not finetune:
+        raise ConfigError("training.finetune_epochs", "scope = 'curriculum' needs >= 1 "
+                          "(the epochs of each warm-started condition)")
     base = {k: v for k, v in d.items() if k not in ("per_model", "scope", "finetune_epochs")}
     defaults = TrainConfig.from_dict(base, "training")
     per_model = {}

@@ -5,7 +5,8 @@ models; on a GPU machine training uses CUDA, ``training.device = "auto"``) and c
 trained checkpoint out of the store into a folder: ``<model>_T60=<t60>_SNR=<snr>_<geometry>.pt``
 (a plain ``state_dict``, loadable with ``torch.load(..., weights_only=True)``) with
 ``<file>.pt.json`` beside it (the training provenance: configuration hash, commit, training
-settings, best epoch and losses, test MAE). ``weights.toml`` in the folder is the
+settings, best epoch and losses, test MAE, the scene's ``input_scaling``, which a run reusing
+the file must match). ``weights.toml`` in the folder is the
 configuration table that reuses them in any preset, exactly as the authors' released weights are
 reused: the checkpoints become the model entry ``ARCH@LABEL``, evaluated beside (or instead of)
 the models trained in the run::
@@ -69,6 +70,7 @@ def export_models(cfg: BenchConfig, out: str | Path, label: str = "exported",
     out.mkdir(parents=True, exist_ok=True)
     commit = git_commit()
     files, weights = [], {}
+    scaling = {geometry: scene.input_scaling for geometry, scene in cfg.scenes()}
     for cell in {(c["model"], c["model_key"]): c for c in graph.cells}.values():
         if "@" in cell["model"]:
             continue  # external weights are not ours to export
@@ -79,7 +81,8 @@ def export_models(cfg: BenchConfig, out: str | Path, label: str = "exported",
         shutil.copyfile(art.file("model.pt"), out / name)
         meta = {**art.meta, "config_hash": cfg.config_hash(), "git_commit": commit,
                 "condition": cell["condition"], "store_key": cell["model_key"],
-                "test_mae_m": mae, "training": art.meta.get("training")}
+                "test_mae_m": mae, "training": art.meta.get("training"),
+                "input_scaling": scaling[cell["geometry"]]}
         (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         entry = f"{cell['model']}@{label}"
         key = f"{cell['t60']:g}/{cell['snr_db']:g}/{cell['geometry']}"

@@ -122,6 +122,7 @@ def build_graph(cfg: BenchConfig) -> StageGraph:
                                      "baselines": base.key, "signals": sig.key,
                                      "rirs": room.key})
     mixtures = _mixture_models(cfg, graph, keys, code)
+    previous: dict[tuple[str, str], StageSpec] = {}  # curriculum: (geometry, model) -> node
     for condition in graph.conditions:
         cond, win = condition["condition"], condition["windows"]
         for model_name in cfg.matrix.models:
@@ -129,12 +130,16 @@ def build_graph(cfg: BenchConfig) -> StageGraph:
             network = keys.modules(get_model_spec(arch).network_module)
             label = f"{model_name} {cond}"
             inputs = {"windows": win}
-            mixture = mixtures.get((condition["geometry"], model_name))
-            if mixture is not None:
-                inputs["model:init"] = mixture.key
+            chain = (condition["geometry"], model_name)
+            init = mixtures.get(chain)
+            if cfg.training.scope == "curriculum" and "@" not in model_name:
+                init = previous.get(chain)
+            if init is not None:
+                inputs["model:init"] = init.key
             model = keys.node(graph, "model", _model_config(
-                cfg, model_name, condition, mixture is not None),
+                cfg, model_name, condition, init is not None),
                 inputs, code["model"] + network, label)
+            previous[chain] = model
             ctrl = keys.node(graph, "controls",
                              controls.Config(cfg.seed, att.n_test_windows,
                                              cfg.metrics.manipulation),
@@ -187,18 +192,20 @@ def _resolved(training: Any) -> Any:
 
 
 def _model_config(cfg: BenchConfig, model: str, condition: dict[str, Any],
-                  from_mixture: bool = False) -> model_stage.Config:
+                  warm_start: bool = False) -> model_stage.Config:
+    """The model node's config: external weights, training from scratch, or (``warm_start``:
+    from a mixture model or the previous condition's) fine-tuning for ``finetune_epochs``."""
     weights = cfg.weights_for(model, condition["t60"], condition["snr_db"],
                               condition["geometry"])
     if weights is not None:  # keyed by content, not by path
         return model_stage.Config(model, cfg.seed, weights_sha256=file_sha256(Path(weights)),
                                   weights_path=str(Path(weights).resolve()))
     training = _resolved(cfg.training.for_model(model))
-    if not from_mixture:
+    if not warm_start:
         return model_stage.Config(model, cfg.seed, training=training)
     epochs = cfg.training.finetune_epochs
     finetune = replace(training, max_epochs=epochs, patience=max(1, epochs),
-                       init_output_bias=False) if epochs else None
+                       init_output_bias=False, zero_output_weights=False) if epochs else None
     return model_stage.Config(model, cfg.seed, training=finetune, warm_start=True)
 
 

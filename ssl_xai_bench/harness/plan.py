@@ -54,6 +54,10 @@ METHOD_FORWARDS = {"lrp": 12.0, "lrp_epsilon_first": 12.0, "lrp_zbox_first": 14.
                    "lrp_epsilon_plus_flat": 6.0, "gradient": 3.0, "gradient_x_input": 3.0,
                    "integrated_gradients": 3.0 * 32, "occlusion": 21.0, "random": 0.3,
                    "energy": 0.05}
+#: Cost of a bf16-autocast training step relative to fp32 (``training.precision``), measured on
+#: this machine's CPU (LocCNN and SampleCNN, batch 32, one thread: 0.62x); the fitted model rates
+#: are fp32 rates.
+BF16_STEP_COST = 0.62
 RATES_FILE = "rates.json"
 
 
@@ -149,7 +153,9 @@ def node_features(node: StageSpec, scene: SceneConfig) -> dict[str, float]:
         train = counts["train"] * min(t.windows_per_source, per_source) * conditions
         val = counts["val"] * (per_source if t.val_windows_per_source == 0
                                else min(t.val_windows_per_source, per_source)) * conditions
-        return {f"{_arch(c.model)}_window_mic": t.max_epochs * (3 * train + val) * n_mics}
+        step_cost = BF16_STEP_COST if t.precision == "bf16" else 1.0
+        return {f"{_arch(c.model)}_window_mic":
+                t.max_epochs * (3 * train * step_cost + val) * n_mics}
     limit = c.attribution.n_test_windows if node.stage == "metrics" else c.n_test_windows
     explained = n_test if limit is None else min(n_test, limit)
     if node.stage == "signals":

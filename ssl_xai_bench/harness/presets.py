@@ -16,7 +16,7 @@ from typing import Any
 
 from ssl_xai_bench.errors import ConfigError
 
-PRESETS = ("smoke", "default", "paper-lite", "paper", "full")
+PRESETS = ("smoke", "default", "sweep", "paper-lite", "paper", "full")
 MAX_CONFIG_BYTES = 1_000_000
 MAX_DEPTH = 8
 

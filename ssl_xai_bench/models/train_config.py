@@ -25,6 +25,9 @@ PAPER_LR: dict[str, float] = {"loccnn": 1e-3, "samplecnn": 1e-2}
 """Adam learning rates of the study, per architecture name (``model.arch_name``)."""
 
 DATA_PLACEMENTS = ("auto", "device", "host")
+LR_SCHEDULES = ("plateau", "onecycle")
+PRECISIONS = ("fp32", "bf16")
+KEEPS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,36 @@ class TrainConfig:
         (default False); with small CPU budgets of a few hundred Adam steps it decides whether
         the output ever reaches the room: Adam moves a bias by about ``lr`` per step, and the
         mean position is metres away from zero.
+    zero_output_weights : bool
+        Start the output layer's weights at zero, so that with ``init_output_bias`` the network
+        really starts as the trivial predictor (with random weights its first outputs scatter by
+        tens of centimetres, and SampleCNN spends its first epochs undoing that). Not in the
+        study's recipe (default False).
+    lr_schedule : str
+        ``"plateau"`` (the study's ``ReduceLROnPlateau`` on the validation loss, with
+        ``lr_patience`` and ``lr_factor``) or ``"onecycle"`` (``OneCycleLR`` over ``max_epochs``
+        epochs, stepped per batch: a warm-up from ``lr / 25`` to ``lr`` over the first
+        ``warmup_fraction`` of the steps, then a cosine decay to ``lr / 2.5e5``; early stopping
+        still applies when ``patience`` is reached).
+    warmup_fraction : float
+        Fraction of the steps spent warming up under ``"onecycle"`` (unused by ``"plateau"``).
+    grad_clip_norm : float or None
+        Clip the global gradient norm to this value before each step (None: no clipping, the
+        study's).
+    precision : str
+        ``"fp32"`` (the study's) or ``"bf16"``: the forward pass of each training step under
+        ``torch.autocast`` with bfloat16; the loss, gradients, weights and validation stay
+        float32. On CPUs with bfloat16 instructions a step costs about 0.6x; runs stay repeatable
+        on one machine.
+    ema_decay : float or None
+        Validate and keep an exponential moving average of the weights and BatchNorm statistics,
+        updated after every step with this decay (0.98: about the last 50 steps); None: the
+        trained weights themselves (the study's).
+    keep : str
+        The weights returned: ``"best"`` (of the best validation epoch, the study's) or ``"last"``
+        (of the last epoch, meant for an annealed ``"onecycle"`` schedule: the validation sources
+        lie outside the study's test square, so in the high-rate phase the best validation epoch
+        is one whose predictions inside the square are offset at random).
     """
 
     lr: float | None = None
@@ -77,10 +110,18 @@ class TrainConfig:
     device: str = "auto"
     data_placement: str = "auto"
     init_output_bias: bool = False
+    zero_output_weights: bool = False
+    lr_schedule: str = "plateau"
+    warmup_fraction: float = 0.3
+    grad_clip_norm: float | None = None
+    precision: str = "fp32"
+    ema_decay: float | None = None
+    keep: str = "best"
 
     def __post_init__(self) -> None:
         self.validate()
-        for name in ("lr", "lr_factor"):  # 1 and 1.0 are the same setting (and hash)
+        # 1 and 1.0 are the same setting (and hash)
+        for name in ("lr", "lr_factor", "warmup_fraction", "grad_clip_norm", "ema_decay"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -103,6 +144,18 @@ class TrainConfig:
             raise ConfigError(f"{f}device", f"must be 'auto', 'cpu', 'cuda' or 'cuda:N', "
                               f"got {device!r}")
         check.as_bool(self.init_output_bias, f"{f}init_output_bias")
+        check.as_bool(self.zero_output_weights, f"{f}zero_output_weights")
+        check.as_str(self.lr_schedule, f"{f}lr_schedule", choices=LR_SCHEDULES)
+        check.as_float(self.warmup_fraction, f"{f}warmup_fraction", minimum=0.0,
+                       exclusive_minimum=True, maximum=0.99)
+        if self.grad_clip_norm is not None:
+            check.as_float(self.grad_clip_norm, f"{f}grad_clip_norm", minimum=0.0,
+                           exclusive_minimum=True, maximum=1e6)
+        check.as_str(self.precision, f"{f}precision", choices=PRECISIONS)
+        if self.ema_decay is not None:
+            check.as_float(self.ema_decay, f"{f}ema_decay", minimum=0.0, exclusive_minimum=True,
+                           maximum=0.9999)
+        check.as_str(self.keep, f"{f}keep", choices=KEEPS)
         check.as_str(self.data_placement, f"{f}data_placement", choices=DATA_PLACEMENTS)
 
     @classmethod
@@ -142,4 +195,4 @@ class TrainConfig:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-__all__ = ["DATA_PLACEMENTS", "PAPER_LR", "TrainConfig"]
+__all__ = ["DATA_PLACEMENTS", "KEEPS", "LR_SCHEDULES", "PAPER_LR", "PRECISIONS", "TrainConfig"]

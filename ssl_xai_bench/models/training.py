@@ -11,6 +11,12 @@ a float32 tensor; an epoch is a vector of indices drawn from a seeded ``numpy`` 
 batches are gathered by ``index_select`` (no DataLoader, no worker processes). On a GPU the whole
 set is put on the device when it fits, so a step costs what the bare forward + backward costs. Runs
 are seeded and, on CPU, bit-for-bit repeatable; torch's global RNG state is restored afterwards.
+
+Beyond the study's recipe (each a :class:`TrainConfig` field, off by default): a one-cycle
+schedule stepped per batch, bfloat16 autocast of the forward pass, gradient clipping, an
+exponential moving average of the weights (validated and kept instead of the raw weights),
+keeping the last epoch instead of the best, and an output layer that starts as the trivial
+predictor (bias at the mean position, weights at zero).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
+from torch.optim import swa_utils
 from tqdm.auto import tqdm
 
 from ssl_xai_bench.models.checkpoint import save_checkpoint
@@ -177,6 +184,21 @@ def _val_loss(
     return float(total.item()) / (3 * len(idx))
 
 
+def _schedulers(optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float,
+                sampler: _SourceSampler) -> tuple[Any, Any]:
+    """``(per-epoch plateau scheduler, per-step scheduler)``, one of them None."""
+    if config.lr_schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience
+        ), None
+    per_epoch = int(np.minimum(sampler.counts, config.windows_per_source).sum())
+    steps = config.max_epochs * len(_batch_bounds(per_epoch, config.batch_size))
+    return None, torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=steps, pct_start=config.warmup_fraction,
+        anneal_strategy="cos", cycle_momentum=False,
+    )
+
+
 def output_layer(model: nn.Module) -> nn.Linear:
     """The last linear layer with 3 outputs (LocCNN ``fc2``, SampleCNN ``output_dense``)."""
     layers = [m for m in model.modules() if isinstance(m, nn.Linear) and m.out_features == 3]
@@ -242,6 +264,8 @@ def train_model(
     model.to(dev)
     if config.init_output_bias:
         output_layer(model).bias.data.copy_(y_tr.mean(dim=0).to(dev))
+    if config.zero_output_weights:
+        output_layer(model).weight.data.zero_()
     rng = np.random.default_rng(seed)
     fork_devices = []
     if dev.type == "cuda":
@@ -249,9 +273,14 @@ def train_model(
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience
-        )
+        plateau, per_step = _schedulers(optimizer, config, lr, train_sampler)
+        bf16 = config.precision == "bf16"
+        ema = None
+        if config.ema_decay is not None:
+            ema = swa_utils.AveragedModel(
+                model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(config.ema_decay),
+                use_buffers=True)
+        kept = model if ema is None else ema.module  # the weights validated and returned
         history: list[dict[str, float]] = []
         best_val, best_epoch, best_state, since_best = math.inf, 0, None, 0
         stopped_reason = "max_epochs"
@@ -268,13 +297,21 @@ def train_model(
                     xb = x_tr.index_select(0, index[s:e]).to(dev, non_blocking=True)
                     yb = y_tr.index_select(0, index[s:e]).to(dev, non_blocking=True)
                     optimizer.zero_grad(set_to_none=True)
-                    loss = functional.mse_loss(model(xb), yb)
+                    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                        out = model(xb)
+                    loss = functional.mse_loss(out.float(), yb)
                     loss.backward()
+                    if config.grad_clip_norm is not None:
+                        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
                     optimizer.step()
+                    if ema is not None:
+                        ema.update_parameters(model)
+                    if per_step is not None:
+                        per_step.step()
                     total += loss.detach() * (e - s)
                 train_loss = float(total.item()) / len(idx)
                 val_idx = val_sampler.sample(rng, config.val_windows_per_source)
-                val_loss = _val_loss(model, x_va, y_va, val_idx, dev, config.eval_batch_size)
+                val_loss = _val_loss(kept, x_va, y_va, val_idx, dev, config.eval_batch_size)
                 lr_now = float(optimizer.param_groups[0]["lr"])
                 for name, value in (("train", train_loss), ("validation", val_loss)):
                     if not math.isfinite(value):
@@ -284,10 +321,11 @@ def train_model(
                 history.append(
                     {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_now}
                 )
-                scheduler.step(val_loss)
+                if plateau is not None:
+                    plateau.step(val_loss)
                 if val_loss < best_val:
                     best_val, best_epoch, since_best = val_loss, epoch, 0
-                    best_state = copy.deepcopy(model.state_dict())
+                    best_state = copy.deepcopy(kept.state_dict())
                 else:
                     since_best += 1
                 bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}",
@@ -298,6 +336,9 @@ def train_model(
         finally:
             bar.close()
     assert best_state is not None  # at least one epoch ran and its loss was finite
+    if config.keep == "last":
+        best_state = copy.deepcopy(kept.state_dict())
+        best_epoch, best_val = len(history), history[-1]["val_loss"]
     model.load_state_dict(best_state)
     model.eval()
     result = TrainResult(

@@ -209,3 +209,25 @@ def test_correlation_time_is_the_references_main_lobe_width():
     # white noise through a length-20 box filter: r(k) = 1 - k/20 >= 1/sqrt(2) for k <= 5
     boxed = np.convolve(np.random.default_rng(0).standard_normal(400_000), np.ones(20), "valid")
     assert audio.correlation_time(boxed) == 2 * 5 + 2
+
+
+@pytest.mark.parametrize("mode", ["rms", "maxabs"])
+def test_input_scaling_divides_each_window_and_its_direct_path_by_one_factor(small, mode):
+    scene, pos, rirs = small
+    raw = render_windows(scene, rirs, pos, 15.0, seed=2)
+    scaled_scene = dataclasses.replace(scene, input_scaling=mode)
+    ws = render_windows(scaled_scene, rirs, pos, 15.0, seed=2)
+    flat = ws.windows.reshape(len(ws), -1).astype(np.float64)
+    level = np.sqrt((flat**2).mean(1)) if mode == "rms" else np.abs(flat).max(1)
+    np.testing.assert_allclose(level, 1.0, rtol=1e-5)
+    factor = raw.windows.reshape(len(raw), -1)[:, 0] / ws.windows.reshape(len(ws), -1)[:, 0]
+    np.testing.assert_allclose(raw.windows, ws.windows * factor[:, None, None], rtol=1e-4,
+                               atol=1e-7)
+    np.testing.assert_allclose(raw.direct, ws.direct * factor[:, None, None], rtol=1e-4,
+                               atol=1e-7)
+    assert "input_scaling" not in scene.to_dict()  # the study's raw windows keep their hash
+    assert scaled_scene.to_dict()["input_scaling"] == mode
+    assert SceneConfig.from_dict(scaled_scene.to_dict()) == scaled_scene
+    assert scaled_scene.room_part() == scene.room_part()  # the RIRs are reused
+    with pytest.raises(ConfigError, match="scene.input_scaling"):
+        SceneConfig.from_dict({**SMALL, "input_scaling": "peak"})

@@ -4,6 +4,8 @@ Runs the smoke and default presets cold (fresh store each), times a speed probe,
 of ``ssl_xai_bench.harness.plan`` on the two runs' node times and wall times, writes them to
 ``ssl_xai_bench/harness/data/rates.json`` (the package's rates, used by ``ssl-xai-bench plan``),
 and reports each preset's predicted against measured wall time (within 1.5x).
+``SSL_XAI_BENCH_PERF_PLAN_FOLDERS`` (comma-separated results folders of cold runs made on this
+machine, e.g. the reference run's) fits on those instead of running the presets again.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def _cli() -> list[str]:
 
 
 def test_refit_plan_rates_and_predict_measured_runs(perf_report, tmp_path):
-    folders = {}
-    for preset in PRESETS:
+    given = [f for f in os.environ.get("SSL_XAI_BENCH_PERF_PLAN_FOLDERS", "").split(",") if f]
+    folders = {Path(f).name: Path(f) for f in given}
+    for preset in [] if given else PRESETS:
         work = tmp_path / preset
         work.mkdir()
         t0 = time.perf_counter()
@@ -61,7 +64,7 @@ def test_refit_plan_rates_and_predict_measured_runs(perf_report, tmp_path):
                      f"{est.wall_seconds:.0f}", f"{ratio:.2f}"])
         assert 1 / 1.5 <= ratio <= 1.5, (preset, ratio)
     perf_report.add("plan", [
-        f"Rates refitted on the cold runs of {', '.join(PRESETS)} (fresh stores) and written to "
+        f"Rates refitted on the cold runs of {', '.join(folders)} (fresh stores) and written to "
         "`ssl_xai_bench/harness/data/rates.json`; speed probe (one LocCNN training step, batch "
         f"8, and 64 FFTs of 16384 points, 1 thread): {probe * 1000:.0f} ms. Predicted wall time "
         "is the plan's (list schedule of the fitted node times on the run's workers, plus the "

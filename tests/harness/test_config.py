@@ -120,3 +120,22 @@ def test_config_file_hostile_content(tmp_path):
         assert info.value.field.startswith("config") and word in str(info.value), str(info.value)
     with pytest.raises(ConfigError, match="not found"):
         load_config("smoke", tmp_path / "missing.toml")
+
+
+def test_input_scaling_must_match_what_external_weights_were_trained_on(tmp_path):
+    weights = tmp_path / "model.pt"
+    weights.write_bytes(b"state")
+
+    def load(scaling):
+        return load_config("smoke", overrides=[{
+            "scene": {"input_scaling": scaling},
+            "matrix": {"models": ["loccnn@other"]}, "weights": {"loccnn@other": str(weights)}}])
+
+    assert load("none").scene.input_scaling == "none"  # no provenance beside it: raw samples
+    with pytest.raises(ConfigError, match="scene.input_scaling") as info:
+        load("rms")
+    assert "'none'" in str(info.value) and str(weights) in str(info.value)
+    (tmp_path / "model.pt.json").write_text('{"input_scaling": "rms"}')  # as `train` writes it
+    assert load("rms").scene.input_scaling == "rms"
+    with pytest.raises(ConfigError, match="scene.input_scaling"):
+        load("none")

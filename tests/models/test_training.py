@@ -244,3 +244,83 @@ def test_init_output_bias_starts_at_the_mean_position(arch):
     torch.manual_seed(0)
     plain = build_model(arch, n_mics=2, window_length=729)
     assert np.all(np.abs(plain.eval()(torch.zeros(1, 2, 729)).detach().numpy()) < 1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"lr_schedule": "cosine"}, "lr_schedule"), ({"warmup_fraction": 1.0}, "warmup_fraction"),
+     ({"grad_clip_norm": 0.0}, "grad_clip_norm"), ({"precision": "fp16"}, "precision"),
+     ({"zero_output_weights": 1}, "zero_output_weights"), ({"ema_decay": 1.0}, "ema_decay"),
+     ({"keep": "median"}, "keep")],
+)
+def test_bad_recipe_option_names_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=f"^{field}:"):
+        TrainConfig(**kwargs)
+
+
+def test_recipe_options_default_to_the_study():
+    cfg = TrainConfig()
+    assert (cfg.lr_schedule, cfg.precision, cfg.grad_clip_norm) == ("plateau", "fp32", None)
+    assert (cfg.ema_decay, cfg.keep) == (None, "best")
+    assert not cfg.zero_output_weights and not cfg.init_output_bias
+
+
+def test_onecycle_warms_up_then_anneals_per_step():
+    # 8 sources, batches of 4: 2 steps per epoch, 20 steps; warm-up over the first 6.
+    data = random_split(8, 1, 2, 64, 0)
+    cfg = TrainConfig(lr=1e-30, max_epochs=10, patience=100, batch_size=4,
+                      lr_schedule="onecycle", warmup_fraction=0.3)
+    lrs = [h["lr"] for h in train_model(Frozen(), data, data, cfg, 0, progress=False).history]
+    # logged after each epoch's last step: steps 2, 4, 6 (the peak), 8, ...
+    assert lrs[0] < lrs[1] < lrs[2] == pytest.approx(1e-30)
+    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:], strict=False))
+    assert lrs[-1] < 0.02 * lrs[2]  # annealed towards OneCycleLR's final rate (lr / 2.5e5)
+
+
+def test_bf16_onecycle_clipped_zero_init_run_is_repeatable_on_cpu():
+    train, val = random_split(12, 2, 2, 729, 0), random_split(4, 2, 2, 729, 1)
+    cfg = TrainConfig(batch_size=5, max_epochs=2, device="cpu", precision="bf16",
+                      lr_schedule="onecycle", grad_clip_norm=1.0, init_output_bias=True,
+                      zero_output_weights=True, ema_decay=0.9, keep="last")
+
+    def run():
+        torch.manual_seed(123)
+        model = build_model("samplecnn", n_mics=2, window_length=729)
+        return train_model(model, train, val, cfg, seed=3, progress=False)
+
+    a, b = run(), run()
+    assert [h["val_loss"] for h in a.history] == [h["val_loss"] for h in b.history]
+    assert all(np.isfinite(h["train_loss"]) for h in a.history)
+    assert a.best_epoch == 2 and a.best_val_loss == a.history[-1]["val_loss"]
+    for name, tensor in a.model.state_dict().items():
+        assert tensor.dtype != torch.bfloat16, name  # weights stay float32
+        assert torch.equal(tensor, b.model.state_dict()[name]), name
+
+
+def test_zero_output_weights_start_as_the_trivial_predictor():
+    train = random_split(6, 1, 2, 350, 0)
+    cfg = TrainConfig(lr=1e-30, max_epochs=1, batch_size=3, init_output_bias=True,
+                      zero_output_weights=True)
+    torch.manual_seed(0)
+    model = build_model("loccnn", 2, 350)
+    train_model(model, train, train, cfg, 0, progress=False)
+    pred = predict(model, train[0])
+    assert np.allclose(pred, np.asarray(train[1]).mean(axis=0), atol=1e-5)
+
+
+def test_ema_weights_are_the_ones_validated_and_returned():
+    """With ``ema_decay`` the returned weights are the average, not the last step's."""
+    train = random_split(8, 1, 2, 350, 0)
+    cfg = {"lr": 1e-3, "max_epochs": 2, "batch_size": 4, "keep": "last", "device": "cpu"}
+
+    def run(**kw):
+        torch.manual_seed(0)
+        model = build_model("loccnn", 2, 350)
+        start = {k: t.clone() for k, t in model.state_dict().items()}
+        return start, train_model(model, train, train, TrainConfig(**cfg, **kw), 0, progress=False)
+
+    start, plain = run()
+    _, slow = run(ema_decay=0.999)  # the average starts at step 1 and barely moves after it
+    w0, w_plain, w_slow = (d["conv1.weight"] for d in
+                           (start, plain.model.state_dict(), slow.model.state_dict()))
+    assert (w_slow - w0).abs().max() < 0.5 * (w_plain - w0).abs().max()

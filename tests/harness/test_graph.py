@@ -1,0 +1,58 @@
+"""The stage graph's model nodes under each training scope: who starts from whom, with which
+training settings, and which keys are shared with the study's per-condition scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.harness.config import load_config
+from ssl_xai_bench.harness.graph import build_graph
+
+TWO_CONDITIONS = {"matrix": {"t60": [0.15, 0.6], "models": ["loccnn", "samplecnn"]}}
+
+
+def _models(**training):
+    cfg = load_config("smoke", overrides=[TWO_CONDITIONS, {"training": training}])
+    return [n for n in build_graph(cfg).nodes if n.stage == "model"]
+
+
+def test_curriculum_chains_each_model_through_the_conditions_in_matrix_order():
+    cold = _models()
+    warm = _models(scope="curriculum", finetune_epochs=2)
+    assert all(list(n.inputs) == ["windows"] for n in cold)
+    for model in ("loccnn", "samplecnn"):
+        first, second = [n for n in warm if n.config.model == model]
+        assert list(first.inputs) == ["windows"] and not first.config.warm_start
+        assert second.inputs["model:init"] == first.key and second.config.warm_start
+        assert "T60=0.15s" in first.label and "T60=0.6s" in second.label
+        tc = second.config.training
+        assert tc.max_epochs == 2
+        assert not tc.init_output_bias and not tc.zero_output_weights  # keeps its output layer
+        assert first.config.training.init_output_bias  # the preset's, from scratch
+    # the first condition is trained exactly as in the per-condition scope (one stored model)
+    assert {n.key for n in warm if not n.config.warm_start} < {n.key for n in cold}
+    assert not {n.key for n in warm if n.config.warm_start} & {n.key for n in cold}
+
+
+def test_geometry_scope_trains_one_mixture_per_model_and_evaluates_it_per_condition():
+    nodes = _models(scope="geometry")
+    mixtures = [n for n in nodes if n.config.mixture]
+    assert sorted(n.config.model for n in mixtures) == ["loccnn", "samplecnn"]
+    windows = {k for n in mixtures for r, k in n.inputs.items() if r.startswith("windows")}
+    assert len(windows) == 2 and all(len(n.inputs) == 2 for n in mixtures)
+    per_condition = [n for n in nodes if not n.config.mixture]
+    assert len(per_condition) == 4
+    by_model = {n.config.model: n.key for n in mixtures}
+    for n in per_condition:
+        assert n.inputs["model:init"] == by_model[n.config.model]
+        assert n.config.warm_start and n.config.training is None  # evaluated as it is
+
+
+def test_scope_needs_matching_finetune_epochs():
+    with pytest.raises(ConfigError, match="training.finetune_epochs"):
+        _models(scope="curriculum")
+    with pytest.raises(ConfigError, match="training.finetune_epochs"):
+        _models(finetune_epochs=3)
+    with pytest.raises(ConfigError, match="training.scope"):
+        _models(scope="cluster")
