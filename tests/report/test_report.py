@@ -258,13 +258,14 @@ def test_summary_is_generated_from_the_numbers(headline_report):
 def test_a_section_is_added_without_touching_the_others(tmp_path):
     root = write_results(tmp_path / "run", seed=2, models=MODELS[:1], conditions=CONDITIONS[:1])
 
-    def sweep(ctx):
-        return f"<p id=\"sweep-probe\">{ctx.results.name}</p>"
+    def probe(ctx):
+        return f"<p id=\"probe-body\">{ctx.results.name}</p>"
 
     sections = list(DEFAULT_SECTIONS)
-    sections.insert(3, Section("sweep", "Sweep", sweep))
+    after_figures = [s.anchor for s in sections].index("figures") + 1
+    sections.insert(after_figures, Section("probe", "Probe", probe))
     text = build_report(root, sections=sections).read_text(encoding="utf-8")
     order = [text.index(f'<section id="{s}">') for s in
-             ("summary", "headline", "figures", "sweep", "details", "provenance")]
-    assert order == sorted(order) and '<p id="sweep-probe">run</p>' in text
-    assert '<a href="#sweep">Sweep</a>' in text
+             ("summary", "headline", "figures", "probe", "details", "provenance")]
+    assert order == sorted(order) and '<p id="probe-body">run</p>' in text
+    assert '<a href="#probe">Probe</a>' in text
