@@ -7,13 +7,14 @@ every field with :mod:`ssl_xai_bench.validate` (``ConfigError`` naming ``section
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ssl_xai_bench import validate as check
 from ssl_xai_bench.acoustics.geometry import ArrayConfig
 from ssl_xai_bench.attributions import TARGET_MODES, list_methods
 from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.models.device import resolve_precision
 from ssl_xai_bench.models.registry import model_arch, model_names
 from ssl_xai_bench.models.train_config import TrainConfig
 
@@ -169,7 +170,14 @@ def parse_training(d: Any) -> TrainingConfig:
         f = f"training.per_model.{model}"
         check.check_keys(table, TrainConfig.field_names(), f)
         per_model[model] = TrainConfig.from_dict({**base, **table}, f)
-    return TrainingConfig(defaults, per_model, scope, finetune)
+    return TrainingConfig(_concrete(defaults), {m: _concrete(t) for m, t in per_model.items()},
+                          scope, finetune)
+
+
+def _concrete(tc: TrainConfig) -> TrainConfig:
+    """``precision = "auto"`` resolved on this machine: the cache key and the provenance record
+    the precision the models are trained with, not the request."""
+    return replace(tc, precision=resolve_precision(tc.precision, tc.device))
 
 
 def parse_attribution(d: Any) -> AttributionConfig:

@@ -36,8 +36,8 @@ from ssl_xai_bench.harness.stages import metrics as metrics_stage
 from ssl_xai_bench.harness.stages import model as model_stage
 from ssl_xai_bench.harness.store import artifact_key, library_versions
 from ssl_xai_bench.hashing import file_sha256
+from ssl_xai_bench.models.device import resolve_device
 from ssl_xai_bench.models.registry import get_model_spec
-from ssl_xai_bench.models.training import resolve_device
 
 #: Stages whose numbers depend on torch's CPU thread count (reductions are ordered by thread).
 TORCH_STAGES = ("model", "attribution", "controls", "metrics")

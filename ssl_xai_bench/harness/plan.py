@@ -35,6 +35,7 @@ from ssl_xai_bench.metrics.quantus_params import (
     explain_calls_per_window,
     forwards_per_window,
 )
+from ssl_xai_bench.models.device import native_bf16, resolve_device
 
 #: Feature names of each stage (the rates file has one rate per feature).
 FEATURES: dict[str, tuple[str, ...]] = {
@@ -54,10 +55,11 @@ METHOD_FORWARDS = {"lrp": 12.0, "lrp_epsilon_first": 12.0, "lrp_zbox_first": 14.
                    "lrp_epsilon_plus_flat": 6.0, "gradient": 3.0, "gradient_x_input": 3.0,
                    "integrated_gradients": 3.0 * 32, "occlusion": 21.0, "random": 0.3,
                    "energy": 0.05}
-#: Cost of a bf16-autocast training step relative to fp32 (``training.precision``), measured on
-#: this machine's CPU (LocCNN and SampleCNN, batch 32, one thread: 0.62x); the fitted model rates
-#: are fp32 rates.
+#: Cost of a bf16-autocast training step relative to fp32 (``training.precision``; the fitted
+#: model rates are fp32 rates), LocCNN and SampleCNN, batch 32, one thread: 0.62x on a CPU with
+#: bfloat16 support, 7.2x (7.7x / 6.7x) on an AVX2-only CPU, which emulates it.
 BF16_STEP_COST = 0.62
+BF16_EMULATED_STEP_COST = 7.2
 RATES_FILE = "rates.json"
 
 
@@ -153,7 +155,10 @@ def node_features(node: StageSpec, scene: SceneConfig) -> dict[str, float]:
         train = counts["train"] * min(t.windows_per_source, per_source) * conditions
         val = counts["val"] * (per_source if t.val_windows_per_source == 0
                                else min(t.val_windows_per_source, per_source)) * conditions
-        step_cost = BF16_STEP_COST if t.precision == "bf16" else 1.0
+        step_cost = 1.0
+        if t.precision == "bf16":
+            native = native_bf16(resolve_device(t.device))
+            step_cost = BF16_STEP_COST if native else BF16_EMULATED_STEP_COST
         return {f"{_arch(c.model)}_window_mic":
                 t.max_epochs * (3 * train * step_cost + val) * n_mics}
     limit = c.attribution.n_test_windows if node.stage == "metrics" else c.n_test_windows

@@ -26,7 +26,7 @@ PAPER_LR: dict[str, float] = {"loccnn": 1e-3, "samplecnn": 1e-2}
 
 DATA_PLACEMENTS = ("auto", "device", "host")
 LR_SCHEDULES = ("plateau", "onecycle")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 KEEPS = ("best", "last")
 
 
@@ -85,8 +85,12 @@ class TrainConfig:
     precision : str
         ``"fp32"`` (the study's) or ``"bf16"``: the forward pass of each training step under
         ``torch.autocast`` with bfloat16; the loss, gradients, weights and validation stay
-        float32. On CPUs with bfloat16 instructions a step costs about 0.6x; runs stay repeatable
-        on one machine.
+        float32. On CPUs with bfloat16 instructions a step costs about 0.6x; on a CPU without
+        them (AVX2 only) autocast emulates bfloat16 and a step costs about 7x. ``"auto"``: bf16
+        where the training device computes it natively
+        (:func:`ssl_xai_bench.models.training.resolve_precision`), else fp32; the benchmark
+        resolves it when it reads the configuration, so that the cache key and the provenance
+        record the precision used. Runs stay repeatable on one machine.
     ema_decay : float or None
         Validate and keep an exponential moving average of the weights and BatchNorm statistics,
         updated after every step with this decay (0.98: about the last 50 steps); None: the

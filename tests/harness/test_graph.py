@@ -56,3 +56,21 @@ def test_scope_needs_matching_finetune_epochs():
         _models(finetune_epochs=3)
     with pytest.raises(ConfigError, match="training.scope"):
         _models(scope="cluster")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_keyed_and_recorded_as_the_precision_used(monkeypatch, native):
+    monkeypatch.setattr("ssl_xai_bench.models.device.native_bf16", lambda device: native)
+    used = "bf16" if native else "fp32"
+    auto = load_config("smoke", overrides=[TWO_CONDITIONS, {"training": {"precision": "auto"}}])
+    stated = load_config("smoke", overrides=[TWO_CONDITIONS, {"training": {"precision": used}}])
+    other = load_config("smoke", overrides=[TWO_CONDITIONS, {"training": {
+        "precision": "fp32" if native else "bf16"}}])
+    assert auto.to_dict()["training"]["precision"] == used  # provenance.json's config
+    keys = {name: [n.key for n in build_graph(c).nodes if n.stage == "model"]
+            for name, c in (("auto", auto), ("stated", stated), ("other", other))}
+    assert all(n.config.training.precision == used
+               for n in build_graph(auto).nodes if n.stage == "model")
+    # the same stored models as the precision written out, never those of the other one
+    assert keys["auto"] == keys["stated"]
+    assert not set(keys["auto"]) & set(keys["other"])

@@ -44,6 +44,19 @@ def test_features_follow_the_configuration():
     assert rirs == pytest.approx([(40 + 22) * 16 * 0.3, (80 + 22) * 16 * 0.3])
 
 
+def test_training_cost_follows_the_precision_and_the_hardware(monkeypatch):
+    def model_work(precision, native):
+        monkeypatch.setattr("ssl_xai_bench.harness.plan.native_bf16", lambda device: native)
+        cfg = load_config("smoke", overrides=[{"training": {"precision": precision}}])
+        return _features(build_graph(cfg), "model")["loccnn_window_mic"]
+
+    fp32 = model_work("fp32", True)
+    assert model_work("fp32", False) == fp32
+    # a step of 3 passes costs 0.62x with native bfloat16 and 7.2x emulated; validation is fp32
+    assert fp32 > model_work("bf16", True) > 0.62 * fp32
+    assert 7.2 * fp32 > model_work("bf16", False) > fp32
+
+
 def test_schedule_is_the_makespan_of_the_graph():
     graph = StageGraph()
     a, b = StageSpec("rirs", "a", None), StageSpec("rirs", "b", None)
