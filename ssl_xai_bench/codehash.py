@@ -35,13 +35,19 @@ PACKAGE = "ssl_xai_bench"
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 
 
-@functools.lru_cache(maxsize=2048)
-def _parse(path: Path, mtime_ns: int) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+# Parsing and normalising are memoised on the file's text itself (not its path or mtime): an
+# edited file is a new key, so a memo can never hand out the hash of an older version. They are
+# most of a graph build's cost, and the closures of one build share most files.
+_MEMO_SIZE = 4096
 
 
-def _tree(path: Path) -> ast.Module:
-    return _parse(path, path.stat().st_mtime_ns)
+def _source(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _normalised(source: str) -> str:
+    return ast.dump(_strip_docstrings(ast.parse(source)), include_attributes=False)
 
 
 def _strip_docstrings(tree: ast.Module) -> ast.Module:
@@ -56,8 +62,7 @@ def _strip_docstrings(tree: ast.Module) -> ast.Module:
 
 def normalised_source(path: Path) -> str:
     """The file's syntax tree without docstrings, line numbers or comments, as text."""
-    tree = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8")))
-    return ast.dump(tree, include_attributes=False)
+    return _normalised(_source(path))
 
 
 def _module_file(root: Path, dotted: str) -> Path | None:
@@ -124,7 +129,14 @@ def _import_nodes_of(node: ast.AST) -> Iterable[ast.Import | ast.ImportFrom]:
         yield from _import_nodes(node)
 
 
-def _imported_names(tree: ast.Module, origin: _Origin) -> Iterable[str]:
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _imported_names(source: str, package: str | None) -> tuple[str, ...]:
+    """Every dotted name the file imports; relative imports resolved against ``package``
+    (skipped for a loose file, ``package`` None)."""
+    return tuple(_names(ast.parse(source), package))
+
+
+def _names(tree: ast.Module, package: str | None) -> Iterable[str]:
     for node in _import_nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -132,7 +144,6 @@ def _imported_names(tree: ast.Module, origin: _Origin) -> Iterable[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                package = origin.package()
                 if package is None:
                     continue
                 parts = package.split(".")
@@ -183,7 +194,12 @@ def closure(path: str | Path, module: str | None = None) -> list[Path]:
             continue
         seen[file] = origin
         stack.extend(_ancestors(origin))
-        for name in _imported_names(_tree(file), origin):
+        try:
+            names = _imported_names(_source(file), origin.package())
+        except SyntaxError as err:
+            err.filename = str(file)
+            raise
+        for name in names:
             found = origin.resolve(name)
             if found is not None and found[0] not in seen:
                 stack.append(found)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import pytest
 from ssl_xai_bench.harness.config import config_from_dict
 from ssl_xai_bench.harness.graph import build_graph
 from ssl_xai_bench.harness.plan import estimate, fit_from_folders, probe_seconds
+from tests.e2e.conftest import run_cli
 
 from .conftest import machine_description, markdown_table
 
@@ -72,3 +74,21 @@ def test_refit_plan_rates_and_predict_measured_runs(perf_report, tmp_path):
         *markdown_table(["preset", "nodes", "measured wall (s)", "predicted (s)", "ratio"], rows),
         "", "`ssl-xai-bench plan --preset NAME` prints the estimate for any preset; "
         "`--calibrate` scales it by the probe's time on the machine at hand."])
+
+
+def test_smoke_plan_is_within_1_5x_of_a_measured_run(tmp_path):
+    """The package's rates, calibrated by the speed probe, against a cold smoke run."""
+    plan = run_cli("plan", "--preset", "smoke", "--calibrate", cwd=tmp_path, timeout=600)
+    assert plan.returncode == 0, plan.stderr
+    h, m, s = re.search(r"wall time on \d+ worker\(s\): (?:(\d+):)?(\d+):(\d+)",
+                        plan.stdout).groups()
+    predicted = int(h or 0) * 3600 + int(m) * 60 + int(s)
+    start = time.perf_counter()
+    run = run_cli("run", "--preset", "smoke", "--store", str(tmp_path / "store"),
+                  "--results-dir", str(tmp_path / "results"), cwd=tmp_path)
+    measured = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((tmp_path / "results" / "smoke" / "run_summary.json").read_text())
+    assert summary["wall_seconds"] <= measured
+    print(f"\nsmoke: predicted {predicted} s, measured {measured:.0f} s")
+    assert 1 / 1.5 <= predicted / measured <= 1.5

@@ -1,12 +1,10 @@
 """The plan: work features follow the configuration, the schedule is a real makespan, rates fitted
-on known costs are recovered, and (slow) the smoke preset's predicted wall time is within 1.5x of
-a measured run on this machine."""
+on known costs are recovered. The check of a prediction against a measured run is a performance
+check: it lives in the benchmark suite (``tests/benchmarks/test_plan_rates.py``)."""
 
 from __future__ import annotations
 
-import json
 import re
-import time
 
 import pytest
 
@@ -105,21 +103,3 @@ def test_plan_of_the_full_preset_prints_its_estimate(tmp_path):
     assert re.search(r"wall time on \d+ worker\(s\): ", proc.stdout)
     for stage in ("rirs", "windows", "model", "attribution", "metrics"):
         assert re.search(rf"^{stage}\s+\d+\s+[\d.]+", proc.stdout, re.M), stage
-
-
-@pytest.mark.slow
-def test_smoke_plan_is_within_1_5x_of_a_measured_run(tmp_path):
-    plan = run_cli("plan", "--preset", "smoke", "--calibrate", cwd=tmp_path, timeout=600)
-    assert plan.returncode == 0, plan.stderr
-    h, m, s = re.search(r"wall time on \d+ worker\(s\): (?:(\d+):)?(\d+):(\d+)",
-                        plan.stdout).groups()
-    predicted = int(h or 0) * 3600 + int(m) * 60 + int(s)
-    start = time.perf_counter()
-    run = run_cli("run", "--preset", "smoke", "--store", str(tmp_path / "store"),
-                  "--results-dir", str(tmp_path / "results"), cwd=tmp_path)
-    measured = time.perf_counter() - start
-    assert run.returncode == 0, run.stderr
-    summary = json.loads((tmp_path / "results" / "smoke" / "run_summary.json").read_text())
-    assert summary["wall_seconds"] <= measured
-    print(f"\nsmoke: predicted {predicted} s, measured {measured:.0f} s")
-    assert 1 / 1.5 <= predicted / measured <= 1.5
