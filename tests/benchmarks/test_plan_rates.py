@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pytest
 from ssl_xai_bench.harness.config import config_from_dict
 from ssl_xai_bench.harness.graph import build_graph
 from ssl_xai_bench.harness.plan import estimate, fit_from_folders, probe_seconds
-from tests.e2e.conftest import run_cli
+from tests.e2e.conftest import cli_command, run_cli
 
 from .conftest import machine_description, markdown_table
 
@@ -34,11 +33,6 @@ RATES = Path(__file__).resolve().parents[2] / "ssl_xai_bench" / "harness" / "dat
 PRESETS = os.environ.get("SSL_XAI_BENCH_PERF_PLAN_PRESETS", "smoke,default").split(",")
 
 
-def _cli() -> list[str]:
-    script = Path(sys.executable).parent / "ssl-xai-bench"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ssl_xai_bench.cli"]
-
-
 def test_refit_plan_rates_and_predict_measured_runs(perf_report, tmp_path):
     given = [f for f in os.environ.get("SSL_XAI_BENCH_PERF_PLAN_FOLDERS", "").split(",") if f]
     folders = {Path(f).name: Path(f) for f in given}
@@ -46,7 +40,7 @@ def test_refit_plan_rates_and_predict_measured_runs(perf_report, tmp_path):
         work = tmp_path / preset
         work.mkdir()
         t0 = time.perf_counter()
-        subprocess.run([*_cli(), "run", "--preset", preset, "--store", str(work / "store"),
+        subprocess.run([*cli_command(), "run", "--preset", preset, "--store", str(work / "store"),
                         "--results-dir", str(work / "results"), "--set",
                         "runner.progress=false"], cwd=work, check=True, capture_output=True)
         print(f"\n{preset}: {time.perf_counter() - t0:.0f} s")
