@@ -7,15 +7,18 @@ the metrics' definitions:
 
 - the unperturbed windows are predicted once per cell (every Quantus faithfulness metric but
   PixelFlipping predicts them first);
-- MonotonicityCorrelation removes, from the original windows, the same groups of
-  ``features_in_step`` samples as FaithfulnessEstimate (the sorted relevance cut into the same
-  groups, ascending instead of descending), each ``nr_samples`` times: with the same step, none
-  of its inputs is new; PixelFlipping's first step removes FaithfulnessEstimate's first group;
+- PixelFlipping's first step removes FaithfulnessEstimate's first group (the
+  ``features_in_step`` most relevant samples, signed) when both use the same step;
+- MonotonicityCorrelation removes each of its groups ``nr_samples`` times: a removal baseline is
+  deterministic, so only the first is a new input. (Its groups are those of ``|relevance|``,
+  Quantus' default ``abs=True``: they equal FaithfulnessEstimate's only for a relevance without
+  negative values, and are counted as new.)
 - each removal baseline is a separate input.
 
 The store may find more repeats than these (a manipulation fraction that is a whole number of
-PixelFlipping steps removes the same set); they are not counted, so the counts here are upper
-bounds of what a cell runs.
+PixelFlipping steps removes the same set; removing every sample gives 0 under ``zero`` and
+``noisy_linear`` alike); they are not counted, so the counts here are upper bounds of what a cell
+runs.
 """
 
 from __future__ import annotations
@@ -53,12 +56,8 @@ UNPERTURBED_FORWARDS: dict[str, int] = {
     "faithfulness_correlation": 1, "faithfulness_estimate": 1, "pixel_flipping": 0,
     "monotonicity_correlation": 1, "region_perturbation": 1,
 }
-#: metric -> (the metric whose inputs it repeats when both use the same ``features_in_step``,
-#: how many of its steps are repeats: ``all`` or ``first``).
-REPEATS: dict[str, tuple[str, str]] = {
-    "monotonicity_correlation": ("faithfulness_estimate", "all"),
-    "pixel_flipping": ("faithfulness_estimate", "first"),
-}
+#: metric -> the metric whose first input it repeats when both use the same ``features_in_step``.
+REPEATS_FIRST: dict[str, str] = {"pixel_flipping": "faithfulness_estimate"}
 
 
 def _step(quantus: Any, name: str, n_samples: int) -> int | None:
@@ -82,9 +81,9 @@ def quantus_forwards(config: Any, n_mics: int, n_samples: int) -> float:
         step = _step(q, name, n_samples)
         steps = math.ceil(n_mics * n_samples / step) if step else 0
         n = min(n, steps) if steps else n  # repeated draws of a deterministic removal are free
-        other, which = REPEATS.get(name, ("", ""))
+        other = REPEATS_FIRST.get(name)
         if other and step is not None and _step(q, other, n_samples) == step:
-            n -= steps if which == "all" else 1
+            n -= 1
         total += n * baselines
     return total
 

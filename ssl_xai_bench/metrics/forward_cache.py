@@ -1,14 +1,15 @@
 """Forwards shared between the perturbation metrics of one cell.
 
-Several metrics run the model on the very same input: every Quantus faithfulness metric first
-predicts the unperturbed windows (already predicted once per cell), and FaithfulnessEstimate and
-MonotonicityCorrelation remove the same groups of samples (the sorted relevance cut into
-``features_in_step`` groups, in opposite orders) from the same windows. A removal baseline is a
-deterministic function of the window and the removed set (:mod:`ssl_xai_bench.metrics.removal`),
-so those inputs are equal bit for bit. :class:`SharedForwards` runs the model once per distinct
-input window and returns the stored output for a repeat: the key is the SHA-1 of the window's
-bytes with its shape and dtype (about 0.2 ms per 16 x 5120 window, under a tenth of a LocCNN
-forward).
+Several metrics run the model on the very same input: every Quantus faithfulness metric but
+PixelFlipping first predicts the unperturbed windows (already predicted once per cell),
+PixelFlipping's first step removes FaithfulnessEstimate's first group, MonotonicityCorrelation
+repeats each removal ``nr_samples`` times, and a manipulation fraction that is a whole number of
+PixelFlipping steps removes the same samples. A removal baseline is a deterministic function of
+the window and the removed set (:mod:`ssl_xai_bench.metrics.removal`), so those inputs are equal
+bit for bit (:mod:`ssl_xai_bench.metrics.cost` counts what the sharing saves).
+:class:`SharedForwards` runs the model once per distinct input window and returns the stored
+output for a repeat: the key is the SHA-1 of the window's bytes with its shape and dtype
+(about 0.2 ms per 16 x 5120 window, under a tenth of a LocCNN forward).
 
 Only forward-only metrics may use it: no gradients flow through a stored output, and a metric
 that changes the model's parameters (EfficientMPRT) must see the model itself.

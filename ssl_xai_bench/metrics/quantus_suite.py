@@ -13,8 +13,7 @@ output), and ``softmax=False`` on every call;
   (:mod:`ssl_xai_bench.metrics.quantus_removal`); the names of the non-``zero`` runs carry the
   baseline's suffix (``faithfulness_correlation_noisy_linear``). They run the model through the
   cell's store of forwards (:mod:`ssl_xai_bench.metrics.forward_cache`): the unperturbed windows
-  were predicted once per cell, and FaithfulnessEstimate and MonotonicityCorrelation remove the
-  same groups;
+  were predicted once per cell, and some metrics repeat each other's inputs;
 - target alignment: every metric evaluates a batch with the rows of ``x_batch`` in order and calls
   the model on exactly those rows (read in the 0.6.0 sources: ``evaluate_batch`` of every metric
   used here, ``EfficientMPRT.__call__``). We call Quantus one chunk of windows at a time, with a

@@ -76,12 +76,12 @@ def _prev_next(kept_flat: np.ndarray, idx: np.ndarray, col: np.ndarray,
 def _line_values(flat: np.ndarray, idx: np.ndarray, prev: np.ndarray,
                  nxt: np.ndarray) -> np.ndarray:
     """Linear interpolation at ``idx`` between ``prev`` and ``nxt`` (held where one is -1; 0
-    where both are), float32."""
+    where both are), in the dtype of ``flat``."""
     left = np.where(prev >= 0, prev, nxt)
     right = np.where(nxt >= 0, nxt, left)
     x_left = flat.take(np.maximum(left, 0))
     x_right = flat.take(np.maximum(right, 0))
-    weight = ((idx - left) / np.maximum(right - left, 1)).astype(np.float32)
+    weight = ((idx - left) / np.maximum(right - left, 1)).astype(flat.dtype, copy=False)
     values = x_left + weight * (x_right - x_left)
     values[left < 0] = 0.0
     return values
