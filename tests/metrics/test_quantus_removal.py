@@ -13,7 +13,7 @@ from ssl_xai_bench.metrics.manipulation_curves import batched_predict
 from ssl_xai_bench.metrics.quantus_removal import QuantusRemoval
 from ssl_xai_bench.metrics.removal import make_removal
 
-from .conftest import CountingModel, SpanModel, span_attribution
+from .conftest import CountingModel, span_case
 
 N, M, T = 6, 4, 256
 REMOVING = {
@@ -27,12 +27,8 @@ REMOVING = {
 
 @pytest.fixture(scope="module")
 def case():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, M, T)).astype(np.float32)
-    pos = rng.uniform(1.0, 3.0, (N, 3)).astype(np.float32)
-    model = SpanModel(channel=1, start=64, stop=128).eval()
-    rel = span_attribution(model, x, pos) + 0.3 * rng.standard_normal(x.shape).astype(np.float32)
-    return model, x, pos, rel
+    model, x, pos, true, rand = span_case(N, M, T, channel=1, start=64, stop=128)
+    return model, x, pos, true + 0.3 * rand  # a relevance that is neither exact nor random
 
 
 def _run(name, case, removal=None, model=None):
