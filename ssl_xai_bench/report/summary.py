@@ -17,6 +17,7 @@ from ssl_xai_bench.report.citable import Written
 from ssl_xai_bench.report.headline import HeadlineTable
 from ssl_xai_bench.report.headline_render import to_html
 from ssl_xai_bench.report.page import PageContext, e, file_links
+from ssl_xai_bench.report.removal_agreement import removal_sentence
 from ssl_xai_bench.report.sanity import CHECKS
 from ssl_xai_bench.report.tables.leaderboard import ARROWS
 
@@ -92,6 +93,9 @@ def summary_section(ctx: PageContext) -> str:
         facts.append(f"Sanity checks: all {len(checks)} pass (random is the worst on "
                      "faithfulness and does not change under model randomisation; every LRP and "
                      "gradient method does).")
+    removal = removal_sentence(ctx.tidy)  # issue 31: winners across removal baselines
+    if removal:
+        facts.append(removal)
     beats = [f"{m} on {col.label}" for col in table.columns for m in table.controls
              if table.entry(m, col.metric).beats_best]
     if beats:
