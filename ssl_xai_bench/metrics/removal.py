@@ -55,36 +55,30 @@ def removal_variants(names: Iterable[str]) -> dict[str, tuple[str, str]]:
     return {f"{name}{suffix(b)}": (name, b) for name in names for b in REMOVAL_BASELINES}
 
 
-def _prev_next(kept_flat: np.ndarray, idx: np.ndarray, col: np.ndarray,
-               length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest kept flat index before / after each removed flat index ``idx`` (at position
-    ``col`` of its row of ``length`` samples) within its row, -1 where there is none. Sparse:
-    after one cumulative sum, the work is proportional to the removed count."""
-    kept_pos = np.flatnonzero(kept_flat)
-    if kept_pos.size == 0:
-        return np.full(idx.shape, -1), np.full(idx.shape, -1)
-    before = np.cumsum(kept_flat, dtype=np.int32).take(idx)  # kept samples at or before idx
-    prev = kept_pos.take(before - 1, mode="clip")  # before = 0: clipped to the first kept
-    gap = idx - prev
-    prev[(gap <= 0) | (gap > col)] = -1
-    nxt = kept_pos.take(before, mode="clip")  # before = all kept: clipped to the last kept
-    gap = nxt - idx
-    nxt[(gap <= 0) | (gap >= length - col)] = -1
-    return prev, nxt
+def _line_values(flat: np.ndarray, idx: np.ndarray, col: np.ndarray,
+                 length: int) -> np.ndarray:
+    """The straight line between the nearest kept samples of the same row at each removed flat
+    index ``idx`` (position ``col`` in its row of ``length`` samples): the nearest kept value
+    held at a row's ends, 0 in a row with nothing kept; in the dtype of ``flat``.
 
-
-def _line_values(flat: np.ndarray, idx: np.ndarray, prev: np.ndarray,
-                 nxt: np.ndarray) -> np.ndarray:
-    """Linear interpolation at ``idx`` between ``prev`` and ``nxt`` (held where one is -1; 0
-    where both are), in the dtype of ``flat``."""
-    left = np.where(prev >= 0, prev, nxt)
-    right = np.where(nxt >= 0, nxt, left)
-    x_left = flat.take(np.maximum(left, 0))
-    x_right = flat.take(np.maximum(right, 0))
-    weight = ((idx - left) / np.maximum(right - left, 1)).astype(flat.dtype, copy=False)
-    values = x_left + weight * (x_right - x_left)
-    values[left < 0] = 0.0
-    return values
+    Removed samples form runs (consecutive in a row) that share their two neighbours, so the
+    line is set up once per run and the work per removed sample is a few vector operations.
+    """
+    start = np.empty(idx.size, dtype=bool)
+    start[0] = True
+    np.not_equal(np.diff(idx), 1, out=start[1:])
+    start |= col == 0
+    first = np.flatnonzero(start)
+    last = np.append(first[1:] - 1, idx.size - 1)
+    run = np.cumsum(start, dtype=np.int32) - 1
+    left, right = idx.take(first) - 1, idx.take(last) + 1
+    has_left, has_right = col.take(first) > 0, col.take(last) < length - 1
+    x_left = flat.take(left, mode="clip")
+    x_right = flat.take(right, mode="clip")
+    x_left = np.where(has_left, x_left, np.where(has_right, x_right, 0))
+    x_right = np.where(has_right, x_right, x_left)
+    slope = ((x_right - x_left) / (right - left)).astype(flat.dtype, copy=False)
+    return x_left.take(run) + slope.take(run) * (idx - left.take(run)).astype(flat.dtype)
 
 
 def _removed_flat(x: np.ndarray, removed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,8 +99,7 @@ def linear_fill(x: np.ndarray, removed: np.ndarray) -> np.ndarray:
     out = flat.copy()
     if idx.size:
         length = x.shape[-1]
-        prev, nxt = _prev_next(~gone, idx, idx % length, length)
-        out[idx] = _line_values(flat, idx, prev, nxt)
+        out[idx] = _line_values(flat, idx, idx % length, length)
     return out.reshape(x.shape)
 
 
@@ -123,22 +116,37 @@ def block_sums(x: np.ndarray, block: int = LOCAL_BLOCK) -> tuple[np.ndarray, np.
             np.einsum("rbt,rbt->rb", grid, grid, dtype=np.float64).reshape(-1))
 
 
-def _block_std(x: np.ndarray, idx: np.ndarray, sums: tuple[np.ndarray, np.ndarray],
-               block: int) -> np.ndarray:
-    """Flat per-block std of the kept samples (see :func:`local_std`), from the sums over whole
-    blocks minus those over the removed samples ``idx``."""
+def _block_of(idx: np.ndarray, col: np.ndarray, length: int, block: int) -> np.ndarray:
+    """Flat block index of each flat sample index ``idx`` (position ``col`` in its row)."""
+    if length % block == 0:
+        return idx // block
+    return (idx - col) // length * -(-length // block) + col // block
+
+
+def _block_std(x: np.ndarray, gone: np.ndarray, idx: np.ndarray, which: np.ndarray,
+               sums: tuple[np.ndarray, np.ndarray], block: int) -> np.ndarray:
+    """Flat per-block std of the kept samples (see :func:`local_std`): from the sums over whole
+    blocks minus those over the removed samples ``idx`` (in blocks ``which``; ``gone``: the flat
+    removal mask), or, when most samples are removed, from the kept samples directly."""
     length = x.shape[-1]
     n_blocks = -(-length // block)
-    s1, s2 = (s.copy() for s in sums)
-    count = np.full((s1.size // n_blocks, n_blocks), float(block))
-    count[:, -1] -= n_blocks * block - length
-    count = count.reshape(-1)
-    if idx.size:
-        which = idx // length * n_blocks + idx % length // block
+    size = sums[0].size
+    if 2 * idx.size > gone.size:  # fewer kept than removed samples: sum the kept ones
+        kept = np.flatnonzero(~gone)
+        where = _block_of(kept, kept % length, length, block)
+        values = x.reshape(-1).take(kept).astype(np.float64)
+        s1 = np.bincount(where, weights=values, minlength=size)
+        s2 = np.bincount(where, weights=values * values, minlength=size)
+        count = np.bincount(where, minlength=size).astype(np.float64)
+    else:
+        s1, s2 = (s.copy() for s in sums)
+        count = np.full((size // n_blocks, n_blocks), float(block))
+        count[:, -1] -= n_blocks * block - length
+        count = count.reshape(-1)
         values = x.reshape(-1).take(idx).astype(np.float64)
-        s1 -= np.bincount(which, weights=values, minlength=s1.size)
-        s2 -= np.bincount(which, weights=values * values, minlength=s1.size)
-        count -= np.bincount(which, minlength=s1.size)
+        s1 -= np.bincount(which, weights=values, minlength=size)
+        s2 -= np.bincount(which, weights=values * values, minlength=size)
+        count -= np.bincount(which, minlength=size)
     safe = np.maximum(count, 1.0)
     std = np.sqrt(np.maximum(s2 / safe - (s1 / safe) ** 2, 0.0)).reshape(-1, n_blocks)
     return linear_fill(std, count.reshape(std.shape) < 2).reshape(-1)
@@ -150,8 +158,9 @@ def local_std(x: np.ndarray, removed: np.ndarray, block: int = LOCAL_BLOCK) -> n
     line between its row's neighbouring valid blocks (held at the ends; 0 with none). Removed
     samples never enter it."""
     x = np.asarray(x)
-    _, idx = _removed_flat(x, removed)
-    std = _block_std(x, idx, block_sums(x, block), block)
+    gone, idx = _removed_flat(x, removed)
+    which = _block_of(idx, idx % x.shape[-1], x.shape[-1], block)
+    std = _block_std(x, gone, idx, which, block_sums(x, block), block)
     return std.reshape(x.shape[:-1] + (-(-x.shape[-1] // block),))
 
 
@@ -229,24 +238,23 @@ class Removal:
                       rows: np.ndarray) -> np.ndarray:
         length = x.shape[-1]
         col = idx % length
-        prev, nxt = _prev_next(~removed.reshape(-1), idx, col, length)
-        values = _line_values(x.reshape(-1), idx, prev, nxt)
+        values = _line_values(x.reshape(-1), idx, col, length)
         if self.noise_scale > 0:
-            n_blocks = -(-length // LOCAL_BLOCK)
             per_window = x[0].size
             per_row = len(self.sums[0]) // len(self.windows)
             if np.array_equal(rows, rows[0] + np.arange(rows.size)):  # contiguous: slices
                 first = int(rows[0])
                 sums = tuple(s[first * per_row:(first + rows.size) * per_row] for s in self.sums)
-                draws = self.noise.reshape(-1).take(idx + first * per_window)
+                draws = self.noise.reshape(-1)[first * per_window:].take(idx)
             else:
                 picked = (rows[:, None] * per_row + np.arange(per_row)).reshape(-1)
                 sums = tuple(s.take(picked) for s in self.sums)
                 window, within = np.divmod(idx, per_window)
                 draws = self.noise.reshape(len(self.noise), -1)[rows.take(window), within]
-            std = _block_std(x, idx, sums, LOCAL_BLOCK)
-            which = (idx - col) // length * n_blocks + col // LOCAL_BLOCK
-            values += (self.noise_scale * std.take(which)).astype(np.float32) * draws
+            which = _block_of(idx, col, length, LOCAL_BLOCK)
+            std = _block_std(x, removed.reshape(-1), idx, which, sums,
+                             LOCAL_BLOCK).astype(np.float32)
+            values += np.float32(self.noise_scale) * std.take(which) * draws
         return values
 
     def _donor(self, x: np.ndarray, removed: np.ndarray, idx: np.ndarray,

@@ -63,10 +63,11 @@ def test_a_mask_on_the_first_and_last_samples_holds_the_nearest_kept_value():
     np.testing.assert_array_equal(nl.apply(gone), out.astype(np.float32))
 
 
-def test_local_std_is_that_of_the_kept_samples_of_each_block():
+@pytest.mark.parametrize("frac", [0.4, 0.8])  # sums of the removed / of the kept samples
+def test_local_std_is_that_of_the_kept_samples_of_each_block(frac):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 2, 200)) * np.array([1.0, 3.0])[None, :, None]
-    gone = rng.random(x.shape) < 0.4
+    gone = rng.random(x.shape) < frac
     gone[0, 0, :140] = True  # blocks 0 and 1 have nothing kept, block 2 two samples
     gone[0, 0, 130:138] = False
     gone[0, 0, 128:130] = True
