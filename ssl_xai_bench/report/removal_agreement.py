@@ -2,7 +2,8 @@
 
 Every perturbation metric can run under several removal baselines (``[metrics]
 removal_baselines``; the names of the non-``zero`` runs carry the baseline's suffix,
-:data:`ssl_xai_bench.metrics.catalogue.REMOVAL_VARIANTS`). From the tidy ``leaderboard.csv``:
+``faithfulness_correlation_noisy_linear``: :func:`removal_variants`). From the tidy
+``leaderboard.csv``:
 
 - :func:`removal_agreement`: per (model, condition) cell, perturbation metric and pair of
   baselines it ran under, the attribution methods ranked by their mean under each baseline (by
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ssl_xai_bench.metrics.catalogue import REMOVAL_VARIANTS
 from ssl_xai_bench.report.headline import BASELINE, CONTROL, HEADLINE, method_families
 from ssl_xai_bench.report.page import e, html_table
 
@@ -37,19 +38,39 @@ COLUMNS = ["model", "condition", "metric", "baseline_a", "baseline_b", "n_method
            "kendall_tau", "best_a", "best_b", "same_best"]
 #: The headline families whose winner the summary sentence follows.
 FAITHFULNESS_FAMILIES = ("faithfulness", "manipulation")
+#: The removal baselines (``ssl_xai_bench.metrics.removal.REMOVAL_BASELINES``: the report does not
+#: import the metrics layer; a test keeps the two equal) and the study's, whose names carry no
+#: suffix.
+REMOVAL_BASELINES = ("zero", "noisy_linear", "other_source")
+STUDY_BASELINE = "zero"
+
+
+def removal_variants(metrics: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The perturbation metrics among ``metrics`` run under several baselines: name ->
+    (metric, baseline). A name ending in ``_<baseline>`` is that baseline's run; the name
+    without the suffix, when present, is the study's."""
+    names = set(metrics)
+    out = {}
+    for name in names:
+        for baseline in REMOVAL_BASELINES:
+            if baseline != STUDY_BASELINE and name.endswith(f"_{baseline}"):
+                out[name] = (name[: -len(baseline) - 1], baseline)
+    out.update({base: (base, STUDY_BASELINE) for base, _ in list(out.values()) if base in names})
+    return out
 
 
 def _ranked(tidy: pd.DataFrame) -> pd.DataFrame:
     """Rows of perturbation metrics of attribution methods with a finite mean, with their base
     metric, baseline and rank (1 = best) within (model, condition, metric name)."""
     families = method_families(tidy)
-    keep = tidy["metric"].isin(list(REMOVAL_VARIANTS)) & np.isfinite(tidy["mean"])
+    variants = removal_variants(tidy["metric"])
+    keep = tidy["metric"].isin(list(variants)) & np.isfinite(tidy["mean"])
     keep &= ~tidy["method"].map(families).isin([CONTROL, BASELINE])
     if "status" in tidy.columns:
         keep &= tidy["status"].fillna("ok") == "ok"
     rows = tidy[keep].copy()
-    rows["base"] = rows["metric"].map(lambda m: REMOVAL_VARIANTS[m][0])
-    rows["baseline"] = rows["metric"].map(lambda m: REMOVAL_VARIANTS[m][1])
+    rows["base"] = rows["metric"].map(lambda m: variants[m][0])
+    rows["baseline"] = rows["metric"].map(lambda m: variants[m][1])
     score = np.where(rows["direction"] == "up", -rows["mean"], rows["mean"])
     rows["rank"] = pd.Series(score, index=rows.index).groupby(
         [rows["model"], rows["condition"], rows["metric"]]).rank(method="average")
@@ -92,7 +113,8 @@ def removal_sentence(tidy: pd.DataFrame) -> str | None:
     """The summary's sentence: in how many cells the best method of the headline faithfulness
     and manipulation metrics changes with the removal baseline; None with a single baseline."""
     summary = per_metric(removal_agreement(tidy))
-    heads = [REMOVAL_VARIANTS.get(metric, (metric, ""))[0] for family, metric, *_ in HEADLINE
+    variants = removal_variants(tidy["metric"])
+    heads = [variants.get(metric, (metric, ""))[0] for family, metric, *_ in HEADLINE
              if family in FAITHFULNESS_FAMILIES]
     rows = summary[summary["metric"].isin(heads)]
     if rows.empty:
@@ -151,5 +173,5 @@ def removal_section(ctx: Any) -> str:
             f'{ctx.link(files["md"], "md")}</p>')
 
 
-__all__ = ["COLUMNS", "per_metric", "removal_agreement", "removal_section", "removal_sentence",
-           "write_removal_agreement"]
+__all__ = ["COLUMNS", "REMOVAL_BASELINES", "per_metric", "removal_agreement", "removal_section",
+           "removal_sentence", "removal_variants", "write_removal_agreement"]

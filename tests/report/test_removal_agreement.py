@@ -69,6 +69,14 @@ def test_the_summary_sentence_says_when_the_winner_depends_on_the_baseline():
     assert ra.removal_sentence(only_zero) is None
 
 
+def test_the_report_knows_the_metrics_removal_baselines():
+    from ssl_xai_bench.metrics import catalogue, removal
+
+    assert ra.REMOVAL_BASELINES == removal.REMOVAL_BASELINES
+    assert ra.STUDY_BASELINE == removal.STUDY_BASELINE
+    assert ra.removal_variants(catalogue.METRICS) == catalogue.REMOVAL_VARIANTS
+
+
 def test_the_section_writes_its_table(tmp_path):
     ctx = SimpleNamespace(tidy=_tidy(), out=tmp_path, prov={"seed": 0},
                           link=lambda path, text: f'<a href="{path.name}">{text}</a>')
