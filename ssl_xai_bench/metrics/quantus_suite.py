@@ -168,6 +168,16 @@ def _build(name: str, params: Mapping[str, Any], perturb: QuantusRemoval, seed: 
     return cls(**params, **common)
 
 
+def _removal_for(removal: Removal | None, x: np.ndarray, seed: int) -> Removal:
+    """``removal`` checked to be of the windows ``x``, or the zero removal of ``x``."""
+    if removal is None:
+        return make_removal(STUDY_BASELINE, x, np.zeros(x.shape[0]), seed)
+    if removal.windows.shape != x.shape:
+        raise ValueError(f"removal: made for windows of shape {removal.windows.shape}, "
+                         f"not {x.shape}")
+    return removal
+
+
 def run_quantus_metric(
     name: str,
     model: nn.Module,
@@ -231,11 +241,7 @@ def run_quantus_metric(
     p = metric_params(name, params)
     validate_params(name, p, n_mics, n_t)
     p = resolve_params(p, n_t)
-    if removal is None:
-        removal = make_removal(STUDY_BASELINE, x, np.zeros(x.shape[0]), seed)
-    if removal.windows.shape != x.shape:
-        raise ValueError(f"removal: made for windows of shape {removal.windows.shape}, "
-                         f"not {x.shape}")
+    removal = _removal_for(removal, x, seed)
     if info is not None and info.needs_explain and explain_fn is None:
         raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
     scores = np.full(x.shape[0], np.nan)
@@ -284,22 +290,25 @@ def run_quantus_metric(
     return scores
 
 
-def _runs(cell: MethodCell, name: str) -> list[tuple[str, Removal | None, nn.Module]]:
+def _runs(cell: MethodCell, name: str,
+          removals: Mapping[str, Removal]) -> list[tuple[str, Removal | None, nn.Module]]:
     """(row name, removal, model) of each run of metric ``name`` in a cell: one per removal
     baseline for a perturbation metric (through the cell's store of forwards), else one."""
     if not QUANTUS_METRICS[name].removes:
         return [(name, None, cell.model)]
-    s = cell.config.manipulation
     model = cell.model if cell.shared_model is None else cell.shared_model
-    return [(f"{name}{suffix(b)}",
-             s.removal(b, cell.x, cell.data.source_ids, cell.removal_seed), model)
-            for b in s.removal_baselines]
+    return [(f"{name}{suffix(b)}", removal, model) for b, removal in removals.items()]
 
 
 def _score(cell: MethodCell) -> Scores:
     s = cell.config.quantus
     out = Scores()
     x, pos, rel = cell.x, cell.positions, np.asarray(cell.relevance, np.float32)
+    m = cell.config.manipulation
+    removals = {}
+    if any(QUANTUS_METRICS[name].removes for name in s.quantus_metrics):
+        removals = {b: m.removal(b, x, cell.data.source_ids, cell.removal_seed)
+                    for b in m.removal_baselines}
     for name in s.quantus_metrics:
         needs_explain = QUANTUS_METRICS[name].needs_explain
         if needs_explain and cell.explain_fn is None:
@@ -308,7 +317,7 @@ def _score(cell: MethodCell) -> Scores:
         if needs_explain and 0 < s.explain_windows < x.shape[0]:
             rows = np.arange(s.explain_windows)
         sel = slice(None) if rows is None else rows
-        for row_name, removal, model in _runs(cell, name):
+        for row_name, removal, model in _runs(cell, name, removals):
             try:
                 scores = run_quantus_metric(
                     name, model, x[sel], pos[sel], rel[sel], explain_fn=cell.explain_fn,
