@@ -31,10 +31,8 @@ import numpy as np
 from ssl_xai_bench.acoustics.scene import SceneConfig, scene_positions
 from ssl_xai_bench.harness.execute import StageSpec
 from ssl_xai_bench.harness.graph import StageGraph
-from ssl_xai_bench.metrics.quantus_params import (
-    explain_calls_per_window,
-    forwards_per_window,
-)
+from ssl_xai_bench.metrics.cost import cell_forwards, control_forwards
+from ssl_xai_bench.metrics.quantus_params import explain_calls_per_window
 from ssl_xai_bench.models.device import native_bf16, resolve_device
 
 #: Feature names of each stage (the rates file has one rate per feature).
@@ -115,13 +113,10 @@ def _metric_features(cfg: Any, n_win: float, n_mics: int, length: int, arch: str
     """Forward-equivalents and FFT work of a metrics (or signals) node."""
     forwards = 0.0
     if method is not None:
-        m = cfg.manipulation
-        relevance = 1 if "relevance" in m.manipulation_rankings else 0
-        forwards += 1 + relevance * max(0, len(m.manipulation_fractions) - 1)
+        forwards += cell_forwards(cfg, n_mics, length)
         q = cfg.quantus
         for name in q.quantus_metrics:
             params = q.params(name)
-            forwards += forwards_per_window(name, params, n_mics, length)
             forwards += explain_calls_per_window(name, params) * METHOD_FORWARDS.get(method, 3.0)
     pairs = len(cfg.tdoa.tdoa_variants) * _n_pairs(n_mics)
     srp = _n_pairs(n_mics) * _srp_points(cfg.srp.srp_grid_step) if cfg.srp.srp_phat else 0.0
@@ -167,9 +162,7 @@ def node_features(node: StageSpec, scene: SceneConfig) -> dict[str, float]:
         return _metric_features(c.metrics, explained, n_mics, length, "other", None)
     arch = _arch(node.label.split(" ")[0])
     if node.stage == "controls":
-        m = c.manipulation
-        forwards = len(m.controls) * max(0, len(m.manipulation_fractions) - 1)
-        return {f"{arch}_forward_mic": explained * forwards * n_mics}
+        return {f"{arch}_forward_mic": explained * control_forwards(c.manipulation) * n_mics}
     if node.stage == "attribution":
         return {f"{arch}_forward_mic": explained * METHOD_FORWARDS.get(c.method, 3.0) * n_mics}
     if node.stage == "metrics":

@@ -17,6 +17,7 @@ from ssl_xai_bench.metrics import (
     srp,
     tdoa_family,
 )
+from ssl_xai_bench.metrics.removal import removal_variants
 from ssl_xai_bench.metrics.spec import Family, MetricSpec
 
 FAMILIES: tuple[Family, ...] = (
@@ -32,4 +33,9 @@ FAMILIES: tuple[Family, ...] = (
 METRICS: dict[str, MetricSpec] = {spec.name: spec for f in FAMILIES for spec in f.metrics}
 """Metric name -> spec (category, direction, unit, description)."""
 
-__all__ = ["FAMILIES", "METRICS"]
+REMOVAL_VARIANTS: dict[str, tuple[str, str]] = removal_variants(
+    [*manipulation.METRIC_NAMES,
+     *(q.name for q in quantus_suite.QUANTUS_METRICS.values() if q.removes)])
+"""Name of every perturbation metric under every removal baseline -> (metric, baseline)."""
+
+__all__ = ["FAMILIES", "METRICS", "REMOVAL_VARIANTS"]

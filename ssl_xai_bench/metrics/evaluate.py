@@ -29,6 +29,7 @@ from torch import nn
 
 from ssl_xai_bench.metrics.catalogue import FAMILIES
 from ssl_xai_bench.metrics.config import MetricsConfig
+from ssl_xai_bench.metrics.forward_cache import SharedForwards
 from ssl_xai_bench.metrics.manipulation import (
     ManipulationSettings,
     batched_predict,
@@ -143,23 +144,26 @@ def evaluate_signals(data: Any, config: MetricsConfig,
 
 
 def evaluate_controls(
-    model: nn.Module, data: Any, settings: ManipulationSettings, seed: int
+    model: nn.Module, data: Any, settings: ManipulationSettings, seed: int,
+    removal_seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """The method-independent manipulation curves (``energy``, ``random``) of one model.
+    """The method-independent manipulation curves (``energy``, ``random``) of one model, under
+    every removal baseline of ``settings``.
 
     Every method of a (model, condition) is scored on the same windows, so these curves are
     computed once and shared; the shared ``random`` draw also pairs the relevance-minus-random
-    gap of every method with the same control.
+    gap of every method with the same control. ``removal_seed`` must be the one the methods'
+    cells use (it draws the baselines' noise and donors).
 
     Returns
     -------
-    dict ranking -> array (N, F)
-        Per-window MAE (m) at each of the settings' fractions, for its rankings other than
-        ``relevance``.
+    dict curve -> array (N, F, 3)
+        Model outputs (m) at each of the settings' fractions, for its rankings other than
+        ``relevance``; names carry the baseline's suffix (``energy``, ``random_noisy_linear``).
     """
-    x, pos = _check_data(data)
+    x, _ = _check_data(data)
     model.eval()
-    return control_curves(model, x, pos, settings, seed)
+    return control_curves(model, x, data.source_ids, settings, seed, removal_seed)
 
 
 def evaluate_method(
@@ -173,6 +177,7 @@ def evaluate_method(
     seed: int,
     controls: dict[str, np.ndarray] | None = None,
     families: Sequence[Family] = FAMILIES,
+    removal_seed: int = 0,
 ) -> MethodResults:
     """Every metric of one (model, method) cell.
 
@@ -197,6 +202,9 @@ def evaluate_method(
         they are used instead of recomputed (``seed`` then no longer draws the random ranking).
     families : sequence of Family
         The metric families to run, in order (default: the catalogue's).
+    removal_seed : int
+        Draws the removal baselines' noise and donors; the same for every method of a model
+        and for its controls (:func:`evaluate_controls`).
     """
     x, _ = _check_data(data)
     rel = np.asarray(relevance, dtype=np.float32)
@@ -206,9 +214,11 @@ def evaluate_method(
     model.eval()
     rec = _Recorder(data.source_ids, config, seed, families)
     prediction = batched_predict(model, x, config.manipulation.manipulation_batch_size)
+    shared = SharedForwards(model).eval()
+    shared.remember(x, prediction)
     cell = MethodCell(data=data, config=config, model=model, relevance=rel,
                       prediction=prediction, method=method, seed=seed, explain_fn=explain_fn,
-                      controls=controls)
+                      controls=controls, removal_seed=removal_seed, shared_model=shared)
     for family in families:
         rec.add(family.score(cell))
     return rec.finish()

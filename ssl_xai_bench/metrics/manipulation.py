@@ -1,117 +1,119 @@
-"""The paper's input-manipulation experiment (experiment A of ``../shared/spec/PAPER.md``).
+"""The paper's input-manipulation experiment (experiment A of ``../shared/spec/PAPER.md``), with
+the removal baseline, the removal order and the removal layout as explicit axes.
 
-For each fraction ``P`` (default 0, 0.1, ..., 0.7), every test window (flattened over
-``M x T``) has its top ``P`` of samples set to zero, ranked three ways:
+For each fraction ``P`` (default 0, 0.1, ..., 0.7), every test window has a share ``P`` of its
+samples removed, ranked by the method's signed relevance (most relevant first, MoRF, and on
+request least relevant first, LeRF, per ``(microphone, sample)`` or per time sample on all
+microphones: :mod:`ssl_xai_bench.metrics.manipulation_curves`), by ``|x|`` (``energy``) or at
+random (seeded), and replaced by each removal baseline of ``removal_baselines``
+(:mod:`ssl_xai_bench.metrics.removal`). The localizer is re-run on the manipulated windows and
+the localization error is the per-coordinate absolute error averaged over ``x, y, z`` (metres; its
+mean over windows is the paper's MAE); the output change is the same average of
+``|y_hat(x_P) - y_hat(x)|``.
 
-- ``relevance``: the method's relevance, signed, largest first;
-- ``energy``: ``|x|``, largest first;
-- ``random``: a seeded random permutation per window.
-
-The localizer is re-run on the manipulated windows (all windows of one fraction in batched
-forwards) and the localization error is the per-coordinate absolute error averaged over
-``x, y, z`` (metres; its mean over windows is the paper's MAE). Summaries per window:
-the area under the MAE-vs-fraction curve (trapezoid, fraction units, so a flat curve at
-``e`` metres over ``[0, 0.7]`` has area ``0.7 e``) and the relevance-minus-random error gap at
-the fraction 0.1.
-
-The number of removed samples is ``round(P * M * T)``; ties in the ranking keep the flattened
-sample order (a stable sort), so all-zero relevance removes the first samples in memory order.
-NaN relevance ranks last (as in a sort).
-
-Speed: the removed sets are found without sorting. One ``np.partition`` per ranking places the
-``k``-th key of every fraction; a sample is removed if its key is below that threshold, plus the
-first (in memory order) of those equal to it until ``k`` are removed: exactly the first ``k``
-entries of the stable sort (:func:`ranking_order`, kept as the reference the tests compare with).
+Per window and baseline (metric names carry the baseline's suffix, none for ``zero``): the area
+under each MAE-vs-fraction curve (trapezoid, fraction units: a flat curve at ``e`` m over
+``[0, 0.7]`` has area ``0.7 e``); the relevance-minus-random and relevance-minus-energy error
+gaps at 10 %; the symmetric relevance gain (Blücher et al. 2024): the area between the MoRF and
+LeRF curves of the output change normalised by random removal's mean output change at the
+largest fraction (a removal's own effect, the same for both orders, cancels); and the spatial
+gap: the same area between the per-sample and the time-aligned MoRF curves (> 0: the model relies
+on the per-microphone structure of the relevance, spatial cues, beyond its time profile).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from ssl_xai_bench import validate as check
 from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.metrics.manipulation_curves import (
+    PAPER_FRACTIONS,
+    RANKINGS,
+    RELEVANCE_CURVES,
+    batched_predict,
+    control_key,
+    curve_area,
+    curve_predictions,
+    random_order,
+    ranking_order,
+    relevance_key,
+    top_k_masks,
+    zero_top,
+)
+from ssl_xai_bench.metrics.removal import (
+    REMOVAL_BASELINES,
+    STUDY_BASELINE,
+    Removal,
+    make_removal,
+    suffix,
+)
 from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
 from ssl_xai_bench.metrics.stats import summarize
 
-RANKINGS: tuple[str, ...] = ("relevance", "energy", "random")
-PAPER_FRACTIONS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+CURVE_COLUMNS = ["ranking", "fraction", "mae", "ci_low", "ci_high", "n", "baseline", "change"]
 
 
-def ranking_order(
-    scores: np.ndarray, *, descending: bool = True
-) -> np.ndarray:
-    """Per-window order of the flattened samples, most important first, ``(N, M*T)`` int."""
-    flat = np.asarray(scores).reshape(scores.shape[0], -1)
-    key = -flat if descending else flat
-    return np.argsort(key, axis=1, kind="stable")
+@dataclass(frozen=True)
+class ManipulationSettings:
+    """``[metrics]`` keys of the manipulation family and of every perturbation metric's removal.
 
-
-def random_order(n_windows: int, n_features: int, seed: int) -> np.ndarray:
-    """A seeded random permutation of the flattened samples per window, ``(N, M*T)``."""
-    rng = np.random.default_rng(seed)
-    return np.argsort(rng.random((n_windows, n_features)), axis=1)
-
-
-def zero_top(windows: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
-    """Copy of ``windows`` (N, M, T) with the first ``k`` samples of each ``order`` row zeroed."""
-    out = np.array(windows, dtype=np.float32, copy=True)
-    if k > 0:
-        flat = out.reshape(out.shape[0], -1)
-        np.put_along_axis(flat, order[:, :k], 0.0, axis=1)
-    return out
-
-
-def top_k_masks(key: np.ndarray, ks: Sequence[int]) -> list[np.ndarray]:
-    """Masks ``(N, F)`` bool of the ``k`` smallest keys per row, for every ``k`` in ``ks``.
-
-    Equal to marking ``np.argsort(key, axis=1, kind="stable")[:, :k]``: ties at the threshold go
-    to the earliest positions. NaN keys count as larger than every number.
+    ``manipulation_fractions``: fractions of samples removed (must contain 0.1, where the gaps
+    are taken); ``manipulation_rankings``: subset of :data:`RANKINGS`; ``manipulation_curves``:
+    the relevance curves (:data:`RELEVANCE_CURVES`: ``morf``, ``lerf``, ``time_morf``,
+    ``time_lerf``); ``manipulation_batch_size``: windows per forward; ``removal_baselines``:
+    what removed samples become, in the manipulation curves and in Quantus' perturbation metrics
+    (:data:`REMOVAL_BASELINES`); ``removal_noise``: the noise of ``noisy_linear`` in units of the
+    local standard deviation of the kept samples. The defaults are the study's (zero, MoRF).
     """
-    key = np.asarray(key)
-    if np.isnan(key).any():
-        key = np.where(np.isnan(key), np.inf, key)
-    n_rows, n_feat = key.shape
-    inner = sorted({k for k in ks if 0 < k < n_feat})
-    kth = np.partition(key, [k - 1 for k in inner], axis=1) if inner else key
-    masks = []
-    for k in ks:
-        if k <= 0 or k >= n_feat:
-            masks.append(np.full(key.shape, k > 0))
-            continue
-        threshold = kth[:, k - 1 : k]
-        mask = key < threshold
-        ties = key == threshold
-        need = k - mask.sum(axis=1)
-        n_ties = ties.sum(axis=1)
-        exact = n_ties == need  # the usual case: only the threshold itself ties
-        mask[exact] |= ties[exact]
-        for row in np.flatnonzero(~exact):
-            mask[row, np.flatnonzero(ties[row])[: need[row]]] = True
-        masks.append(mask)
-    return masks
 
+    manipulation_fractions: tuple[float, ...] = PAPER_FRACTIONS
+    manipulation_rankings: tuple[str, ...] = RANKINGS
+    manipulation_curves: tuple[str, ...] = ("morf",)
+    manipulation_batch_size: int = 64
+    removal_baselines: tuple[str, ...] = (STUDY_BASELINE,)
+    removal_noise: float = 1.0
 
-def batched_predict(
-    model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
-    windows: np.ndarray,
-    batch_size: int,
-) -> np.ndarray:
-    """Model outputs ``(N, 3)`` float64 for ``windows`` (N, M, T), no gradients."""
-    outs = []
-    params = list(model.parameters()) if isinstance(model, nn.Module) else []
-    device = params[0].device if params else torch.device("cpu")
-    with torch.no_grad():
-        for start in range(0, windows.shape[0], batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(windows[start : start + batch_size]))
-            out = model(batch.to(device=device, dtype=torch.float32))
-            outs.append(out.detach().to(torch.float64).cpu().numpy())
-    return np.concatenate(outs) if outs else np.zeros((0, 3))
+    def validate(self) -> None:
+        f = "metrics.manipulation_fractions"
+        fr = check.as_list(self.manipulation_fractions, f, min_length=1)
+        for x in fr:
+            check.as_float(x, f, minimum=0.0)
+            if not x < 1:
+                raise ConfigError(f, f"must be numbers in [0, 1), got {x}")
+        if sorted(fr) != list(fr) or len(set(fr)) != len(fr):
+            raise ConfigError(f, "must be strictly increasing")
+        if not any(abs(x - 0.1) < 1e-9 for x in fr):
+            raise ConfigError(f, "must contain 0.1 (the gap is taken there)")
+        for name, choices, least in (("manipulation_rankings", RANKINGS, 0),
+                                     ("manipulation_curves", RELEVANCE_CURVES, 0),
+                                     ("removal_baselines", REMOVAL_BASELINES, 1)):
+            f = f"metrics.{name}"
+            for value in check.unique(check.as_list(getattr(self, name), f, min_length=least), f):
+                check.as_str(value, f, choices=choices)
+        check.as_int(self.manipulation_batch_size, "metrics.manipulation_batch_size", minimum=1)
+        check.as_float(self.removal_noise, "metrics.removal_noise", minimum=0.0)
+
+    def validate_for(self, n_mics: int, n_samples: int) -> None:
+        """Nothing depends on the input shape."""
+
+    @property
+    def controls(self) -> list[str]:
+        """The method-independent rankings (computed once per model by the controls stage)."""
+        return [r for r in self.manipulation_rankings if r != "relevance"]
+
+    def removal(self, baseline: str, windows: np.ndarray, source_ids: np.ndarray,
+                seed: int) -> Removal:
+        """The removal ``baseline`` of one cell's windows (noise and donors from ``seed``)."""
+        try:
+            return make_removal(baseline, windows, source_ids, seed, self.removal_noise)
+        except ValueError as exc:
+            raise ConfigError("metrics.removal_baselines", str(exc)) from None
 
 
 def manipulation_errors(
@@ -124,33 +126,13 @@ def manipulation_errors(
     batch_size: int = 64,
     rankings: Sequence[str] = RANKINGS,
     baseline_errors: np.ndarray | None = None,
+    removal: Removal | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per-window localization error after zeroing the top fraction of samples.
+    """Per-window localization error (m) after removing the top fraction of samples (MoRF, per
+    sample) of each ranking, ``ranking -> (N, F)``; ``removal`` default: zero on ``windows``.
 
-    Parameters
-    ----------
-    model : nn.Module
-        Localizer in eval mode, ``(B, M, T) -> (B, 3)`` metres.
-    windows : array (N, M, T)
-    positions : array (N, 3)
-        True positions in metres.
-    relevance : array (N, M, T)
-        The method's signed relevance.
-    fractions : sequence of float in [0, 1)
-        Fractions ``P`` of the ``M*T`` samples to zero.
-    seed : int
-        Seed of the ``random`` ranking.
-    batch_size : int
-        Windows per forward.
-    rankings : sequence of str
-        Subset of :data:`RANKINGS`.
-    baseline_errors : array (N,), optional
-        Errors of the unmanipulated windows if already known (saves the ``P = 0`` forward).
-
-    Returns
-    -------
-    dict ranking -> array (N, F)
-        Mean absolute error over x, y, z (m) per window and fraction.
+    ``seed`` draws the ``random`` ranking; ``baseline_errors`` ``(N,)``: the errors of the
+    unmanipulated windows if known (saves the ``P = 0`` forward).
     """
     x = np.asarray(windows, dtype=np.float32)
     rel = np.asarray(relevance)
@@ -163,38 +145,35 @@ def manipulation_errors(
     if np.any((fr < 0) | (fr >= 1)):
         raise ValueError(f"fractions: must lie in [0, 1), got {fr.tolist()}")
     pos = np.asarray(positions, dtype=np.float64)
-    n_win = x.shape[0]
-    n_feat = int(np.prod(x.shape[1:]))
-
-    def errors(manipulated: np.ndarray) -> np.ndarray:
-        return np.abs(batched_predict(model, manipulated, batch_size) - pos).mean(axis=1)
-
-    base = None
-    if np.any(fr == 0):
-        base = errors(x) if baseline_errors is None else np.asarray(baseline_errors, float)
-    ks = [int(round(frac * n_feat)) for frac in fr]
-    flat = x.reshape(n_win, n_feat)
-    out = {}
-    for name in rankings:
-        if name == "relevance":
-            key = -rel.reshape(n_win, n_feat)
-        elif name == "energy":
-            key = -np.abs(flat)
-        else:  # the same draws as random_order: the k smallest uniforms are its first k
-            key = np.random.default_rng(seed).random((n_win, n_feat))
-        curve = np.empty((n_win, fr.size))
-        for f, (k, mask) in enumerate(zip(ks, top_k_masks(key, ks), strict=True)):
-            if k == 0 and base is not None:
-                curve[:, f] = base
-            else:
-                curve[:, f] = errors(np.where(mask, np.float32(0.0), flat).reshape(x.shape))
-        out[name] = curve
+    removal = removal or make_removal(STUDY_BASELINE, x, np.zeros(len(x)), seed)
+    keys = {r: (relevance_key(rel, RELEVANCE_CURVES["morf"]), "sample") if r == "relevance"
+            else (control_key(r, x, seed), "sample") for r in rankings}
+    unmodified = np.round(fr * x[0].size) == 0
+    base = None if baseline_errors is None else np.full((len(x), 3), np.nan)
+    preds = curve_predictions(model, removal, keys, fr, batch_size, base)
+    out = {r: np.abs(p - pos[:, None, :]).mean(axis=-1) for r, p in preds.items()}
+    if base is not None:
+        for curve in out.values():
+            curve[:, unmodified] = np.asarray(baseline_errors, float)[:, None]
     return out
 
 
-def curve_area(curve: np.ndarray, fractions: Sequence[float]) -> np.ndarray:
-    """Trapezoid area under each row of ``curve`` (N, F) over ``fractions`` (fraction units)."""
-    return np.trapezoid(np.asarray(curve, float), x=np.asarray(fractions, float), axis=-1)
+def control_curves(model: nn.Module, x: np.ndarray, source_ids: np.ndarray,
+                   settings: ManipulationSettings, seed: int,
+                   removal_seed: int) -> dict[str, np.ndarray]:
+    """The ``energy`` and ``random`` curves of one model under every removal baseline: curve
+    name (with the baseline's suffix) -> outputs ``(N, F, 3)`` m."""
+    if not settings.controls:
+        return {}
+    keys = {r: (control_key(r, x, seed), "sample") for r in settings.controls}
+    base = batched_predict(model, x, settings.manipulation_batch_size)
+    out = {}
+    for baseline in settings.removal_baselines:
+        removal = settings.removal(baseline, x, source_ids, removal_seed)
+        preds = curve_predictions(model, removal, keys, settings.manipulation_fractions,
+                                  settings.manipulation_batch_size, base)
+        out.update({f"{r}{suffix(baseline)}": p for r, p in preds.items()})
+    return out
 
 
 def gap_at(
@@ -215,137 +194,160 @@ def gap_at(
     return curves["relevance"][:, hit[0]] - curves[control][:, hit[0]]
 
 
-@dataclass(frozen=True)
-class ManipulationSettings:
-    """``[metrics]`` keys of the manipulation family.
-
-    ``manipulation_fractions``: fractions of samples zeroed (must contain 0.1, where the gaps are
-    taken); ``manipulation_rankings``: subset of :data:`RANKINGS`; ``manipulation_batch_size``:
-    windows per forward.
-    """
-
-    manipulation_fractions: tuple[float, ...] = PAPER_FRACTIONS
-    manipulation_rankings: tuple[str, ...] = RANKINGS
-    manipulation_batch_size: int = 64
-
-    def validate(self) -> None:
-        f = "metrics.manipulation_fractions"
-        fr = check.as_list(self.manipulation_fractions, f, min_length=1)
-        for x in fr:
-            check.as_float(x, f, minimum=0.0)
-            if not x < 1:
-                raise ConfigError(f, f"must be numbers in [0, 1), got {x}")
-        if sorted(fr) != list(fr) or len(set(fr)) != len(fr):
-            raise ConfigError(f, "must be strictly increasing")
-        if not any(abs(x - 0.1) < 1e-9 for x in fr):
-            raise ConfigError(f, "must contain 0.1 (the gap is taken there)")
-        check.unique(check.as_list(self.manipulation_rankings, "metrics.manipulation_rankings"),
-                     "metrics.manipulation_rankings")
-        for r in self.manipulation_rankings:
-            check.as_str(r, "metrics.manipulation_rankings", choices=RANKINGS)
-        check.as_int(self.manipulation_batch_size, "metrics.manipulation_batch_size", minimum=1)
-
-    def validate_for(self, n_mics: int, n_samples: int) -> None:
-        """Nothing depends on the input shape."""
-
-    @property
-    def controls(self) -> list[str]:
-        """The method-independent rankings (computed once per model by the controls stage)."""
-        return [r for r in self.manipulation_rankings if r != "relevance"]
+def normalised_area_between(change: Mapping[str, np.ndarray], first: str, second: str,
+                            fractions: Sequence[float]) -> np.ndarray | None:
+    """Per-window area between two output-change curves ``(N, F)``, ``first - second``, in
+    units of random removal's mean output change at the largest fraction; None when a curve is
+    missing, NaN when random removal changes nothing."""
+    if first not in change or second not in change or "random" not in change:
+        return None
+    scale = float(np.nanmean(change["random"][:, -1]))
+    area = curve_area(change[first] - change[second], fractions)
+    return area / scale if scale > 0 else np.full(area.shape, np.nan)
 
 
-def control_curves(model: nn.Module, x: np.ndarray, positions: np.ndarray,
-                   settings: ManipulationSettings, seed: int) -> dict[str, np.ndarray]:
-    """The ``energy`` and ``random`` curves of one model: ranking -> per-window MAE ``(N, F)``."""
-    if not settings.controls:
-        return {}
-    return manipulation_errors(model, x, positions, np.zeros_like(x),
-                               settings.manipulation_fractions, seed=seed,
-                               batch_size=settings.manipulation_batch_size,
-                               rankings=settings.controls)
+def derived_scores(preds: Mapping[str, np.ndarray], positions: np.ndarray, base: np.ndarray,
+                   fractions: Sequence[float]) -> tuple[dict[str, np.ndarray], dict, dict]:
+    """Per-window scores of one baseline from its curves' outputs ``name -> (N, F, 3)``
+    (names without the baseline suffix), and the MAE and output-change curves ``(N, F)``."""
+    mae = {n: np.abs(p - positions[:, None, :]).mean(axis=-1) for n, p in preds.items()}
+    change = {n: np.abs(p - base[:, None, :]).mean(axis=-1) for n, p in preds.items()}
+    values = {f"manipulation_auc_{n}": curve_area(c, fractions) for n, c in mae.items()}
+    if "relevance" in mae:
+        for control, name in (("random", "manipulation_gap_at_10"),
+                              ("energy", "manipulation_gap_vs_energy_at_10")):
+            if control in mae:
+                values[name] = gap_at(mae, fractions, 0.1, control=control)
+    for name, first, second in (("manipulation_srg", "relevance", "relevance_lerf"),
+                                ("manipulation_spatial_gap", "relevance", "relevance_time")):
+        area = normalised_area_between(change, first, second, fractions)
+        if area is not None:
+            values[name] = area
+    return values, mae, change
 
 
-def _score(cell: MethodCell) -> Scores:
-    s = cell.config.manipulation
-    x, pos = cell.x, cell.positions
-    fractions = s.manipulation_fractions
-    rankings = list(s.manipulation_rankings)
-    shared = s.controls if cell.controls is not None else []
-    for name in shared:
-        curve = cell.controls.get(name)
-        if curve is None or np.shape(curve) != (x.shape[0], len(fractions)):
-            got = None if curve is None else np.shape(curve)
-            raise ValueError(f"controls: need the {name!r} curve of shape "
-                             f"{(x.shape[0], len(fractions))}, got {got}")
-    base_err = np.abs(cell.prediction - pos).mean(axis=1)
-    curves = manipulation_errors(
-        cell.model, x, pos, np.asarray(cell.relevance, np.float32), fractions, seed=cell.seed,
-        batch_size=s.manipulation_batch_size,
-        rankings=[r for r in rankings if r not in shared], baseline_errors=base_err,
-    )
-    curves.update({r: np.asarray(cell.controls[r], dtype=np.float64) for r in shared})
-    curves = {r: curves[r] for r in rankings}
-    out = Scores()
+def _curve_rows(cell: MethodCell, baseline: str, mae: dict, change: dict) -> list[dict]:
+    fractions = cell.config.manipulation.manipulation_fractions
     rows = []
-    for ranking, curve in curves.items():
-        out.values[f"manipulation_auc_{ranking}"] = curve_area(curve, fractions)
+    for ranking, curve in mae.items():
         for i, frac in enumerate(fractions):
             stat = summarize(curve[:, i], cell.data.source_ids, seed=cell.seed,
                              n_resamples=cell.config.n_bootstrap, level=cell.config.ci_level)
             rows.append({"ranking": ranking, "fraction": frac, "mae": stat["mean"],
                          "ci_low": stat["ci_low"], "ci_high": stat["ci_high"],
-                         "n": stat["n_windows"]})
-    if "relevance" in curves and "random" in curves:
-        out.values["manipulation_gap_at_10"] = gap_at(curves, fractions, 0.1)
-    if "relevance" in curves and "energy" in curves:
-        out.values["manipulation_gap_vs_energy_at_10"] = gap_at(curves, fractions, 0.1,
-                                                                control="energy")
-    out.tables["curves"] = pd.DataFrame(
-        rows, columns=["ranking", "fraction", "mae", "ci_low", "ci_high", "n"])
+                         "n": stat["n_windows"], "baseline": baseline,
+                         "change": float(np.nanmean(change[ranking][:, i]))})
+    return rows
+
+
+def _baseline_predictions(cell: MethodCell, baseline: str) -> dict[str, np.ndarray]:
+    """Every curve's outputs ``(N, F, 3)`` under ``baseline``: the relevance curves computed
+    here, the controls read from the shared ``controls`` stage when given."""
+    s = cell.config.manipulation
+    x, sfx = cell.x, suffix(baseline)
+    shape = (x.shape[0], len(s.manipulation_fractions), 3)
+    shared = s.controls if cell.controls is not None else []
+    for name in shared:
+        curve = cell.controls.get(f"{name}{sfx}")
+        if curve is None or np.shape(curve) != shape:
+            got = None if curve is None else np.shape(curve)
+            raise ValueError(f"controls: need the {name + sfx!r} curve of shape {shape}, "
+                             f"got {got}")
+    keys = {r: (control_key(r, x, cell.seed), "sample") for r in s.controls if r not in shared}
+    if "relevance" in s.manipulation_rankings:
+        for curve in s.manipulation_curves:
+            kind = RELEVANCE_CURVES[curve]
+            keys[kind.name] = (relevance_key(cell.relevance, kind), kind.layout)
+    removal = s.removal(baseline, x, cell.data.source_ids, cell.removal_seed)
+    model = cell.model if cell.shared_model is None else cell.shared_model
+    preds = curve_predictions(model, removal, keys, s.manipulation_fractions,
+                              s.manipulation_batch_size, cell.prediction)
+    preds.update({r: np.asarray(cell.controls[f"{r}{sfx}"], np.float64) for r in shared})
+    order = [RELEVANCE_CURVES[c].name for c in s.manipulation_curves] + s.controls
+    return {name: preds[name] for name in order if name in preds}
+
+
+def _score(cell: MethodCell) -> Scores:
+    s = cell.config.manipulation
+    out = Scores()
+    rows = []
+    for baseline in s.removal_baselines:
+        preds = _baseline_predictions(cell, baseline)
+        values, mae, change = derived_scores(preds, cell.positions, cell.prediction,
+                                             s.manipulation_fractions)
+        out.values.update({f"{k}{suffix(baseline)}": v for k, v in values.items()})
+        rows += _curve_rows(cell, baseline, mae, change)
+    out.tables["curves"] = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     return out
 
 
 #: Equivalence margin of the manipulation errors (m): 5 mm, a twentieth of the models' MAE and
 #: a tenth of the study's relevance-vs-random jump at 10 % (docs/metrics.md).
 MANIPULATION_MARGIN_M = 0.005
-#: ... and of the areas (m x fraction): that margin over the paper's fractions [0, 0.7].
+#: ... of the areas (m x fraction): that margin over the paper's fractions [0, 0.7]; and of the
+#: areas of output change in units of random removal's change at the largest fraction (SRG,
+#: spatial gap): 0.05, a twentieth of that unit.
 AUC_MARGIN = 0.7 * MANIPULATION_MARGIN_M
-
-
-def _spec(name: str, description: str, margin: float = MANIPULATION_MARGIN_M) -> MetricSpec:
-    return MetricSpec(name, "manipulation", "up", "m", description, margin=margin)
-
-
-FAMILY = Family(
-    name="manipulation",
-    metrics=(
-        _spec("manipulation_auc_relevance",
-              "area under MAE vs fraction zeroed, most relevant first", AUC_MARGIN),
-        _spec("manipulation_auc_energy",
-              "area under MAE vs fraction zeroed, largest |x| first (control)", AUC_MARGIN),
-        _spec("manipulation_auc_random", "area under MAE vs fraction zeroed at random (control)",
-              AUC_MARGIN),
-        _spec("manipulation_gap_at_10",
-              "MAE(relevance) - MAE(random) with 10 % of samples zeroed"),
-        _spec("manipulation_gap_vs_energy_at_10",
-              "MAE(relevance) - MAE(energy) with 10 % of samples zeroed (paired)"),
-    ),
-    settings=ManipulationSettings,
-    score=_score,
+NORMALISED_MARGIN = 0.05
+#: (name, direction, unit, description, equivalence margin) of every metric, before the
+#: baseline's suffix.
+_METRICS: tuple[tuple[str, str, str, str, float], ...] = (
+    ("manipulation_auc_relevance", "up", "m",
+     "area under MAE vs fraction removed, most relevant first", AUC_MARGIN),
+    ("manipulation_auc_relevance_lerf", "down", "m",
+     "area under MAE vs fraction removed, least relevant first", AUC_MARGIN),
+    ("manipulation_auc_relevance_time", "up", "m",
+     "area under MAE vs fraction removed, most relevant time samples on all microphones",
+     AUC_MARGIN),
+    ("manipulation_auc_relevance_time_lerf", "down", "m",
+     "area under MAE vs fraction removed, least relevant time samples on all microphones",
+     AUC_MARGIN),
+    ("manipulation_auc_energy", "up", "m",
+     "area under MAE vs fraction removed, largest |x| first (control)", AUC_MARGIN),
+    ("manipulation_auc_random", "up", "m",
+     "area under MAE vs fraction removed at random (control)", AUC_MARGIN),
+    ("manipulation_gap_at_10", "up", "m",
+     "MAE(relevance) - MAE(random) with 10 % of samples removed", MANIPULATION_MARGIN_M),
+    ("manipulation_gap_vs_energy_at_10", "up", "m",
+     "MAE(relevance) - MAE(energy) with 10 % of samples removed (paired)", MANIPULATION_MARGIN_M),
+    ("manipulation_srg", "up", "norm.",
+     "symmetric relevance gain: area between the MoRF and LeRF output-change curves",
+     NORMALISED_MARGIN),
+    ("manipulation_spatial_gap", "up", "norm.",
+     "area between per-sample and time-aligned MoRF output-change curves (spatial cues)",
+     NORMALISED_MARGIN),
 )
-"""Experiment A of the study: relevance-ranked removal against the energy and random controls."""
+METRIC_NAMES: tuple[str, ...] = tuple(m[0] for m in _METRICS)
+
+
+def _specs() -> tuple[MetricSpec, ...]:
+    return tuple(
+        MetricSpec(f"{name}{suffix(b)}", "manipulation", direction, unit,
+                   description + ("" if b == STUDY_BASELINE else f" ({b} removal)"),
+                   margin=margin)
+        for b in REMOVAL_BASELINES for name, direction, unit, description, margin in _METRICS)
+
+
+FAMILY = Family(name="manipulation", metrics=_specs(), settings=ManipulationSettings,
+                score=_score)
+"""Experiment A of the study: relevance-ranked removal against the energy and random controls,
+under every removal baseline."""
 
 
 __all__ = [
+    "CURVE_COLUMNS",
     "FAMILY",
-    "PAPER_FRACTIONS",
+    "METRIC_NAMES",
     "ManipulationSettings",
+    "PAPER_FRACTIONS",
     "RANKINGS",
     "batched_predict",
     "control_curves",
     "curve_area",
+    "derived_scores",
     "gap_at",
     "manipulation_errors",
+    "normalised_area_between",
     "random_order",
     "ranking_order",
     "top_k_masks",

@@ -39,6 +39,12 @@ class QuantusMetric:
     description : str
     margin : float or None
         Equivalence margin of the score (its unit; ``docs/metrics.md``); None: not tested.
+    removes : bool
+        Removes input samples (a perturbation metric): run once per removal baseline, with our
+        ``perturb_func`` (:mod:`ssl_xai_bench.metrics.quantus_removal`).
+    cumulative : bool
+        Each removal step perturbs the previous step's output (PixelFlipping,
+        RegionPerturbation).
     """
 
     name: str
@@ -49,6 +55,8 @@ class QuantusMetric:
     needs_explain: bool = False
     description: str = ""
     margin: float | None = None
+    removes: bool = False
+    cumulative: bool = False
 
 
 QUANTUS_METRICS: dict[str, QuantusMetric] = {
@@ -59,28 +67,33 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             {"nr_runs": 10, "subset_size": 512},
             description="Pearson corr. of relevance sums of random subsets with the scalar drop",
             margin=0.05,
+            removes=True,
         ),
         QuantusMetric(
             "faithfulness_estimate", "FaithfulnessEstimate", "faithfulness", "up",
             {"features_in_step": "T"},
             description="Pearson corr. of relevance of successive groups with the scalar drop",
             margin=0.05,
+            removes=True,
         ),
         QuantusMetric(
             "pixel_flipping", "PixelFlipping", "faithfulness", "down",
             {"features_in_step": "T"},
-            description="AUC of the explained scalar while zeroing most-relevant samples first",
+            description="AUC of the explained scalar while removing most-relevant samples first",
+            removes=True, cumulative=True,
         ),
         QuantusMetric(
             "monotonicity_correlation", "MonotonicityCorrelation", "faithfulness", "up",
             {"features_in_step": "T", "nr_samples": 1},
             description="Spearman corr. of group relevance with the scalar's squared change",
             margin=0.05,
+            removes=True,
         ),
         QuantusMetric(
             "region_perturbation", "RegionPerturbation", "faithfulness", "up",
             {"patch_size": 16, "regions_evaluation": 10},
-            description="mean scalar drop (AOPC) zeroing most-relevant time regions first",
+            description="mean scalar drop (AOPC) removing most-relevant time regions first",
+            removes=True, cumulative=True,
         ),
         QuantusMetric(
             "max_sensitivity", "MaxSensitivity", "robustness", "down",
@@ -122,7 +135,6 @@ _ALLOWED_PARAMS: dict[str, set[str]] = {
     "sparseness": set(),
     "complexity": set(),
 }
-PERTURB_BASELINES: tuple[str, ...] = ("zero", "mean", "uniform")
 
 
 def metric_params(name: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -268,13 +280,16 @@ class QuantusSettings:
     so paired tests stay paired, over as many sources as possible; 0 = all);
     ``perturb_baseline``: the value removed samples take (``zero``, the
     paper's removal, ``mean`` or ``uniform``).
+    the metrics that recompute explanations (MaxSensitivity, EfficientMPRT) run on the first
+    ``explain_windows`` test windows of a cell (the same for every method, so paired tests stay
+    paired; 0 = all). What removed samples become is the shared ``removal_baselines`` key
+    (:class:`ssl_xai_bench.metrics.manipulation.ManipulationSettings`).
     """
 
     quantus_metrics: tuple[str, ...] = tuple(QUANTUS_METRICS)
     quantus_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     quantus_batch_size: int = 16
     explain_windows: int = 0
-    perturb_baseline: str = "zero"
 
     def validate(self) -> None:
         f = "metrics.quantus_metrics"
@@ -287,7 +302,6 @@ class QuantusSettings:
             validate_params(name, metric_params(name, params), n_mics=None, n_samples=None)
         check.as_int(self.quantus_batch_size, "metrics.quantus_batch_size", minimum=1)
         check.as_int(self.explain_windows, "metrics.explain_windows", minimum=0)
-        check.as_str(self.perturb_baseline, "metrics.perturb_baseline", choices=PERTURB_BASELINES)
 
     def validate_for(self, n_mics: int, n_samples: int) -> None:
         """Parameters that must divide the input shape ``(M, T)``."""
@@ -300,7 +314,6 @@ class QuantusSettings:
 
 
 __all__ = [
-    "PERTURB_BASELINES",
     "QUANTUS_METRICS",
     "QuantusMetric",
     "QuantusSettings",

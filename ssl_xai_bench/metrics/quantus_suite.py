@@ -8,8 +8,12 @@ output), and ``softmax=False`` on every call;
 - attributions are precomputed by our methods, channel-first ``(B, M, T)`` (never
   ``quantus.explain``, which sums the microphone axis away); metrics that recompute explanations
   (MaxSensitivity, EfficientMPRT) call the method's own ``explain_fn(model, inputs, targets)``;
-- removal is "set samples to zero" (``perturb_baseline = 0.0``, the paper's removal) unless
-  configured otherwise;
+- removal: the perturbation metrics run once per removal baseline of ``removal_baselines``
+  (:mod:`ssl_xai_bench.metrics.removal`; ``zero`` is the paper's), through our ``perturb_func``
+  (:mod:`ssl_xai_bench.metrics.quantus_removal`); the names of the non-``zero`` runs carry the
+  baseline's suffix (``faithfulness_correlation_noisy_linear``). They run the model through the
+  cell's store of forwards (:mod:`ssl_xai_bench.metrics.forward_cache`): the unperturbed windows
+  were predicted once per cell, and some metrics repeat each other's inputs;
 - target alignment: every metric evaluates a batch with the rows of ``x_batch`` in order and calls
   the model on exactly those rows (read in the 0.6.0 sources: ``evaluate_batch`` of every metric
   used here, ``EfficientMPRT.__call__``). We call Quantus one chunk of windows at a time, with a
@@ -41,27 +45,25 @@ from ssl_xai_bench.attributions.target import ScalarModel
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.metrics import quantus_speed
 from ssl_xai_bench.metrics.quantus_params import (
-    PERTURB_BASELINES,
     QUANTUS_METRICS,
     QuantusSettings,
     metric_params,
     resolve_params,
     validate_params,
 )
+from ssl_xai_bench.metrics.quantus_removal import QuantusRemoval
 from ssl_xai_bench.metrics.quantus_speed import fast_quantus_asserts, refused_windows
+from ssl_xai_bench.metrics.removal import (
+    REMOVAL_BASELINES,
+    STUDY_BASELINE,
+    Removal,
+    make_removal,
+    suffix,
+)
 from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
 from ssl_xai_bench.metrics.stats import spread_over_sources
 
 ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], Any]
-
-
-def _baseline_value(baseline: str) -> float | str:
-    if baseline not in PERTURB_BASELINES:
-        raise ConfigError(
-            "metrics.perturb_baseline",
-            f"must be one of {list(PERTURB_BASELINES)}, got {baseline!r}",
-        )
-    return 0.0 if baseline == "zero" else baseline
 
 
 def normalise_per_window(a: np.ndarray, **_: Any) -> np.ndarray:
@@ -145,7 +147,7 @@ def _seeded(seed: int) -> Iterator[None]:
         torch.random.set_rng_state(torch_state)
 
 
-def _build(name: str, params: Mapping[str, Any], baseline: float | str, seed: int) -> Any:
+def _build(name: str, params: Mapping[str, Any], perturb: QuantusRemoval, seed: int) -> Any:
     cls = getattr(quantus, QUANTUS_METRICS[name].quantus_class)
     if name == "faithfulness_correlation":
         cls = quantus_speed.FaithfulnessCorrelation  # direct subset draws (see there)
@@ -153,9 +155,8 @@ def _build(name: str, params: Mapping[str, Any], baseline: float | str, seed: in
     if name == "efficient_mprt":
         return cls(seed=seed, **params, **common)
     common.update(normalise=True, normalise_func=normalise_per_window)
-    if name in ("faithfulness_correlation", "faithfulness_estimate", "pixel_flipping",
-                "monotonicity_correlation", "region_perturbation"):
-        common["perturb_baseline"] = baseline
+    if QUANTUS_METRICS[name].removes:
+        common["perturb_func"] = perturb
     if name == "faithfulness_correlation":
         common["return_aggregate"] = False
     if name == "pixel_flipping":
@@ -168,6 +169,16 @@ def _build(name: str, params: Mapping[str, Any], baseline: float | str, seed: in
     return cls(**params, **common)
 
 
+def _removal_for(removal: Removal | None, x: np.ndarray, seed: int) -> Removal:
+    """``removal`` checked to be of the windows ``x``, or the zero removal of ``x``."""
+    if removal is None:
+        return make_removal(STUDY_BASELINE, x, np.zeros(x.shape[0]), seed)
+    if removal.windows.shape != x.shape:
+        raise ValueError(f"removal: made for windows of shape {removal.windows.shape}, "
+                         f"not {x.shape}")
+    return removal
+
+
 def run_quantus_metric(
     name: str,
     model: nn.Module,
@@ -177,7 +188,7 @@ def run_quantus_metric(
     *,
     explain_fn: ExplainFn | None = None,
     params: Mapping[str, Any] | None = None,
-    perturb_baseline: str = "zero",
+    removal: Removal | None = None,
     batch_size: int = 16,
     seed: int = 0,
     target_mode: str = "position",
@@ -200,8 +211,9 @@ def run_quantus_metric(
         explanations.
     params : mapping, optional
         Overrides of the metric's defaults (validated against ``(M, T)``).
-    perturb_baseline : str
-        ``zero`` (the paper's removal), ``mean`` or ``uniform`` (Quantus baselines).
+    removal : Removal, optional
+        What removed samples become (:func:`ssl_xai_bench.metrics.removal.make_removal` on these
+        ``windows``); default: ``zero``, the paper's removal.
     batch_size : int
         Windows per Quantus call (each call sees only its own windows and targets).
     seed : int
@@ -230,7 +242,7 @@ def run_quantus_metric(
     p = metric_params(name, params)
     validate_params(name, p, n_mics, n_t)
     p = resolve_params(p, n_t)
-    baseline = _baseline_value(perturb_baseline)
+    removal = _removal_for(removal, x, seed)
     if info is not None and info.needs_explain and explain_fn is None:
         raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
     scores = np.full(x.shape[0], np.nan)
@@ -258,8 +270,9 @@ def run_quantus_metric(
         call_explain = explain_func
         if name == "efficient_mprt" and explain_func is not None:
             call_explain = _reuse_original(explain_func, qmodel, xb, ab)
+        perturb = QuantusRemoval(removal, rows, cumulative=info is not None and info.cumulative)
         with _seeded(seed + 7919 * c), fast_quantus_asserts():
-            metric = _build(name, p, baseline, seed)
+            metric = _build(name, p, perturb, seed)
             result = metric(
                 model=qmodel,
                 x_batch=xb,
@@ -278,10 +291,25 @@ def run_quantus_metric(
     return scores
 
 
+def _runs(cell: MethodCell, name: str,
+          removals: Mapping[str, Removal]) -> list[tuple[str, Removal | None, nn.Module]]:
+    """(row name, removal, model) of each run of metric ``name`` in a cell: one per removal
+    baseline for a perturbation metric (through the cell's store of forwards), else one."""
+    if not QUANTUS_METRICS[name].removes:
+        return [(name, None, cell.model)]
+    model = cell.model if cell.shared_model is None else cell.shared_model
+    return [(f"{name}{suffix(b)}", removal, model) for b, removal in removals.items()]
+
+
 def _score(cell: MethodCell) -> Scores:
     s = cell.config.quantus
     out = Scores()
     x, pos, rel = cell.x, cell.positions, np.asarray(cell.relevance, np.float32)
+    m = cell.config.manipulation
+    removals = {}
+    if any(QUANTUS_METRICS[name].removes for name in s.quantus_metrics):
+        removals = {b: m.removal(b, x, cell.data.source_ids, cell.removal_seed)
+                    for b in m.removal_baselines}
     for name in s.quantus_metrics:
         needs_explain = QUANTUS_METRICS[name].needs_explain
         if needs_explain and cell.explain_fn is None:
@@ -290,34 +318,39 @@ def _score(cell: MethodCell) -> Scores:
         if needs_explain and 0 < s.explain_windows < x.shape[0]:
             rows = spread_over_sources(cell.data.source_ids, s.explain_windows)
         sel = slice(None) if rows is None else rows
-        try:
-            scores = run_quantus_metric(
-                name, cell.model, x[sel], pos[sel], rel[sel], explain_fn=cell.explain_fn,
-                params=s.quantus_params.get(name), perturb_baseline=s.perturb_baseline,
-                batch_size=s.quantus_batch_size, seed=cell.seed,
-                target_mode=cell.config.target_mode,
-            )
-        except Exception as exc:  # one metric's failure must not discard the cell's other rows
-            out.failed[name] = f"{type(exc).__name__}: {exc}".strip()
-        else:
-            out.values[name] = scores
-            if rows is not None:
-                out.rows[name] = rows
-            refused = int(refused_windows(rel[sel]).sum())
-            if refused:
-                out.undefined[name] = (f"Quantus refuses {refused} of {len(scores)} windows "
-                                       "(constant or all-negative relevance)")
+        for row_name, removal, model in _runs(cell, name, removals):
+            try:
+                scores = run_quantus_metric(
+                    name, model, x[sel], pos[sel], rel[sel], explain_fn=cell.explain_fn,
+                    params=s.quantus_params.get(name), removal=removal,
+                    batch_size=s.quantus_batch_size, seed=cell.seed,
+                    target_mode=cell.config.target_mode,
+                )
+            except Exception as exc:  # one metric's failure must not discard the cell's others
+                out.failed[row_name] = f"{type(exc).__name__}: {exc}".strip()
+            else:
+                out.values[row_name] = scores
+                if rows is not None:
+                    out.rows[row_name] = rows
+                refused = int(refused_windows(rel[sel]).sum())
+                if refused:
+                    out.undefined[row_name] = (f"Quantus refuses {refused} of {len(scores)} "
+                                               "windows (constant or all-negative relevance)")
     return out
 
 
-FAMILY = Family(
-    name="quantus",
-    metrics=tuple(MetricSpec(q.name, q.category, q.direction, "score",
-                             f"Quantus {q.quantus_class}: {q.description}", margin=q.margin)
-                  for q in QUANTUS_METRICS.values()),
-    settings=QuantusSettings,
-    score=_score,
-)
+def _specs() -> tuple[MetricSpec, ...]:
+    specs = []
+    for q in QUANTUS_METRICS.values():
+        for b in REMOVAL_BASELINES if q.removes else (STUDY_BASELINE,):
+            extra = "" if b == STUDY_BASELINE else f" ({b} removal)"
+            specs.append(MetricSpec(f"{q.name}{suffix(b)}", q.category, q.direction, "score",
+                                    f"Quantus {q.quantus_class}: {q.description}{extra}",
+                                    margin=q.margin))
+    return tuple(specs)
+
+
+FAMILY = Family(name="quantus", metrics=_specs(), settings=QuantusSettings, score=_score)
 """Quantus' faithfulness, robustness, randomisation and complexity metrics."""
 
 

@@ -105,7 +105,12 @@ class SignalCell:
 @dataclass
 class MethodCell(SignalCell):
     """One (model, method) cell: the signals, the model, the method's relevance, and the model's
-    predictions ``(N, 3)`` on the unmodified windows (computed once, shared by the families)."""
+    predictions ``(N, 3)`` on the unmodified windows (computed once, shared by the families).
+
+    ``removal_seed`` draws the removal baselines' noise and donors (the same for every method of
+    a model and for its controls); ``shared_model`` is the model behind a store of the outputs of
+    inputs already run (:mod:`ssl_xai_bench.metrics.forward_cache`), for forward-only metrics.
+    """
 
     model: nn.Module = None
     relevance: np.ndarray = None
@@ -114,6 +119,8 @@ class MethodCell(SignalCell):
     seed: int = 0
     explain_fn: Callable[..., Any] | None = None
     controls: dict[str, np.ndarray] | None = None
+    removal_seed: int = 0
+    shared_model: nn.Module | None = None
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,13 @@ from ssl_xai_bench.report.verdict import (
 HEADLINE: tuple[HeadlineSpec, ...] = (
     HeadlineSpec("faithfulness", "faithfulness_correlation", "Faithfulness", "Faithf.",
                  ("faithfulness_correlation",), "zero correlation and the controls"),
-    HeadlineSpec("manipulation", "manipulation_gap_at_10", "Manipulation", "Manip.",
-                 ("manipulation_gap_at_10",), "random removal (gap > 0) and the controls"),
+    HeadlineSpec("manipulation", "manipulation_srg_noisy_linear", "Manipulation", "Manip.",
+                 ("manipulation_srg_noisy_linear",),
+                 "no gain (MoRF no steeper than LeRF) and the controls",
+                 fallbacks=(("manipulation_srg",
+                             "no gain (MoRF no steeper than LeRF) and the controls"),
+                            ("manipulation_gap_at_10",
+                             "random removal (gap > 0) and the controls"))),
     HeadlineSpec("robustness", "max_sensitivity", "Robustness", "Robust.", (), "the controls"),
     HeadlineSpec("randomisation", "efficient_mprt", "Randomisation", "Random.",
                  ("efficient_mprt",), "no change (0) and the controls"),
@@ -131,15 +136,18 @@ def method_families(tidy: pd.DataFrame) -> dict[str, str]:
 
 
 def headline_columns(tidy: pd.DataFrame) -> list[HeadlineColumn]:
-    """The :data:`HEADLINE` columns whose metric the run has (unit, direction from the rows)."""
+    """The :data:`HEADLINE` columns whose metric (or a fallback) the run has (unit, direction
+    from the rows)."""
     cols = []
+    present = set(tidy["metric"])
     for spec in HEADLINE:
-        rows = tidy[tidy["metric"] == spec.metric]
-        if rows.empty:
+        metric = next((m for m in spec.candidates() if m in present), None)
+        if metric is None:
             continue
+        rows = tidy[tidy["metric"] == metric]
         unit = rows["unit"].iloc[0]
-        cols.append(HeadlineColumn(spec, "" if pd.isna(unit) else str(unit),
-                                   rows["direction"].iloc[0]))
+        cols.append(HeadlineColumn(spec if metric == spec.metric else spec.shown_as(metric),
+                                   "" if pd.isna(unit) else str(unit), rows["direction"].iloc[0]))
     return cols
 
 

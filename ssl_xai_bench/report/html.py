@@ -12,7 +12,9 @@
    checks (:mod:`ssl_xai_bench.report.summary`);
 2. ``headline``: the headline tables, overall and per model, per-cell tables folded;
    ``sweep`` (only for a run that varies T60, SNR or the array): how the rankings change
-   (:mod:`ssl_xai_bench.report.sweep_section`);
+   (:mod:`ssl_xai_bench.report.sweep_section`); ``removal`` (only for a run with several removal
+   baselines): whether the method ranks change with the baseline
+   (:mod:`ssl_xai_bench.report.removal_agreement`);
 3. ``figures``: per metric family (no figure over ``MAX_PANELS`` = 9 panels), with the
    manipulation curves and TDoA figures under their families (:mod:`ssl_xai_bench.report.sections`);
 4. ``details``: sanity checks, every metric per family, TDoA tables with their baselines, model
@@ -45,6 +47,7 @@ import pandas as pd
 from ssl_xai_bench.report.build_figures import FigureSet, inputs_digest
 from ssl_xai_bench.report.citable import write_citable
 from ssl_xai_bench.report.page import PageContext, Section, e, read_csv
+from ssl_xai_bench.report.removal_agreement import removal_section
 from ssl_xai_bench.report.sections import details_section, figures_section, provenance_section
 from ssl_xai_bench.report.summary import headline_section, summary_section
 from ssl_xai_bench.report.sweep_section import sweep_section
@@ -57,6 +60,7 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
     Section("summary", "Summary", summary_section),
     Section("headline", "Headline tables", headline_section),
     Section("sweep", "Sweep", sweep_section),
+    Section("removal", "Removal baselines", removal_section),
     Section("figures", "Figures", figures_section),
     Section("details", "Details", details_section),
     Section("provenance", "Provenance", provenance_section),

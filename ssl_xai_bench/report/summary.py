@@ -19,6 +19,7 @@ from ssl_xai_bench.report.citable import Written
 from ssl_xai_bench.report.headline import HeadlineTable
 from ssl_xai_bench.report.headline_render import to_html
 from ssl_xai_bench.report.page import PageContext, e, file_links
+from ssl_xai_bench.report.removal_agreement import removal_sentence
 from ssl_xai_bench.report.sanity import CHECKS
 from ssl_xai_bench.report.tables.leaderboard import ARROWS
 
@@ -85,6 +86,9 @@ def summary_section(ctx: PageContext) -> str:
         facts.append(f"Sanity checks: all {len(checks)} pass (random is the worst on "
                      "faithfulness and does not change under model randomisation; every LRP and "
                      "gradient method does).")
+    removal = removal_sentence(ctx.tidy)  # does the faithfulness winner depend on the removal?
+    if removal:
+        facts.append(removal)
     facts += design_facts(ctx)
     return (f'<p class="lead">{e(scope)}</p><table id="summary-table" class="answer"><thead>'
             "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"

@@ -42,6 +42,9 @@ class HeadlineSpec:
     ``floors``: metrics whose 95 % CI must lie on the good side of 0 (by their direction) for a
     method to count as beating the reference; the controls present are always part of it.
     ``reference``: what that means, in words, for the summary ("no method beats ...").
+    ``fallbacks``: ``(metric, reference)`` shown instead, in order, when a run lacks
+    ``metric`` (the column header names the metric shown); a floor equal to ``metric`` follows
+    the one shown.
     """
 
     family: str
@@ -50,6 +53,17 @@ class HeadlineSpec:
     short: str
     floors: tuple[str, ...] = ()
     reference: str = "the controls"
+    fallbacks: tuple[tuple[str, str], ...] = ()
+
+    def candidates(self) -> tuple[str, ...]:
+        """The metric and its fallbacks, in order of preference."""
+        return (self.metric, *(m for m, _ in self.fallbacks))
+
+    def shown_as(self, metric: str) -> HeadlineSpec:
+        """This spec with the fallback ``metric`` in place of its own."""
+        reference = dict(self.fallbacks)[metric]
+        floors = tuple(metric if f == self.metric else f for f in self.floors)
+        return HeadlineSpec(self.family, metric, self.label, self.short, floors, reference)
 
 
 @dataclass(frozen=True)

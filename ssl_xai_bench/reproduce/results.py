@@ -108,7 +108,10 @@ class RunResults:
         if not self.curves.empty:
             cols = ["model", "condition", "method", "ranking", "fraction", "mae", "ci_low",
                     "ci_high"]
-            for r in self.curves[cols].itertuples(index=False):
+            curves = self.curves  # the study removed samples by zeroing them
+            if "baseline" in curves.columns:
+                curves = curves[curves["baseline"] == "zero"]
+            for r in curves[cols].itertuples(index=False):
                 key = (*r[:4], round(float(r[4]), 6))
                 self._curves.setdefault(key, claims.Estimate(*map(float, r[5:])))
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ssl_xai_bench.metrics import gcc_phat, manipulation, quantus_params, quantus_suite, tdoa
+from ssl_xai_bench.metrics.removal import make_removal
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -134,6 +135,42 @@ PERTURBATION_METRICS = {
 }
 
 
+#: The removal baselines timed: ``zero`` (the study's) and ``noisy_linear``, whose imputation is
+#: numpy work proportional to the removed samples (the line through their kept neighbours and the
+#: local standard deviation, ``metrics/removal.py``): it is not bookkeeping but the baseline's
+#: own cost, up to about a third of a LocCNN forward per window once most samples are removed
+#: (PixelFlipping's last steps), so it has its own bound.
+BASELINE_BOUNDS = {"zero": COST_BOUND, "noisy_linear": 1.5}
+
+
+def _perturbation_runs(model, x, pos, rel, batch):
+    """name -> (callable, forwards it makes) for every metric under every timed baseline."""
+    runs = {}
+    for baseline in BASELINE_BOUNDS:
+        removal = make_removal(baseline, x, np.arange(len(x)), seed=0)
+        for name, params in PERTURBATION_METRICS.items():
+            counting = _Counting(model)
+
+            def run(name=name, params=params, counting=counting, removal=removal):
+                quantus_suite.run_quantus_metric(name, counting, x, pos, rel, params=params,
+                                                 batch_size=batch, removal=removal)
+
+            run()
+            assert counting.windows == len(x) * quantus_params.forwards_per_window(
+                name, quantus_params.metric_params(name, params), 16, 5120)
+            runs[f"{name} ({baseline})"] = (run, counting.windows)
+        counting = _Counting(model)
+
+        def manip(counting=counting, removal=removal):
+            manipulation.manipulation_errors(counting, x, pos, rel, manipulation.PAPER_FRACTIONS,
+                                             batch_size=batch, removal=removal)
+
+        manip()
+        assert counting.windows == len(x) * (1 + 3 * 7)
+        runs[f"manipulation ({baseline})"] = (manip, counting.windows)
+    return runs
+
+
 def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report):
     from ssl_xai_bench.models.registry import build_model
 
@@ -151,55 +188,33 @@ def test_perturbation_metrics_cost_at_most_their_forwards(benchmark, perf_report
         with torch.no_grad():
             model(xt)
 
-    runs, forwards = {}, {}
-    for name, params in PERTURBATION_METRICS.items():
-        counting = _Counting(model)
-
-        def run(name=name, params=params, counting=counting):
-            quantus_suite.run_quantus_metric(name, counting, x, pos, rel, params=params,
-                                             batch_size=batch)
-
-        run()
-        forwards[name] = counting.windows
-        counting.windows = 0
-        assert forwards[name] == n * quantus_params.forwards_per_window(
-            name, quantus_params.metric_params(name, params), 16, 5120
-        )
-        runs[name] = run
-    counting = _Counting(model)
-
-    def manip():
-        manipulation.manipulation_errors(
-            counting, x, pos, rel, manipulation.PAPER_FRACTIONS, batch_size=batch
-        )
-
-    manip()
-    forwards["manipulation"] = counting.windows
-    assert forwards["manipulation"] == n * (1 + 3 * 7)
-    runs["manipulation"] = manip
+    runs = _perturbation_runs(model, x, pos, rel, batch)
+    forwards = {k: f for k, (_, f) in runs.items()}
     # The bound's forward is timed in every round, next to the metrics.
-    t = interleaved_medians({"forward": forward_batch, **runs}, warmup=False)
+    t = interleaved_medians({"forward": forward_batch, **{k: r for k, (r, _) in runs.items()}},
+                            warmup=False)
     per_window = t["forward"] / batch
     ratios = {k: t[k] / (forwards[k] * per_window) for k in runs}
     benchmark.extra_info.update(per_window_forward_s=per_window, **ratios)
     benchmark.pedantic(forward_batch, rounds=1, iterations=1)
-    print(
-        "cost / (forwards x batched per-window forward):",
-        {k: round(v, 3) for k, v in ratios.items()},
-    )
+    print("cost / (forwards x batched per-window forward):",
+          {k: round(v, 3) for k, v in ratios.items()})
     perf_report.add(
         "perturbation-metrics",
         [
             f"LocCNN, {n} windows of 16 x 5120, batches of {batch}, 1 thread. Bound = the metric's",
             "model forwards (counted) x the batched per-window forward time measured in the same",
-            "rounds (`tests/benchmarks/test_metrics_speed.py`). Target: <= 1.25.",
+            "rounds (`tests/benchmarks/test_metrics_speed.py`). Target: <= 1.25 with the `zero`",
+            "removal, <= 1.5 with `noisy_linear` (its imputation's own numpy work).",
             "",
             *markdown_table(
-                ["metric", "forwards / window", "seconds", "cost / bound"],
+                ["metric (removal)", "forwards / window", "seconds", "cost / bound"],
                 [[k, forwards[k] // n, f"{t[k]:.2f}", f"{ratios[k]:.2f}"] for k in runs],
             ),
             "",
             f"Batched forward: {1e3 * per_window:.2f} ms per window.",
         ],
     )
-    assert all(r <= COST_BOUND for r in ratios.values()), ratios
+    for name, ratio in ratios.items():
+        baseline = name.rsplit("(", 1)[1].rstrip(")")
+        assert ratio <= BASELINE_BOUNDS[baseline], (name, ratio)

@@ -99,6 +99,19 @@ def span_attribution(model: SpanModel, x: np.ndarray, positions: np.ndarray) -> 
     return a
 
 
+def span_case(n: int, n_mics: int, n_samples: int, channel: int, start: int, stop: int,
+              seed: int = 0) -> tuple:
+    """Seeded white-noise windows ``(n, M, T)``, positions, a :class:`SpanModel` reading
+    ``channel`` over ``start:stop``, its exact attribution and a random one (same shape)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, n_mics, n_samples)).astype(np.float32)
+    pos = rng.uniform(1.0, 3.0, (n, 3)).astype(np.float32)
+    model = SpanModel(channel=channel, start=start, stop=stop).eval()
+    true = span_attribution(model, x, pos)
+    rand = rng.standard_normal(x.shape).astype(np.float32)
+    return model, x, pos, true, rand
+
+
 def gradient_x_input(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Gradient x input of <model(x), target> (a real explain_fn for the robustness metrics)."""
     x = torch.as_tensor(inputs, dtype=torch.float32).clone().requires_grad_(True)

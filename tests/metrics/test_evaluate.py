@@ -10,10 +10,11 @@ from torch import nn
 
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.harness.presets import preset_dict
-from ssl_xai_bench.metrics import quantus_suite
+from ssl_xai_bench.metrics import cost, quantus_suite
 from ssl_xai_bench.metrics.catalogue import METRICS
 from ssl_xai_bench.metrics.config import MetricsConfig
 from ssl_xai_bench.metrics.evaluate import evaluate_controls, evaluate_method, evaluate_signals
+from ssl_xai_bench.metrics.manipulation import CURVE_COLUMNS
 from ssl_xai_bench.metrics.stats import SUMMARY_FIELDS
 from ssl_xai_bench.metrics.tdoa import TDOA_COLUMNS
 
@@ -64,8 +65,15 @@ def test_evaluate_method_and_signals_produce_the_contract():
     assert len(ok) > 20 and (ok["n_sources"] == 4).all()
     assert ((ok["ci_low"] <= ok["mean"]) & (ok["mean"] <= ok["ci_high"])).all()
     assert (rows["n_windows"] + rows["n_nonfinite"] == 8).all()
-    assert list(res.curves.columns) == ["ranking", "fraction", "mae", "ci_low", "ci_high", "n"]
-    assert len(res.curves) == 3 * len(cfg.manipulation.manipulation_fractions)
+    assert list(res.curves.columns) == CURVE_COLUMNS
+    m = cfg.manipulation
+    n_curves = len(m.controls) + len(m.manipulation_curves)
+    assert len(res.curves) == (n_curves * len(m.manipulation_fractions)
+                               * len(m.removal_baselines))
+    assert set(res.curves["baseline"]) == set(m.removal_baselines) == {"zero", "noisy_linear"}
+    for name in ("manipulation_srg", "manipulation_srg_noisy_linear",
+                 "faithfulness_correlation_noisy_linear", "manipulation_spatial_gap"):
+        assert name in set(rows["metric"]), name
     assert list(res.tdoa.columns) == list(TDOA_COLUMNS)
     assert set(res.tdoa["estimator"]) == {"gxi"}
     assert all(v.shape == (8,) for v in res.per_window.values())
@@ -99,18 +107,22 @@ def test_shared_controls_equal_the_in_cell_curves_and_are_not_recomputed():
     d = _config().to_dict()
     d["quantus_metrics"] = []
     cfg = MetricsConfig.from_dict(d)
-    controls = evaluate_controls(model, scene, cfg.manipulation, seed=5)
-    assert sorted(controls) == ["energy", "random"]
+    m = cfg.manipulation
+    model.windows = 0  # the relevance's forward
+    controls = evaluate_controls(model, scene, m, seed=5, removal_seed=9)
+    assert sorted(controls) == ["energy", "energy_noisy_linear", "random", "random_noisy_linear"]
+    n_fractions = sum(f > 0 for f in m.manipulation_fractions)
+    assert model.windows == 6 * (1 + 2 * 2 * n_fractions)
     alone = evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
-                            seed=5)
+                            seed=5, removal_seed=9)
     model.windows = 0
     shared = evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
-                             seed=5, controls=controls)
+                             seed=5, controls=controls, removal_seed=9)
     pd.testing.assert_frame_equal(shared.curves, alone.curves)
     assert pd.DataFrame(shared.rows).equals(pd.DataFrame(alone.rows))
-    # Only the relevance ranking (P > 0) and the P = 0 forward ran: no control forwards.
-    n_fractions = sum(f > 0 for f in cfg.manipulation.manipulation_fractions)
-    assert model.windows == 6 * (1 + n_fractions)
+    # Only the relevance curves (P > 0) and the P = 0 forward ran: no control forwards.
+    assert model.windows == 6 * (1 + cost.manipulation_forwards(m))
+    assert cost.manipulation_forwards(m) == len(m.manipulation_curves) * 2 * n_fractions
     with pytest.raises(ValueError, match="controls: need the 'random' curve"):
         evaluate_method(model, scene, relevance, method="gxi", explain_fn=None, config=cfg,
                         seed=5, controls={"energy": controls["energy"]})
@@ -159,14 +171,16 @@ def test_a_failing_quantus_metric_fails_only_its_own_row(monkeypatch):
     part = evaluate_method(model, scene, relevance, method="gxi", explain_fn=gradient_x_input,
                            config=cfg, seed=0)
     rows = {r["metric"]: r for r in part.rows}
-    assert rows[victim]["status"] == "failed"
-    assert rows[victim]["reason"] == ("AssertionError: Attributions should not all be less than "
-                                      "zero.")
-    assert rows[victim]["n_windows"] == 0 and rows[victim]["n_nonfinite"] == 8
-    assert np.isnan(rows[victim]["mean"]) and f"gxi.{victim}" not in part.per_window
+    victims = {victim, f"{victim}_noisy_linear"}  # the metric fails under every baseline
+    for name in victims:
+        assert rows[name]["status"] == "failed"
+        assert rows[name]["reason"] == ("AssertionError: Attributions should not all be less "
+                                        "than zero.")
+        assert rows[name]["n_windows"] == 0 and rows[name]["n_nonfinite"] == 8
+        assert np.isnan(rows[name]["mean"]) and f"gxi.{name}" not in part.per_window
     # Every other row, computed before or after the failing metric, is the unfailed run's.
-    others = pd.DataFrame([r for r in part.rows if r["metric"] != victim])
+    others = pd.DataFrame([r for r in part.rows if r["metric"] not in victims])
     pd.testing.assert_frame_equal(others, pd.DataFrame([r for r in whole.rows
-                                                        if r["metric"] != victim]))
+                                                        if r["metric"] not in victims]))
     pd.testing.assert_frame_equal(part.curves, whole.curves)
     pd.testing.assert_frame_equal(part.tdoa, whole.tdoa)

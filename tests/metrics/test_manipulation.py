@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssl_xai_bench.metrics import manipulation
+from ssl_xai_bench.metrics import manipulation, manipulation_curves
+from ssl_xai_bench.metrics.removal import make_removal
 
 from .conftest import CountingModel, SpanModel, make_scene, span_attribution
 
@@ -106,3 +107,75 @@ def test_bad_inputs_are_refused():
         manipulation.manipulation_errors(model, x, np.zeros((2, 3)), np.zeros((2, 2, 7)))
     with pytest.raises(ValueError, match="fractions"):
         manipulation.manipulation_errors(model, x, np.zeros((2, 3)), x, fractions=(0.0, 1.0))
+
+
+def test_morf_lerf_and_symmetric_relevance_gain_on_constructed_curves():
+    fractions = (0.0, 0.1, 0.5)
+    positions = np.zeros((2, 3))
+    base = np.full((2, 3), 0.2)  # every curve starts from the unmodified output
+
+    def curve(change):  # outputs whose mean |change| over x, y, z is `change`
+        c = np.asarray(change, float)
+        return base[:, None, :] + np.stack([3 * c, 0 * c, 0 * c], axis=-1)
+
+    preds = {"relevance": curve([[0, 0.4, 0.8], [0, 0.2, 0.6]]),
+             "relevance_lerf": curve([[0, 0.1, 0.2], [0, 0.0, 0.2]]),
+             "relevance_time": curve([[0, 0.2, 0.4], [0, 0.2, 0.6]]),
+             "random": curve([[0, 0.2, 0.5], [0, 0.1, 0.3]])}
+    values, mae, change = manipulation.derived_scores(preds, positions, base, fractions)
+    np.testing.assert_allclose(change["relevance"], [[0, 0.4, 0.8], [0, 0.2, 0.6]], atol=1e-12)
+    scale = (0.5 + 0.3) / 2  # random removal's mean output change at the largest fraction
+    area = np.array([0.1 * 0.3 / 2 + 0.4 * (0.3 + 0.6) / 2, 0.1 * 0.2 / 2 + 0.4 * 0.6 / 2])
+    np.testing.assert_allclose(values["manipulation_srg"], area / scale)
+    spatial = np.array([0.1 * 0.2 / 2 + 0.4 * 0.6 / 2, 0.0])
+    np.testing.assert_allclose(values["manipulation_spatial_gap"], spatial / scale, atol=1e-12)
+    # MAE curves: |0.2 + 3c| + 0.2 + 0.2 over three coordinates, areas by the trapezoid rule.
+    np.testing.assert_allclose(mae["relevance_lerf"][0], (np.array([0.2, 0.5, 0.8]) + 0.4) / 3)
+    np.testing.assert_allclose(values["manipulation_auc_relevance_lerf"],
+                               manipulation.curve_area(mae["relevance_lerf"], fractions))
+    gap = values["manipulation_gap_at_10"]
+    np.testing.assert_allclose(gap, mae["relevance"][:, 1] - mae["random"][:, 1])
+    assert "manipulation_gap_vs_energy_at_10" not in values  # no energy curve
+    flat = manipulation.derived_scores({**preds, "random": curve(np.zeros((2, 3)))}, positions,
+                                       base, fractions)[0]
+    assert np.isnan(flat["manipulation_srg"]).all()  # random removal changes nothing: no scale
+
+
+def test_lerf_keeps_the_span_until_everything_else_is_gone():
+    scene = make_scene(n_sources=3, windows_per_source=2, n_samples=256, seed=2)
+    model = SpanModel(channel=2, start=64, stop=96).eval()
+    x = scene.windows
+    support = np.zeros_like(x)
+    support[:, 2, 64:96] = 1.0
+    removal = make_removal("zero", x, scene.source_ids, seed=0)
+    keys = {kind.name: (manipulation_curves.relevance_key(support, kind), kind.layout)
+            for kind in manipulation_curves.RELEVANCE_CURVES.values()}
+    fractions = (0.0, 0.1, 0.5, 0.9)
+    base = manipulation.batched_predict(model, x, 4)
+    preds = manipulation_curves.curve_predictions(model, removal, keys, fractions, 4, base)
+    bias = np.array([1.0, 2.0, 0.5])
+    # MoRF takes the 32-sample span first (10 % of 8 x 256 covers it): the output is the bias.
+    np.testing.assert_allclose(preds["relevance"][:, 1], np.broadcast_to(bias, (6, 3)), rtol=1e-6)
+    # LeRF removes the other 2016 samples first: 90 % of 2048 leaves the span intact.
+    np.testing.assert_allclose(preds["relevance_lerf"][:, 1:],
+                               np.repeat(base[:, None], 3, axis=1), rtol=1e-6)
+    # Time-aligned: 10 % of 256 time samples = 26 of the 32 span times, on every microphone.
+    masks = manipulation_curves.removal_masks(keys["relevance_time"][0], "time", fractions,
+                                              x.shape)
+    assert masks[1].sum() == 6 * 8 * 26 and np.all(masks[1] == masks[1][:, :1])
+    assert np.all(masks[1][:, :, 64:90]) and not masks[1][:, :, 90:].any()
+
+
+def test_time_and_sample_layouts_agree_for_a_relevance_copied_across_microphones():
+    rel = np.repeat(np.random.default_rng(4).standard_normal((3, 1, 50)), 4, axis=1)
+    kinds = manipulation_curves.RELEVANCE_CURVES
+    for order in ("morf", "lerf"):
+        sample = kinds[order]
+        time = kinds[f"time_{order}"]
+        fractions = (0.0, 0.1, 0.34, 0.7)  # whole numbers of time samples
+        a = manipulation_curves.removal_masks(
+            manipulation_curves.relevance_key(rel, sample), "sample", fractions, rel.shape)
+        b = manipulation_curves.removal_masks(
+            manipulation_curves.relevance_key(rel, time), "time", fractions, rel.shape)
+        for ma, mb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(ma, mb)

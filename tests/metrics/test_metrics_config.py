@@ -31,7 +31,12 @@ def test_round_trip_and_presets_are_valid():
         ({"manipulation_fractions": [0.1, 0.0]}, "metrics.manipulation_fractions"),
         ({"tdoa_variants": ["paper", "paper"]}, "metrics.tdoa_variants"),
         ({"tdoa_pairs": [[1, 1]]}, "metrics.tdoa_pairs"),
-        ({"perturb_baseline": "black"}, "metrics.perturb_baseline"),
+        ({"perturb_baseline": "zero"}, "metrics.perturb_baseline"),  # now removal_baselines
+        ({"removal_baselines": ["black"]}, "metrics.removal_baselines"),
+        ({"removal_baselines": []}, "metrics.removal_baselines"),
+        ({"removal_baselines": ["zero", "zero"]}, "metrics.removal_baselines"),
+        ({"removal_noise": -0.1}, "metrics.removal_noise"),
+        ({"manipulation_curves": ["morf", "sideways"]}, "metrics.manipulation_curves"),
         ({"n_bootstrap": 2}, "metrics.n_bootstrap"),
         ({"ci_level": 1.0}, "metrics.ci_level"),
         ({"srp_phat": "yes"}, "metrics.srp_phat"),

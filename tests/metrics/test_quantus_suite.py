@@ -10,7 +10,7 @@ from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.metrics import quantus_params, quantus_suite
 from ssl_xai_bench.metrics.quantus_speed import refused_windows
 
-from .conftest import CountingModel, SpanModel, gradient_x_input, span_attribution
+from .conftest import CountingModel, gradient_x_input, span_case
 
 N, M, T = 8, 4, 256
 PARAMS = {
@@ -25,13 +25,7 @@ PARAMS = {
 
 @pytest.fixture(scope="module")
 def case():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, M, T)).astype(np.float32)
-    pos = rng.uniform(1.0, 3.0, (N, 3)).astype(np.float32)
-    model = SpanModel(channel=1, start=64, stop=128).eval()
-    true = span_attribution(model, x, pos)
-    rand = rng.standard_normal(x.shape).astype(np.float32)
-    return model, x, pos, true, rand
+    return span_case(N, M, T, channel=1, start=64, stop=128)
 
 
 def _run(name, case, attribution, **kw):

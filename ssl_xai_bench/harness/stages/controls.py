@@ -1,8 +1,11 @@
-"""Stage ``controls``: the method-independent manipulation curves of one model (energy, random).
+"""Stage ``controls``: the method-independent manipulation curves of one model (energy, random),
+under every removal baseline.
 
 Computed once per (model, condition) and shared by every method's ``metrics`` stage (the same
-windows, so every method's gap to the random control is paired with the same draw). Artifact:
-``curves.npz`` (``index`` and one ``(N, F)`` array of per-window MAE per ranking).
+windows, so every method's gap to the random control is paired with the same draw, and the same
+removal seed, so the baselines' noise and donors are those of the methods' curves). Artifact:
+``curves.npz`` (``index`` and one ``(N, F, 3)`` array of model outputs per curve, named
+``<ranking><baseline suffix>``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
     idx = explained_windows(config, test.source_ids)
     model = model_stage.load(upstream["model"], *test.windows.shape[1:])
     curves = evaluate_controls(model, test.subset(idx), config.manipulation,
-                               seed=derive_seed(config.seed, "controls"))
+                               seed=derive_seed(config.seed, "controls"),
+                               removal_seed=derive_seed(config.seed, "removal"))
 
     def write(folder: Path) -> dict[str, Any]:
         np.savez(folder / "curves.npz", index=idx, **curves)

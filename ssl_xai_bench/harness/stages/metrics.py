@@ -41,5 +41,6 @@ def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
         model, test.subset(idx), relevance, method=method,
         explain_fn=config.attribution.explain, config=config.metrics,
         seed=derive_seed(config.attribution.seed, "metrics", method), controls=controls,
+        removal_seed=derive_seed(config.attribution.seed, "removal"),
     )
     return result_writer(result)

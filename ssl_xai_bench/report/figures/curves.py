@@ -1,7 +1,8 @@
 """Input-manipulation curves (the paper's Experiment A, Fig. 3): MAE versus removed fraction.
 
 Input: ``curves.csv`` rows (model, condition, t60, snr_db, method, ranking in
-relevance|energy|random, fraction in 0..0.7, mae / ci_low / ci_high in metres). One panel per
+relevance|energy|random, fraction in 0..0.7, mae / ci_low / ci_high in metres, and the removal
+``baseline``: the figure draws the study's, ``zero``, when the run has it). One panel per
 attribution method; relevance solid, random dashed, energy dotted; the shaded band is the 95 % CI.
 """
 
@@ -42,6 +43,11 @@ def plot_manipulation_curves(curves: pd.DataFrame, model: str,
     rows = curves[(curves["model"] == model) & (curves["condition"] == condition)]
     if rows.empty:
         raise ValueError(f"curves: no rows for model={model!r}, condition={condition!r}")
+    removal = "zero"
+    if "baseline" in rows.columns:  # one removal baseline per figure: the study's when present
+        present = list(dict.fromkeys(rows["baseline"]))
+        removal = "zero" if "zero" in present else present[0]
+        rows = rows[rows["baseline"] == removal]
     methods = list(dict.fromkeys(rows["method"]))
     ncols = min(3, len(methods))
     nrows = math.ceil(len(methods) / ncols)
@@ -68,7 +74,8 @@ def plot_manipulation_curves(curves: pd.DataFrame, model: str,
     first = rows.iloc[0]
     cond = condition_label(first["t60"], first["snr_db"]) if "t60" in rows else condition
     fig.suptitle(f"{model}: input manipulation, {cond}", fontsize=10)
-    caption = (f"{model}, {cond}: localization MAE (m, per coordinate) after zeroing the given "
-               "percentage of input samples ranked by relevance (solid), by energy |x| (dotted) "
-               "or at random (dashed), for each attribution method; bands are 95 % CIs.")
+    caption = (f"{model}, {cond}: localization MAE (m, per coordinate) after removing "
+               f"({removal} baseline) the given percentage of input samples ranked by relevance "
+               "(solid), by energy |x| (dotted) or at random (dashed), for each attribution "
+               "method; bands are 95 % CIs.")
     return fig, caption
