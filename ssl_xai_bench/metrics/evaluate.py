@@ -11,7 +11,8 @@ Output (:class:`MethodResults`):
   :func:`ssl_xai_bench.metrics.stats.summarize` (``n_windows, n_sources, mean, ci_low, ci_high,
   n_nonfinite``): a cluster-bootstrap CI over sources; a metric that failed in the cell has a row
   with ``status = "failed"`` and its reason;
-- ``curves`` (manipulation curves) and ``tdoa`` (TDoA per variant and pair) tables;
+- ``curves`` (manipulation curves), ``tdoa`` (TDoA per variant and pair) and ``spectra``
+  (relevance power per frequency band) tables;
 - ``per_window``: metric name -> ``(N,)`` scores (for paired tests across methods).
 """
 
@@ -43,6 +44,7 @@ class MethodResults:
     rows: list[dict[str, Any]] = field(default_factory=list)
     curves: pd.DataFrame | None = None
     tdoa: pd.DataFrame | None = None
+    spectra: pd.DataFrame | None = None
     per_window: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -100,7 +102,7 @@ class _Recorder:
         })
 
     def finish(self) -> MethodResults:
-        for name in ("curves", "tdoa"):
+        for name in ("curves", "tdoa", "spectra"):
             if name in self.tables:
                 setattr(self.result, name, pd.concat(self.tables[name], ignore_index=True))
         return self.result

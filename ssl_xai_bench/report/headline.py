@@ -50,7 +50,7 @@ HEADLINE: tuple[tuple[str, str, str, str], ...] = (
     ("randomisation", "efficient_mprt", "Randomisation", "Random."),
     ("complexity", "sparseness", "Complexity", "Compl."),
     ("tdoa", "tdoa_bounded_gain_vs_constant", "TDoA", "TDoA"),
-    ("dereverberation", "dereverb_gain_vs_microphones", "De-reverberation", "Derev."),
+    ("localisation", "localisation_auc_rest_gain_vs_energy", "Localisation", "Loc."),
 )
 ALPHA = 0.05
 HEADLINE_DIGITS = 3

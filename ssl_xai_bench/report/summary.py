@@ -16,8 +16,9 @@ from __future__ import annotations
 from ssl_xai_bench.report.citable import Written
 from ssl_xai_bench.report.headline import HeadlineTable
 from ssl_xai_bench.report.headline_render import to_html
-from ssl_xai_bench.report.page import PageContext, e, file_links
+from ssl_xai_bench.report.page import PageContext, e, file_links, read_csv
 from ssl_xai_bench.report.sanity import CHECKS
+from ssl_xai_bench.report.spectra import SPECTRA_FILE, band_sentences
 from ssl_xai_bench.report.tables.leaderboard import ARROWS
 
 MAX_NAMES = 3
@@ -92,6 +93,7 @@ def summary_section(ctx: PageContext) -> str:
         facts.append(f"Sanity checks: all {len(checks)} pass (random is the worst on "
                      "faithfulness and does not change under model randomisation; every LRP and "
                      "gradient method does).")
+    facts += band_sentences(read_csv(ctx.results / SPECTRA_FILE), table.methods)
     beats = [f"{m} on {col.label}" for col in table.columns for m in table.controls
              if table.entry(m, col.metric).beats_best]
     if beats:
