@@ -16,7 +16,9 @@ edges) and framed exactly like the windows (:func:`ssl_xai_bench.acoustics.audio
   the shift includes the RIR convention's origin). Onsets (:func:`speech_onsets`): the level of the
   dry utterance (mean square over the trailing ``frame_ms``, in dB re the utterance's loudest
   frame) rises above ``-onset_threshold_db`` after at least ``onset_gap_ms`` below it (the start
-  of the utterance counts as silence before it);
+  of the utterance counts as silence before it); each such crossing is moved back to where its
+  rise began, the sample after the nearest preceding local minimum of the level (the
+  backtracking of ``librosa.onset.onset_backtrack``), so a gradual rise is not found late;
 - ``rest``: neither (reverberation, noise or speech without an onset: the complement).
 
 Shapes: full-length masks ``(M, n)`` per source; in a :class:`~ssl_xai_bench.acoustics.windows.
@@ -128,7 +130,12 @@ def speech_onsets(dry: np.ndarray, fs: float, config: MaskConfig) -> np.ndarray:
     t = np.arange(len(active))
     rising = active & quiet[gap + t - 1] if gap else active & np.r_[True, ~active[:-1]]
     quiet_before = csum[gap + t] - csum[t] == gap
-    return np.flatnonzero(rising & quiet_before).astype(np.int64)
+    crossings = np.flatnonzero(rising & quiet_before)
+    # back to where the rise began: the sample after the nearest preceding local minimum of the
+    # level (librosa's onset_backtrack; silence before the utterance counts as level 0)
+    not_rising = level <= np.r_[0.0, level[:-1]]
+    last_minimum = np.maximum.accumulate(np.where(not_rising, t, -1))
+    return np.unique(last_minimum[crossings] + 1).astype(np.int64)
 
 
 def direct_delays(direct_rirs: np.ndarray) -> np.ndarray:

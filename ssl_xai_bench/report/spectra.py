@@ -5,12 +5,12 @@ stages, :mod:`ssl_xai_bench.metrics.spectrum`): per ``model, condition, method``
 share of the relevance's power, with the reference rows ``microphones``, ``direct_path`` and
 ``phat`` (the flat PHAT weighting of GCC-PHAT, as band shares of the frequency bins).
 
-- :func:`band_profiles`: a model's mean band shares (over the chosen methods and its conditions,
-  each (method, condition) weighted equally), the microphones' and PHAT's;
-- :func:`band_sentences`: one sentence per model: the fewest bands that hold at least half of its
-  relevance power, their share for the microphones and for PHAT, and whether the profile is closer
-  to the microphone spectrum or to PHAT (total variation distance, half the L1 distance of the
-  band shares: 0 identical, 1 disjoint);
+- :func:`band_profiles`: a model's band shares per method (mean over its conditions), the
+  microphones' and PHAT's;
+- :func:`band_sentences`: one sentence per model: the band holding the largest share of each
+  method's relevance power (methods grouped by band), the microphones' and PHAT's peak bands, and
+  whether the methods' mean profile is closer to the microphone spectrum or to PHAT's weighting
+  (total variation distance, half the L1 distance of the band shares: 0 identical, 1 disjoint);
 - :func:`spectra_html`: the figures (one per model) and per cell a folded table of the shares.
 """
 
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ssl_xai_bench.report.figures.spectrum import REFERENCES, plot_band_spectra
+from ssl_xai_bench.report.headline import BASELINE, CONTROL, method_families
 from ssl_xai_bench.report.page import PageContext, e, html_table, read_csv
 from ssl_xai_bench.report.tables import iter_cells
 
@@ -32,20 +33,25 @@ NOT_METHODS = (*REFERENCES, "phat")
 
 @dataclass(frozen=True)
 class BandProfile:
-    """Mean band shares ``(B,)`` of one model: its relevance, the microphones, PHAT."""
+    """Band shares ``(B,)`` of one model, each the mean over its conditions: every method's,
+    the microphones' and PHAT's."""
 
     model: str
     bands: pd.DataFrame  # band, f_low_hz, f_high_hz (by frequency)
-    relevance: np.ndarray
+    methods: dict[str, np.ndarray]
     microphones: np.ndarray
     phat: np.ndarray
-    n_methods: int
     n_conditions: int
 
+    @property
+    def relevance(self) -> np.ndarray:
+        """The methods' mean band shares (each method weighted equally)."""
+        return np.mean(list(self.methods.values()), axis=0)
 
-def _mean_profile(rows: pd.DataFrame) -> np.ndarray:
-    table = rows.pivot_table(index=["method", "condition"], columns="f_low_hz",
-                             values="power_fraction", aggfunc="mean")
+
+def _profile(rows: pd.DataFrame) -> np.ndarray:
+    table = rows.pivot_table(index="condition", columns="f_low_hz", values="power_fraction",
+                             aggfunc="mean")
     return table.sort_index(axis=1).mean(axis=0).to_numpy(dtype=float)
 
 
@@ -56,15 +62,15 @@ def band_profiles(spectra: pd.DataFrame,
     for model, rows in spectra.groupby("model", sort=False):
         chosen = [m for m in dict.fromkeys(rows["method"]) if m not in NOT_METHODS
                   and (methods is None or m in methods)]
-        mine = rows[rows["method"].isin(chosen)]
         refs = {name: rows[rows["method"] == name] for name in ("microphones", "phat")}
-        if mine.empty or any(r.empty for r in refs.values()):
+        if not chosen or any(r.empty for r in refs.values()):
             continue
         bands = (refs["phat"].drop_duplicates("f_low_hz").sort_values("f_low_hz")
                  [["band", "f_low_hz", "f_high_hz"]].reset_index(drop=True))
-        out.append(BandProfile(str(model), bands, _mean_profile(mine),
-                               _mean_profile(refs["microphones"]), _mean_profile(refs["phat"]),
-                               len(chosen), mine["condition"].nunique()))
+        out.append(BandProfile(
+            str(model), bands, {m: _profile(rows[rows["method"] == m]) for m in chosen},
+            _profile(refs["microphones"]), _profile(refs["phat"]),
+            rows[rows["method"].isin(chosen)]["condition"].nunique()))
     return out
 
 
@@ -72,27 +78,31 @@ def _hz(f: float) -> str:
     return f"{f / 1000:g} kHz" if f >= 1000 else f"{f:g} Hz"
 
 
-def _bands_text(bands: pd.DataFrame, chosen: np.ndarray) -> str:
-    chosen = np.sort(chosen)
-    if np.all(np.diff(chosen) == 1):
-        return f"{_hz(bands['f_low_hz'][chosen[0]])}-{_hz(bands['f_high_hz'][chosen[-1]])}"
-    return " and ".join(f"{_hz(bands['f_low_hz'][i])}-{_hz(bands['f_high_hz'][i])}"
-                        for i in chosen)
+def _band(p: BandProfile, index: int) -> str:
+    return f"{_hz(p.bands['f_low_hz'][index])}-{_hz(p.bands['f_high_hz'][index])}"
+
+
+def _peak(p: BandProfile, shares: np.ndarray) -> str:
+    top = int(np.argmax(shares))
+    return f"{_band(p, top)} ({100 * shares[top]:.0f} %)"
 
 
 def band_sentence(p: BandProfile) -> str:
     """One sentence on the bands of ``p`` (see the module docstring)."""
-    order = np.argsort(-p.relevance, kind="stable")
-    chosen = order[: int(np.searchsorted(np.cumsum(p.relevance[order]), 0.5)) + 1]
+    groups: dict[int, list[str]] = {}
+    for method, shares in p.methods.items():
+        top = int(np.argmax(shares))
+        groups.setdefault(top, []).append(f"{method} ({100 * shares[top]:.0f} %)")
+    per_band = ", ".join(f"in {_band(p, b)} for {' and '.join(names)}"
+                         for b, names in sorted(groups.items()))
     tv_mic = 0.5 * float(np.abs(p.relevance - p.microphones).sum())
     tv_phat = 0.5 * float(np.abs(p.relevance - p.phat).sum())
-    closer = ("the microphone spectrum than to the PHAT weighting" if tv_mic <= tv_phat
-              else "the PHAT weighting than to the microphone spectrum")
-    return (f"{p.model}: its relevance puts {100 * p.relevance[chosen].sum():.0f} % of its power "
-            f"in {_bands_text(p.bands, chosen)} (microphones "
-            f"{100 * p.microphones[chosen].sum():.0f} %, PHAT's flat weighting "
-            f"{100 * p.phat[chosen].sum():.0f} %; mean of {p.n_methods} method(s) over "
-            f"{p.n_conditions} condition(s)), closer to {closer} (total variation "
+    closer = ("the microphones' than to PHAT's" if tv_mic <= tv_phat
+              else "PHAT's than to the microphones'")
+    return (f"{p.model}: the largest share of the relevance power lies {per_band}; the "
+            f"microphones peak in {_peak(p, p.microphones)}, PHAT's flat weighting in "
+            f"{_peak(p, p.phat)}; over these {len(p.methods)} method(s) and {p.n_conditions} "
+            f"condition(s) the band profile is closer to {closer} (total variation "
             f"{min(tv_mic, tv_phat):.2f} vs {max(tv_mic, tv_phat):.2f}).")
 
 
@@ -122,8 +132,10 @@ def spectra_html(ctx: PageContext) -> str:
     for model in dict.fromkeys(spectra["model"]):
         parts.append(ctx.figs.add(lambda m=model: plot_band_spectra(spectra, m),
                                   f"spectra_{model}"))
-    parts.append('<ul class="note">' + "".join(f"<li>{e(s)}</li>"
-                                               for s in band_sentences(spectra)) + "</ul>")
+    attribution = [m for m, fam in method_families(ctx.tidy).items()
+                   if fam not in (CONTROL, BASELINE)]
+    parts.append('<ul class="note">' + "".join(
+        f"<li>{e(s)}</li>" for s in band_sentences(spectra, attribution)) + "</ul>")
     for model, cond in iter_cells(spectra):
         cell = spectra[(spectra["model"] == model) & (spectra["condition"] == cond)]
         parts.append(f"<details><summary>{e(model)}, {e(cond)}: power per band (%)</summary>"
