@@ -15,12 +15,15 @@ Quantus 0.6.0's localisation metrics (Hedström et al., JMLR 2023) score a relev
 
 Adaptation: each (window, microphone) is one Quantus sample ``(1, T)`` (the masks differ per
 microphone by the direct delays), scored on the **positive part** of the relevance, without
-Quantus' normalisation (the four are scale-free). The model Quantus receives is the explained
-scalar (``ScalarModel``, one output, ``softmax=False``) of the row's window; these metrics never
-call it. A (window, microphone) row is scored only when its mask has samples both inside and
-outside and its positive relevance is not constant (else NaN); a window's score is the mean over
-its scored microphones (NaN when none: counted in ``n_nonfinite``). Random relevance scores the
-mask fraction on ``mass``, ``rank`` and ``pointing`` and 0.5 on ``auc`` (the chance floors).
+Quantus' normalisation (the four are scale-free); AUC's per-row ROC is computed vectorised
+(:class:`ssl_xai_bench.metrics.quantus_speed.AUC`, Quantus' values) and Quantus' attribution
+checks by :func:`~ssl_xai_bench.metrics.quantus_speed.fast_quantus_asserts`. The model Quantus
+receives is the explained scalar (``ScalarModel``, one output, ``softmax=False``) of the row's
+window; these metrics never call it. A (window, microphone) row is scored only when its mask
+has samples both inside and outside and its positive relevance is not constant (else NaN); a
+window's score is the mean over its scored microphones (NaN when none: counted in
+``n_nonfinite``). Random relevance scores the mask fraction on ``mass``, ``rank`` and
+``pointing`` and 0.5 on ``auc`` (the chance floors).
 
 The energy control ``|x|`` is scored in the same cell, and every metric has a paired twin
 ``<metric>_gain_vs_energy``: per (window, microphone) the method's score minus the energy
@@ -42,6 +45,8 @@ import torch
 from torch import nn
 
 from ssl_xai_bench.attributions.target import ScalarModel
+from ssl_xai_bench.metrics import quantus_speed
+from ssl_xai_bench.metrics.quantus_speed import fast_quantus_asserts
 from ssl_xai_bench.metrics.spec import (
     Family,
     MethodCell,
@@ -74,6 +79,8 @@ QUANTUS_LOCALISATION: dict[str, LocalisationMetric] = {
     "pointing": LocalisationMetric("PointingGame", "fraction",
                                    "share of microphones whose top sample is inside the mask"),
 }
+#: Quantus classes with faster bookkeeping, same values (``metrics/quantus_speed.py``)
+FAST: dict[str, type] = {"auc": quantus_speed.AUC}
 #: mask -> (direction, the metrics scored against it)
 MASKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "direct": ("up", ("mass", "rank", "auc", "pointing")),
@@ -143,7 +150,7 @@ def run_localisation_metric(name: str, model: nn.Module | None, windows: np.ndar
     ok = scorable_rows(positive, mask)
     scores = np.full((n, m), np.nan)
     rows = np.flatnonzero(ok.any(axis=1))
-    cls = getattr(quantus, QUANTUS_LOCALISATION[name].quantus_class)
+    cls = FAST.get(name) or getattr(quantus, QUANTUS_LOCALISATION[name].quantus_class)
     for start in range(0, rows.size, CHUNK_WINDOWS):
         sel = rows[start:start + CHUNK_WINDOWS]
         qmodel = None
@@ -153,7 +160,7 @@ def run_localisation_metric(name: str, model: nn.Module | None, windows: np.ndar
         metric = cls(abs=False, normalise=False, disable_warnings=True,
                      display_progressbar=False)
         flat = (len(sel) * m, 1, t)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), fast_quantus_asserts():
             warnings.simplefilter("ignore")  # empty or full masks: NaN, replaced below
             result = metric(model=qmodel, x_batch=x[sel].reshape(flat),
                             y_batch=np.zeros(flat[0], dtype=np.int64),
