@@ -52,7 +52,8 @@ class MaskConfig:
         Short-time energy frame (ms): a few periods of the speech formants, so the ratio does not
         follow zero crossings, and short enough to resolve a syllable onset.
     onset_threshold_db : float
-        Onset level (dB below the utterance's loudest frame).
+        Onset level (dB below the utterance's loudest frame): 30 finds the start of speech after
+        a pause where it is (20 fires on syllable nuclei, late after a soft consonant).
     onset_gap_ms : float
         Time below that level before an onset (ms).
     onset_ms : float
@@ -61,7 +62,7 @@ class MaskConfig:
 
     margin_db: float = 0.0
     frame_ms: float = 10.0
-    onset_threshold_db: float = 20.0
+    onset_threshold_db: float = 30.0
     onset_gap_ms: float = 10.0
     onset_ms: float = 20.0
 

@@ -85,7 +85,7 @@ def test_onsets_need_a_gap_below_the_threshold():
     dry = np.zeros(4000)
     dry[100:300] = 1.0
     dry[310:600] = 1.0  # a 10-sample dip: shorter than a 10 ms gap (160 samples)
-    dry[1000:1200] = 0.05  # 26 dB below the loudest frame: not speech at a 20 dB threshold
+    dry[1000:1200] = 0.02  # 34 dB below the loudest frame: not speech at a 30 dB threshold
     dry[2000:2400] = 0.5
     config = MaskConfig(frame_ms=ONE_SAMPLE)
     np.testing.assert_array_equal(speech_onsets(dry, FS, config), [100, 2000])

@@ -204,6 +204,7 @@ def test_other_arrays_run_end_to_end_from_config(array):
     assert rirs.rirs.shape[:2] == (1, 8) and rirs.direct.shape[:2] == (1, 8)
     ws = render_windows(scene, rirs, pos["train"], 10.0, seed=0)
     assert ws.windows.shape == (2, 8, 5120) and ws.mic_positions.shape == (8, 3)
+    assert ws.masks.direct.shape == ws.masks.onset.shape == ws.windows.shape  # any array
     # hop 2560: the second window starts half a window after the first
     np.testing.assert_allclose(ws.direct[1, :, :2560], ws.direct[0, :, 2560:], atol=1e-7)
 
