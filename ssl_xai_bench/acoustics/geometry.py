@@ -28,6 +28,10 @@ from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
 ARRAY_KINDS = ("line", "circle", "explicit")
 SPLIT_RULES = ("paper", "random")
 SPLITS = ("train", "val", "test")
+#: Size of the test draw read while the CPU recipe was tuned (draw 0 of ``n_test = 32`` with the
+#: study's split seed: the ``default`` and ``sweep`` presets of rounds 1-2). Held-out draws
+#: (``test_draw >= 1``) never contain those positions.
+TUNING_N_TEST = 32
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,11 @@ class SourceGridConfig:
     all points; test = first ``round(test_fraction n)``, val = next ``round(val_fraction n)``.
     ``n_train`` / ``n_val`` / ``n_test``: keep that many per split (seeded draw without
     replacement, split order preserved); ``None`` keeps all.
+    ``test_draw``: which ``n_test`` test positions. Draw 0 is the seeded draw above. Draw
+    ``d >= 1`` is a seeded draw (``default_rng([split_seed, k, d])``) from the test split minus
+    the :data:`TUNING_N_TEST` positions of draw 0 of that size, which were read while the CPU
+    recipe was tuned, and minus draws ``1 .. d-1``: a test set disjoint from every source a
+    recipe or model-selection choice ever looked at (``docs/training.md``).
     """
 
     x: tuple[float, float, int] = (0.825, 2.575, 65)
@@ -156,6 +165,7 @@ class SourceGridConfig:
     n_train: int | None = None
     n_val: int | None = None
     n_test: int | None = None
+    test_draw: int = 0
 
     @classmethod
     def from_dict(cls, d: Mapping, field_name: str = "scene.sources") -> SourceGridConfig:
@@ -176,7 +186,7 @@ class SourceGridConfig:
             if hi < lo:
                 raise ConfigError(f"{field_name}.height_range", "must be [low, high], low <= high")
             kw["height_range"] = (lo, hi)
-        for key in ("height_seed", "split_seed"):
+        for key in ("height_seed", "split_seed", "test_draw"):
             if key in d:
                 kw[key] = as_int(d[key], f"{field_name}.{key}", minimum=0)
         if "split" in d:
@@ -209,7 +219,7 @@ class SourceGridConfig:
             "test_region": [list(r) for r in self.test_region],
             "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
             "split_seed": self.split_seed, "n_train": self.n_train, "n_val": self.n_val,
-            "n_test": self.n_test,
+            "n_test": self.n_test, "test_draw": self.test_draw,
         }
 
     def grid_positions(self) -> np.ndarray:
@@ -245,12 +255,30 @@ class SourceGridConfig:
         out = {}
         for i, (name, idx) in enumerate(self.split_indices().items()):
             want = getattr(self, f"n_{name}")
-            if want is not None and want < len(idx):
-                rng = np.random.default_rng([self.split_seed, 1 + i])
-                keep = np.sort(rng.choice(len(idx), size=want, replace=False))
-                idx = idx[keep]
+            if name == "test" and self.test_draw > 0:
+                idx = self._held_out_draw(idx, [self.split_seed, 1 + i])
+            elif want is not None and want < len(idx):
+                idx = _draw(idx, want, [self.split_seed, 1 + i])
             out[name] = idx
         return {k: out[k] for k in SPLITS}
+
+    def _held_out_draw(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
+        """Draw ``test_draw`` (>= 1) of ``n_test`` positions of the test split ``idx``."""
+        field_name = "scene.sources.test_draw"
+        if self.n_test is None:
+            raise ConfigError(field_name, "needs scene.sources.n_test (a draw of n_test "
+                              "positions disjoint from the tuning draw)")
+        used = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
+        chosen = used
+        for d in range(1, self.test_draw + 1):
+            pool = idx[~np.isin(idx, used)]
+            if len(pool) < self.n_test:
+                raise ConfigError(field_name, f"draw {d} of {self.n_test} test positions: only "
+                                  f"{len(pool)} of the {len(idx)} are left outside the tuning "
+                                  "draw and the earlier draws; lower n_test or test_draw")
+            chosen = _draw(pool, self.n_test, [*key, d])
+            used = np.concatenate([used, chosen])
+        return chosen
 
     def validate(self, room: tuple[float, float, float],
                  field_name: str = "scene.sources") -> None:
@@ -264,6 +292,8 @@ class SourceGridConfig:
             raise ConfigError(f"{field_name}.{key}", f"sources span {lo.tolist()}..{hi.tolist()}"
                               f" m: outside the room {list(room)} along {axis} (must be "
                               "strictly inside)")
+        if self.test_draw > 0:
+            self.subsampled_indices()  # refuses a draw the test split cannot hold
         sizes = {k: len(v) for k, v in self.split_indices().items()}
         for name in SPLITS:
             if sizes[name] == 0:
@@ -274,6 +304,13 @@ class SourceGridConfig:
             if want is not None and want > sizes[name]:
                 raise ConfigError(f"{field_name}.n_{name}", f"asks for {want} positions but "
                                   f"the {name} split has only {sizes[name]}")
+
+
+def _draw(idx: np.ndarray, want: int, key: list[int]) -> np.ndarray:
+    """``want`` entries of ``idx`` drawn without replacement by ``default_rng(key)``, in the
+    order of ``idx``."""
+    rng = np.random.default_rng(key)
+    return idx[np.sort(rng.choice(len(idx), size=want, replace=False))]
 
 
 def sklearn_shuffle_split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

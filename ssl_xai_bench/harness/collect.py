@@ -12,11 +12,14 @@ Written into ``<results_dir>/<name>/``:
   each method;
 - ``spectra.csv``: relevance power per frequency band of each method, with the microphone
   signals, the direct path and the PHAT weighting (:mod:`ssl_xai_bench.metrics.spectrum`);
-- ``paired_tests.csv``: each method against LRP per metric (Wilcoxon on per-source means,
-  Holm-corrected over the methods of a cell);
+- ``paired_tests.csv``: each method against LRP per metric, paired by source
+  (:mod:`ssl_xai_bench.metrics.comparisons`: Wilcoxon difference test and TOST equivalence
+  test, Holm over the attribution methods of a cell, the controls a family of their own, the
+  attainable p and the outcome ``better``/``worse``/``equivalent``/``underpowered``/
+  ``undetermined``);
 - ``paired_tests_all.csv``: the same with every method in turn as the reference (all ordered
-  pairs; its ``reference == "lrp"`` rows are ``paired_tests.csv``): the report's tie groups test
-  each method against the best of a column;
+  pairs; its ``reference == "lrp"`` rows are ``paired_tests.csv``): the report compares each
+  method with the best of a column, and each method with the controls;
 - ``inspection/*.npz``: best and worst test source of each (model, condition) with every
   method's relevance (for the report's inspection figures and audio);
 - ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
@@ -44,7 +47,9 @@ from ssl_xai_bench.harness.stages import model as model_stage
 from ssl_xai_bench.harness.stages import windows as windows_stage
 from ssl_xai_bench.harness.store import ArtifactStore
 from ssl_xai_bench.metrics.catalogue import METRICS
-from ssl_xai_bench.metrics.stats import paired_tests, summarize
+from ssl_xai_bench.metrics.comparisons import COLUMNS as COMPARISON_COLUMNS
+from ssl_xai_bench.metrics.comparisons import paired_tests
+from ssl_xai_bench.metrics.stats import summarize
 from ssl_xai_bench.models.evaluation import localization_errors, per_window_abs_error
 
 LEADERBOARD_COLUMNS = [
@@ -70,6 +75,8 @@ LEADERBOARD_COLUMNS = [
 #: ``family`` of the signal rows (microphones, constant estimator, direct path). The ``family``
 #: column follows ``LEADERBOARD_COLUMNS`` (older results folders have none).
 BASELINE_FAMILY = "baseline"
+#: Registry family of the controls (random, energy): reference rows, not competitors.
+CONTROL_FAMILY = "control"
 CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
 
 
@@ -119,9 +126,9 @@ def collect(
                             **ident,
                             "model": model,
                             "method": row.pop("method", "signals"),
-                            **row,
                             "status": "ok",
                             "reason": "",
+                            **row,
                             "family": BASELINE_FAMILY,
                         }
                     )
@@ -321,63 +328,62 @@ def _skill_rows(
 def paired_tests_table(
     store: ArtifactStore, graph: StageGraph, reference: str | None = "lrp"
 ) -> pd.DataFrame:
-    """Per (model, condition, metric): each method vs ``reference`` (Wilcoxon on per-source
-    means, Holm-corrected over the methods), on the same test windows.
+    """Per (model, condition, metric): each method vs ``reference``, paired by test source
+    (:func:`ssl_xai_bench.metrics.comparisons.paired_tests`: Wilcoxon and TOST, Holm over the
+    attribution methods, the controls a family of their own, the attainable p and the outcome).
 
     ``reference=None`` takes every method of the cell in turn as the reference (all ordered
-    pairs, each reference's rows Holm-corrected over the other methods, exactly as with that
-    reference given); its rows with ``reference == "lrp"`` are the default table's rows.
+    pairs); its rows with ``reference == "lrp"`` are the default table's rows. Metrics whose
+    spec says ``paired=False`` (values on method-dependent windows) get no test.
     """
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for cell in graph.cells:
         groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
     frames = []
     for (model, cond), cells in sorted(groups.items()):
-        per_method: dict[str, dict[str, np.ndarray]] = {}
-        index = None
-        for cell in cells:
-            art = store.get("metrics", cell["metrics"])
-            att = store.get("attribution", cell["attribution"])
-            if art is None or att is None or not art.file("per_window.npz").is_file():
-                continue
-            with np.load(art.file("per_window.npz")) as z:
-                per_method[cell["method"]] = {k: z[k] for k in z.files}
-            index = np.load(att.file("index.npy"))
-        win = store.get("windows", cells[0]["windows"])
-        if len(per_method) < 2 or win is None or index is None:
+        per_method, source_ids = _per_window_scores(store, cells)
+        if len(per_method) < 2 or source_ids is None:
             continue
         if reference is not None and reference not in per_method:
             continue
-        source_ids = windows_stage.load(win, "test").source_ids[index]
+        controls = {m for m in per_method if _family(m) == CONTROL_FAMILY}
         metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
         for metric in metrics:
+            spec = METRICS.get(metric)
+            if spec is not None and not spec.paired:
+                continue
             values = {
                 m: d[metric] for m, d in per_method.items() if d[metric].shape == source_ids.shape
             }
-            refs = list(values) if reference is None else [reference]
-            for ref in refs:
+            for ref in (list(values) if reference is None else [reference]):
                 if ref not in values or len(values) < 2:
                     continue
-                table = paired_tests(values, source_ids, reference=ref)
-                table.insert(0, "metric", metric)
-                table.insert(0, "condition", cond)
-                table.insert(0, "model", model)
-                frames.append(table)
+                table = paired_tests(values, source_ids, reference=ref, controls=controls,
+                                     direction=spec.direction if spec else "up",
+                                     margin=spec.margin if spec else None)
+                frames.append(table.assign(model=model, condition=cond, metric=metric))
+    columns = ["model", "condition", "metric", *COMPARISON_COLUMNS]
     if not frames:
-        return pd.DataFrame(
-            columns=[
-                "model",
-                "condition",
-                "metric",
-                "method",
-                "reference",
-                "n_sources",
-                "mean_diff",
-                "statistic",
-                "p_value",
-                "p_holm",
-            ]
-        )
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
+def _per_window_scores(
+    store: ArtifactStore, cells: list[dict[str, Any]]
+) -> tuple[dict[str, dict[str, np.ndarray]], np.ndarray | None]:
+    """Method -> metric -> per-window scores of one (model, condition), and the source of each
+    explained window (None when nothing is stored)."""
+    per_method: dict[str, dict[str, np.ndarray]] = {}
+    index = None
+    for cell in cells:
+        art = store.get("metrics", cell["metrics"])
+        att = store.get("attribution", cell["attribution"])
+        if art is None or att is None or not art.file("per_window.npz").is_file():
+            continue
+        with np.load(art.file("per_window.npz")) as z:
+            per_method[cell["method"]] = {k: z[k] for k in z.files}
+        index = np.load(att.file("index.npy"))
+    win = store.get("windows", cells[0]["windows"])
+    if win is None or index is None:
+        return per_method, None
+    return per_method, windows_stage.load(win, "test").source_ids[index]

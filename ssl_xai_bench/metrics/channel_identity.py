@@ -97,9 +97,9 @@ FAMILY = Family(
     name="identity",
     metrics=(
         MetricSpec("channel_identity", "channel_identity", "down", "corr",
-                   "mean over mic pairs of peak |normalised xcorr| (1 = copied map)"),
+                   "mean over mic pairs of peak |normalised xcorr| (1 = copied map)", margin=0.05),
         MetricSpec("channel_identity_zero_lag_frac", "channel_identity", "down", "fraction",
-                   "fraction of mic pairs whose correlation peaks at lag 0"),
+                   "fraction of mic pairs whose correlation peaks at lag 0", margin=0.05),
     ),
     settings=IdentitySettings,
     score=_score,

@@ -86,9 +86,10 @@ FAMILY = Family(
     name="dereverb",
     metrics=(
         MetricSpec("dereverb_direct_similarity", "dereverberation", "up", "corr",
-                   "peak |normalised xcorr| with the direct path, mean over mics"),
+                   "peak |normalised xcorr| with the direct path, mean over mics", margin=0.05),
         MetricSpec("dereverb_gain_vs_microphones", "dereverberation", "up", "corr",
-                   "direct-path similarity of relevance minus that of the microphone signals"),
+                   "direct-path similarity of relevance minus that of the microphone signals",
+                   margin=0.05),
     ),
     settings=DereverbSettings,
     score=_score,

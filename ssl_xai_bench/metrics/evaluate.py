@@ -10,7 +10,9 @@ Output (:class:`MethodResults`):
 - ``rows``: one dict per metric with ``metric, category, direction, unit`` and the fields of
   :func:`ssl_xai_bench.metrics.stats.summarize` (``n_windows, n_sources, mean, ci_low, ci_high,
   n_nonfinite``): a cluster-bootstrap CI over sources; a metric that failed in the cell has a row
-  with ``status = "failed"`` and its reason;
+  with ``status = "failed"`` and its reason; a metric that ran but has no finite value in any
+  window (e.g. Quantus refuses every window's relevance) has ``status = "undefined"`` and the
+  reason: it is not a score, and tables leave it out of ranks and tie groups;
 - ``curves`` (manipulation curves), ``tdoa`` (TDoA per variant and pair) and ``spectra``
   (relevance power per frequency band) tables;
 - ``per_window``: metric name -> ``(N,)`` scores (for paired tests across methods).
@@ -62,7 +64,7 @@ class _Recorder:
 
     def add(self, scores: Scores, method: str | None = None) -> None:
         for name, values in scores.values.items():
-            self._row(name, values, method, scores.rows.get(name))
+            self._row(name, values, method, scores.rows.get(name), scores.undefined.get(name))
         for name, reason in scores.failed.items():
             self._failed(name, reason, method)
         for name, table in scores.tables.items():
@@ -75,16 +77,19 @@ class _Recorder:
         return row if method is None else {**row, "method": method}
 
     def _row(self, name: str, values: np.ndarray, method: str | None,
-             rows: np.ndarray | None) -> None:
+             rows: np.ndarray | None, why_undefined: str | None = None) -> None:
         """Record ``values`` of every window, or of the windows ``rows`` only (the per-window
-        array is then NaN elsewhere, and n and the CI are those of ``rows``)."""
+        array is then NaN elsewhere, and n and the CI are those of ``rows``). No finite value
+        at all: status ``undefined`` with ``why_undefined`` (or a generic reason)."""
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         ids = self.source_ids if rows is None else self.source_ids[rows]
-        self.result.rows.append({
-            **self._head(name, method),
-            **summarize(values, ids, seed=self.seed, n_resamples=self.config.n_bootstrap,
-                        level=self.config.ci_level),
-        })
+        row = {**self._head(name, method),
+               **summarize(values, ids, seed=self.seed, n_resamples=self.config.n_bootstrap,
+                           level=self.config.ci_level)}
+        if row["n_windows"] == 0:
+            row["status"] = "undefined"
+            row["reason"] = why_undefined or f"no finite value in its {values.size} windows"
+        self.result.rows.append(row)
         if rows is not None:
             full = np.full(self.source_ids.shape, np.nan)
             full[rows] = values

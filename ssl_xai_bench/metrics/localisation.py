@@ -29,8 +29,11 @@ The energy control ``|x|`` is scored in the same cell, and every metric has a pa
 ``<metric>_gain_vs_energy``: per (window, microphone) the method's score minus the energy
 control's (energy minus the method's for ``rest``, where lower is better), averaged over the
 microphones scored for both; up = relevance more on the direct path than the signal's magnitude.
-Windows without simulated components (``data.masks`` absent: recorded or external windows) mark
-every metric of the family failed with the reason :data:`NOT_APPLICABLE`.
+Windows without simulated components (``data.masks`` absent: recorded or external windows) have
+no value: every metric of the family gets a row with status ``undefined`` and the reason
+:data:`NOT_APPLICABLE` (never a score; not a failure either). A metric with no scorable window
+in a cell (e.g. the direct mask where the direct path dominates nowhere) is ``undefined`` with
+the reason :data:`UNSCORABLE`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ from ssl_xai_bench.metrics.spec import (
 
 NOT_APPLICABLE = ("not applicable: these windows carry no simulated components (recorded or "
                   "external data), so there is no ground-truth mask")
+#: Equivalence margin of every metric of the family (all in [0, 1]; docs/metrics.md)
+MARGIN = 0.02
+UNSCORABLE = ("no window has a microphone whose mask holds samples both inside and outside "
+              "and whose positive relevance is not constant (e.g. the direct path dominates "
+              "nowhere)")
 CHUNK_WINDOWS = 32  # windows per Quantus call (every score is per row: no effect on the values)
 
 
@@ -202,12 +210,16 @@ def _gains(method: Mapping[str, np.ndarray],
 
 def _score(cell: MethodCell) -> Scores:
     masks = cell.masks
-    if masks is None:
-        return Scores(failed={spec.name: NOT_APPLICABLE for spec in FAMILY.metrics})
+    names = [spec.name for spec in FAMILY.metrics]
+    if masks is None:  # no value at all: every row "undefined" with this reason
+        nan = np.full(cell.x.shape[0], np.nan)
+        return Scores(values={name: nan for name in names},
+                      undefined=dict.fromkeys(names, NOT_APPLICABLE))
     method = score_relevance(cell, cell.model, np.asarray(cell.relevance, np.float32), masks)
     energy = score_relevance(cell, cell.model, np.abs(cell.x), masks)
     values = {name: _window_mean(per_mic) for name, per_mic in method.items()}
-    return Scores(values={**values, **_gains(method, energy)})
+    return Scores(values={**values, **_gains(method, energy)},
+                  undefined=dict.fromkeys(names, UNSCORABLE))
 
 
 def _score_signals(cell: SignalCell) -> dict[str, Scores]:
@@ -218,9 +230,11 @@ def _score_signals(cell: SignalCell) -> dict[str, Scores]:
     out = {"microphones": np.abs(cell.x)}
     if cell.direct is not None and cell.direct.shape == cell.x.shape:
         out["direct_path"] = np.abs(cell.direct)
-    return {name: Scores(values={k: _window_mean(v) for k, v in
-                                 score_relevance(cell, None, rel, masks).items()})
-            for name, rel in out.items()}
+    scores = {}
+    for name, rel in out.items():
+        values = {k: _window_mean(v) for k, v in score_relevance(cell, None, rel, masks).items()}
+        scores[name] = Scores(values=values, undefined=dict.fromkeys(values, UNSCORABLE))
+    return scores
 
 
 def _specs() -> tuple[MetricSpec, ...]:
@@ -229,9 +243,11 @@ def _specs() -> tuple[MetricSpec, ...]:
         for metric in metrics:
             info, name = QUANTUS_LOCALISATION[metric], metric_name(metric, mask_name)
             what = f"Quantus {info.quantus_class}, {MASK_WORDS[mask_name]}: {info.description}"
-            specs.append(MetricSpec(name, "localisation", direction, info.unit, what))
+            specs.append(MetricSpec(name, "localisation", direction, info.unit, what,
+                                    margin=MARGIN))
             gains.append(MetricSpec(f"{name}_gain_vs_energy", "localisation", "up", info.unit,
-                                    f"{name}: improvement over the energy control |x| (paired)"))
+                                    f"{name}: improvement over the energy control |x| (paired)",
+                                    margin=MARGIN))
     return tuple(specs + gains)
 
 
@@ -240,5 +256,5 @@ FAMILY = Family(name="localisation", metrics=_specs(), settings=NoSettings, scor
 """Quantus' localisation metrics against the simulator's direct-path, onset and rest masks."""
 
 
-__all__ = ["FAMILY", "MASKS", "NOT_APPLICABLE", "QUANTUS_LOCALISATION", "metric_name",
+__all__ = ["FAMILY", "MASKS", "NOT_APPLICABLE", "QUANTUS_LOCALISATION", "UNSCORABLE", "metric_name",
            "run_localisation_metric", "score_relevance", "scorable_rows"]

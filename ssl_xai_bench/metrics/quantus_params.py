@@ -37,6 +37,8 @@ class QuantusMetric:
     needs_explain : bool
         Recomputes explanations (needs ``explain_fn``).
     description : str
+    margin : float or None
+        Equivalence margin of the score (its unit; ``docs/metrics.md``); None: not tested.
     """
 
     name: str
@@ -46,6 +48,7 @@ class QuantusMetric:
     defaults: dict[str, Any] = field(default_factory=dict)
     needs_explain: bool = False
     description: str = ""
+    margin: float | None = None
 
 
 QUANTUS_METRICS: dict[str, QuantusMetric] = {
@@ -55,11 +58,13 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             "faithfulness_correlation", "FaithfulnessCorrelation", "faithfulness", "up",
             {"nr_runs": 10, "subset_size": 512},
             description="Pearson corr. of relevance sums of random subsets with the scalar drop",
+            margin=0.05,
         ),
         QuantusMetric(
             "faithfulness_estimate", "FaithfulnessEstimate", "faithfulness", "up",
             {"features_in_step": "T"},
             description="Pearson corr. of relevance of successive groups with the scalar drop",
+            margin=0.05,
         ),
         QuantusMetric(
             "pixel_flipping", "PixelFlipping", "faithfulness", "down",
@@ -70,6 +75,7 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             "monotonicity_correlation", "MonotonicityCorrelation", "faithfulness", "up",
             {"features_in_step": "T", "nr_samples": 1},
             description="Spearman corr. of group relevance with the scalar's squared change",
+            margin=0.05,
         ),
         QuantusMetric(
             "region_perturbation", "RegionPerturbation", "faithfulness", "up",
@@ -81,20 +87,22 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             {"nr_samples": 2, "lower_bound": 0.01},
             needs_explain=True,
             description="max relative change of the relevance under uniform input noise",
+            margin=0.05,
         ),
         QuantusMetric(
             "efficient_mprt", "EfficientMPRT", "randomisation", "up",
             {},
             needs_explain=True,
             description="relative rise of relevance entropy after randomising all layers",
+            margin=0.05,
         ),
         QuantusMetric(
             "sparseness", "Sparseness", "complexity", "up", {},
-            description="Gini index of |relevance|",
+            description="Gini index of |relevance|", margin=0.02,
         ),
         QuantusMetric(
             "complexity", "Complexity", "complexity", "down", {},
-            description="entropy of the |relevance| distribution",
+            description="entropy of the |relevance| distribution", margin=0.05,
         ),
     )
 }
@@ -254,9 +262,11 @@ class QuantusSettings:
 
     ``quantus_metrics``: keys of :data:`QUANTUS_METRICS` to run; ``quantus_params``: per-metric
     parameter overrides; ``quantus_batch_size``: windows per Quantus call; ``explain_windows``:
-    the metrics that recompute explanations (MaxSensitivity, EfficientMPRT) run on the first
-    ``explain_windows`` test windows of a cell (the same for every method, so paired tests stay
-    paired; 0 = all); ``perturb_baseline``: the value removed samples take (``zero``, the
+    the metrics that recompute explanations (MaxSensitivity, EfficientMPRT) run on
+    ``explain_windows`` of a cell's explained windows, one per source before a second of any
+    (:func:`~ssl_xai_bench.metrics.stats.spread_over_sources`: the same windows for every method,
+    so paired tests stay paired, over as many sources as possible; 0 = all);
+    ``perturb_baseline``: the value removed samples take (``zero``, the
     paper's removal, ``mean`` or ``uniform``).
     """
 

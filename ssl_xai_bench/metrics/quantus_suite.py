@@ -50,6 +50,7 @@ from ssl_xai_bench.metrics.quantus_params import (
 )
 from ssl_xai_bench.metrics.quantus_speed import fast_quantus_asserts, refused_windows
 from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
+from ssl_xai_bench.metrics.stats import spread_over_sources
 
 ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], Any]
 
@@ -287,7 +288,7 @@ def _score(cell: MethodCell) -> Scores:
             continue
         rows = None
         if needs_explain and 0 < s.explain_windows < x.shape[0]:
-            rows = np.arange(s.explain_windows)
+            rows = spread_over_sources(cell.data.source_ids, s.explain_windows)
         sel = slice(None) if rows is None else rows
         try:
             scores = run_quantus_metric(
@@ -302,13 +303,17 @@ def _score(cell: MethodCell) -> Scores:
             out.values[name] = scores
             if rows is not None:
                 out.rows[name] = rows
+            refused = int(refused_windows(rel[sel]).sum())
+            if refused:
+                out.undefined[name] = (f"Quantus refuses {refused} of {len(scores)} windows "
+                                       "(constant or all-negative relevance)")
     return out
 
 
 FAMILY = Family(
     name="quantus",
     metrics=tuple(MetricSpec(q.name, q.category, q.direction, "score",
-                             f"Quantus {q.quantus_class}: {q.description}")
+                             f"Quantus {q.quantus_class}: {q.description}", margin=q.margin)
                   for q in QUANTUS_METRICS.values()),
     settings=QuantusSettings,
     score=_score,

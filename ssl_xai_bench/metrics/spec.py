@@ -25,9 +25,15 @@ DIRECTIONS = ("up", "down")
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A reported metric: how to read it in a table.
+    """A reported metric: how to read it in a table and how to compare methods on it.
 
     ``direction`` is ``up`` (higher is better) or ``down``; ``unit`` is printed in headers.
+    ``margin`` is the equivalence margin in ``unit``: a difference between two methods smaller
+    than it is of no practical consequence (stated before any data, with its reason in
+    ``docs/metrics.md``; None: equivalence is not tested). ``paired`` is False for a metric
+    whose per-window value exists only on a method-dependent subset of the windows (e.g. a TDoA
+    error over the windows that are not anomalous for that method): two methods' values are then
+    over different windows, so they get no paired test.
     """
 
     name: str
@@ -35,10 +41,14 @@ class MetricSpec:
     direction: str
     unit: str
     description: str
+    margin: float | None = None
+    paired: bool = True
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction: must be one of {DIRECTIONS}, got {self.direction!r}")
+        if self.margin is not None and not self.margin > 0:
+            raise ValueError(f"margin: must be a positive number or None, got {self.margin!r}")
 
 
 @dataclass
@@ -53,6 +63,9 @@ class Scores:
         Metric name -> indices of the windows scored, for metrics scored on a subset.
     failed : dict
         Metric name -> reason, for metrics that failed in this cell (the others stand).
+    undefined : dict
+        Metric name -> why some windows have no value (e.g. Quantus refuses constant or
+        all-negative relevance); the reason of the row when no window has one.
     tables : dict
         Extra tables for the results folder (``"curves"``, ``"tdoa"``).
     """
@@ -60,6 +73,7 @@ class Scores:
     values: dict[str, np.ndarray] = field(default_factory=dict)
     rows: dict[str, np.ndarray] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    undefined: dict[str, str] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 

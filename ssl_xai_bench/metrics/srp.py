@@ -86,9 +86,9 @@ FAMILY = Family(
     name="srp",
     metrics=(
         MetricSpec("srp_error", "dereverberation", "down", "m",
-                   "SRP-PHAT mean |x|,|y| error from these signals"),
+                   "SRP-PHAT mean |x|,|y| error from these signals", margin=0.005),
         MetricSpec("srp_gain_vs_microphones", "dereverberation", "up", "m",
-                   "SRP-PHAT error on microphones minus error on relevance"),
+                   "SRP-PHAT error on microphones minus error on relevance", margin=0.005),
     ),
     settings=SrpSettings,
     score=_score,

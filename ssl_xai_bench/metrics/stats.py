@@ -8,20 +8,24 @@ mean over windows). The interval is the percentile interval of those resampled m
 documented equivalent of ``scipy.stats.bootstrap`` on per-source means, weighted by the number of
 windows per source so that it brackets the reported mean over windows.
 
-Paired comparisons of a method against the reference method (LRP) use the Wilcoxon signed-rank
-test on per-source means of the paired per-window differences (``scipy.stats.wilcoxon``), with the
-Holm step-down correction over the methods compared within one metric.
+The interval equals ``scipy.stats.bootstrap`` (percentile method, ``paired=True``) of that ratio
+over the per-source (sum, count) pairs with the same generator: the same draws, the same
+quantiles (``tests/metrics/test_stats.py`` pins it); it is written out because it is called for
+every metric of every cell and the loop below is a few times faster than the general routine.
+
+Which windows are scored is a design choice with a statistical cost: a paired test over ``n``
+sources can never reach a p below ``2 / 2**n`` (:mod:`ssl_xai_bench.metrics.comparisons`), so
+subsets of the test windows are spread over distinct sources first
+(:func:`spread_over_sources`). Paired comparisons between methods live in
+:mod:`ssl_xai_bench.metrics.comparisons`.
 
 Non-finite values are never averaged: they are counted (``n_nonfinite``) and excluded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 SUMMARY_FIELDS: tuple[str, ...] = (
     "n_windows",
@@ -120,84 +124,44 @@ def source_means(values: np.ndarray, source_ids: np.ndarray) -> pd.Series:
     return pd.Series(v[finite]).groupby(s[finite]).mean()
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (NaN entries stay NaN and are not counted).
+def spread_over_sources(source_ids: np.ndarray, k: int | None,
+                        seed: int | None = None) -> np.ndarray:
+    """Indices of ``k`` windows covering as many distinct sources as possible, sorted.
+
+    One window of every source is taken before a second of any (round robin), so a subset of
+    ``k <= n_sources`` windows has ``k`` distinct sources. With ``seed`` the order of the windows
+    (hence which window of a source, and which sources when ``k < n_sources``) is a seeded
+    permutation; without it, the windows' own order (the first window of each source first).
 
     Parameters
     ----------
-    p_values : array (K,)
-
-    Returns
-    -------
-    array (K,)
-        Adjusted p-values, monotone in the order of the raw ones, capped at 1.
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
-def paired_tests(
-    per_window: Mapping[str, np.ndarray],
-    source_ids: np.ndarray,
-    reference: str = "lrp",
-) -> pd.DataFrame:
-    """Wilcoxon signed-rank test of each method against ``reference``, Holm-corrected.
-
-    Pairs are per source: the per-source mean of ``method - reference`` over the windows where
-    both are finite.
-
-    Parameters
-    ----------
-    per_window : mapping method -> array (N,)
-        One metric's per-window scores for every method, on the same windows.
     source_ids : array (N,)
-    reference : str
-        Method every other one is compared with.
+        Source of each window.
+    k : int or None
+        Windows wanted; None or ``k >= N``: all.
+    seed : int, optional
+        Seed of the permutation.
 
     Returns
     -------
-    DataFrame
-        Columns ``method, reference, n_sources, mean_diff, statistic, p_value, p_holm``.
+    array (min(k, N),) int
+        Sorted window indices.
     """
-    if reference not in per_window:
-        raise ValueError(f"reference: {reference!r} not among the methods {sorted(per_window)}")
-    ref = np.asarray(per_window[reference], dtype=np.float64)
-    rows = []
-    for method, values in per_window.items():
-        if method == reference:
-            continue
-        v = np.asarray(values, dtype=np.float64)
-        if v.shape != ref.shape:
-            raise ValueError(f"per_window[{method!r}]: shape {v.shape} differs from {ref.shape}")
-        diff = source_means(v - ref, source_ids)
-        stat, p = float("nan"), float("nan")
-        if diff.size >= 2 and np.any(diff.to_numpy() != 0):
-            res = sps.wilcoxon(diff.to_numpy())
-            stat, p = float(res.statistic), float(res.pvalue)
-        rows.append(
-            {
-                "method": method,
-                "reference": reference,
-                "n_sources": int(diff.size),
-                "mean_diff": float(diff.mean()) if diff.size else float("nan"),
-                "statistic": stat,
-                "p_value": p,
-            }
-        )
-    table = pd.DataFrame(
-        rows,
-        columns=["method", "reference", "n_sources", "mean_diff", "statistic", "p_value"],
-    )
-    table["p_holm"] = holm(table["p_value"].to_numpy()) if len(table) else []
-    return table
+    ids = np.asarray(source_ids)
+    n = ids.size
+    if k is None or k >= n:
+        return np.arange(n)
+    if k < 0:
+        raise ValueError(f"k: must be >= 0, got {k}")
+    order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
+    _, inverse = np.unique(ids[order], return_inverse=True)
+    occurrence = np.empty(n, dtype=np.int64)  # how many windows of its source came before
+    seen = np.zeros(inverse.max() + 1 if n else 0, dtype=np.int64)
+    for i, src in enumerate(inverse):
+        occurrence[i] = seen[src]
+        seen[src] += 1
+    chosen = order[np.lexsort((np.arange(n), occurrence))[:k]]
+    return np.sort(chosen)
 
 
-__all__ = ["SUMMARY_FIELDS", "holm", "paired_tests", "source_means", "summarize"]
+__all__ = ["SUMMARY_FIELDS", "source_means", "spread_over_sources", "summarize"]

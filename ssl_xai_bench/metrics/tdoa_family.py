@@ -166,14 +166,16 @@ def _specs() -> tuple[MetricSpec, ...]:
     for v in TDOA_VARIANTS:
         specs += [
             MetricSpec(f"tdoa_{v}_anomaly_rate", "tdoa", "down", "fraction",
-                       f"{v}: fraction of pairs with |error| > corr_time/2"),
+                       f"{v}: fraction of pairs with |error| > corr_time/2", margin=0.05),
             MetricSpec(f"tdoa_{v}_mae", "tdoa", "down", "samples",
                        f"{v}: mean |error| over pairs with |error| "
-                       f"{'<' if MAE_RULES[v] == 'below' else '<='} corr_time/2"),
+                       f"{'<' if MAE_RULES[v] == 'below' else '<='} corr_time/2",
+                       margin=0.1, paired=False),
             MetricSpec(f"tdoa_{v}_gain_vs_constant", "tdoa", "up", "fraction",
-                       f"{v}: non-anomalous fraction minus the lag-0 estimator's"),
+                       f"{v}: non-anomalous fraction minus the lag-0 estimator's", margin=0.05),
             MetricSpec(f"tdoa_{v}_gain_vs_microphones", "tdoa", "up", "fraction",
-                       f"{v}: non-anomalous fraction minus the microphone signals'"),
+                       f"{v}: non-anomalous fraction minus the microphone signals'",
+                       margin=0.05),
         ]
     return tuple(specs)
 

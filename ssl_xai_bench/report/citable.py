@@ -101,17 +101,21 @@ def headline_frame(table: HeadlineTable) -> pd.DataFrame:
                     "table": table.title, "method": method, "role": role,
                     "family": col.family, "metric": col.metric, "unit": col.unit,
                     "direction": col.direction, "mean": e.mean, "ci_low": e.ci_low,
-                    "ci_high": e.ci_high, "best": e.best, "tied": e.tied,
-                    "beats_best": e.beats_best, "n_tied": e.n_tied if table.kind != "cell"
-                    else np.nan, "n_cells": e.n_known if table.kind != "cell" else np.nan,
-                    "failed": e.failed, "flags": " | ".join(table.flags.get(method, [])),
+                    "ci_high": e.ci_high, "best": e.best, "outcome": e.outcome,
+                    "p_attainable": e.p_attainable, "passes_reference": e.passes,
+                    "beats_best": e.beats_best,
+                    "n_win": e.n_win if table.kind != "cell" else np.nan,
+                    "n_cells": e.n_cells if table.kind != "cell" else np.nan,
+                    "failed": e.failed, "undefined": e.undefined,
+                    "answer": table.answers[col.metric].text() if col.metric in table.answers
+                    else "", "flags": " | ".join(table.flags.get(method, [])),
                 })
     return pd.DataFrame(rows)
 
 
 def _family_order(tidy: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(tidy["category"]))
-    first = [f for f, *_ in HEADLINE if f in present]
+    first = [spec.family for spec in HEADLINE if spec.family in present]
     return first + [f for f in present if f not in first]
 
 
@@ -142,16 +146,20 @@ def family_tables(tidy: pd.DataFrame) -> list[tuple[str, str | None, str | None,
     return out
 
 
-def headline_tables(tidy: pd.DataFrame, tests: pd.DataFrame | None
+def headline_tables(tidy: pd.DataFrame, tests: pd.DataFrame | None,
+                    localises: Mapping[tuple[str, str], tuple[bool, str]] | None = None
                     ) -> list[tuple[str, str | None, str | None, HeadlineTable]]:
     """``(scope, model, condition, table)``: overall, per model (several models), per cell
-    (several cells)."""
+    (several cells). Aggregated tables count only the cells where the model localises when
+    ``localises`` (:func:`ssl_xai_bench.report.sanity.localisation`) knows any cell."""
     tidy = validate_tidy(tidy)
     models = list(dict.fromkeys(tidy["model"]))
     cells = list(dict.fromkeys(zip(tidy["model"], tidy["condition"], strict=True)))
-    out = [("overall", None, None, aggregate_headline(tidy, tests))]
+    counted = ({c for c, (ok, _) in localises.items() if ok} if localises else None)
+    out = [("overall", None, None, aggregate_headline(tidy, tests, counted=counted))]
     if len(models) > 1:
-        out += [("model", m, None, aggregate_headline(tidy, tests, model=m)) for m in models]
+        out += [("model", m, None, aggregate_headline(tidy, tests, model=m, counted=counted))
+                for m in models]
     if len(cells) > 1:
         out += [("cell", m, c, cell_headline(tidy, m, c, tests)) for m, c in cells]
     return out
@@ -188,7 +196,7 @@ def write_citable(results: str | Path, out_dir: str | Path | None = None,
     skill = pd.read_csv(skill_path) if skill_path.is_file() else None
     done = Citable(checks=sanity_checks(tidy, tests), localises=localisation(skill))
 
-    for scope, model, cond, table in headline_tables(tidy, tests):
+    for scope, model, cond, table in headline_tables(tidy, tests, done.localises):
         annotate(table, done.checks, done.localises)
         stem = "headline_" + ("_".join(slug(x) for x in (model, cond) if x) or "overall")
         files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}

@@ -1,58 +1,73 @@
-"""Headline leaderboards: one column per metric family, and the methods tied with the best.
+"""Headline leaderboards: one column per metric family, the best method, its equivalents, and
+whether anyone beats the family's reference at all.
 
 A headline table answers "which method" per metric family with one metric each
 (:data:`HEADLINE`, documented in ``docs/metrics.md``, "Headline table"); a family whose metric is
 absent from a run leaves its column out. Rows are the attribution methods (registry families
 ``lrp``, ``gradient``, ``perturbation``, ``user``) and, apart, the controls (``random``,
-``energy``) as reference rows; the TDoA baselines (family ``baseline``: microphones, constant,
-direct path) never appear here, only in the TDoA family's table.
+``energy``) as reference rows; the TDoA baselines (family ``baseline``) never appear here.
 
-- **Cell tables** (one model, one condition): mean [95 % CI] as in ``leaderboard.csv`` (cluster
-  bootstrap over test sources). The **tie group** of a column is the best attribution method
-  (by the metric's direction) and every attribution method whose paired test against it is not
-  significant: Wilcoxon signed-rank on per-source means, Holm-corrected over the other methods
-  of the cell, ``p_holm >= ALPHA``; the rows of ``paired_tests_all.csv`` whose ``reference`` is
-  the best (:func:`load_pair_tests`). A test with every per-source difference 0 (no p-value)
-  ties. Controls are never the best; a control whose paired test shows it better than the best
-  method is marked (``beats_best``). Without a test against the best (a results folder with only
-  ``paired_tests.csv``, i.e. tests against ``lrp``), the tie group is unknown and only the best
-  is marked.
-- **Aggregated tables** (one model over its conditions, or every cell): no pooled CI is
-  pretended. A value is the equal-weight mean of the cell means (failed in any cell -> failed,
-  as in the overall leaderboard), and ``k/n`` counts the cells where the method is in the tie
-  group (``n`` = cells whose tie group is known). The methods with the largest ``k`` are marked
-  (with no tie group known anywhere: the best mean of cell means).
+- **Cell tables** (one model, one condition): mean [95 % CI] as in ``leaderboard.csv``. Every
+  attribution method is compared with the best by mean (the rows of ``paired_tests_all.csv``
+  whose reference is the best; :mod:`ssl_xai_bench.metrics.comparisons`): ``equivalent``
+  (TOST within the metric's margin), ``worse``, ``undetermined`` or ``underpowered`` (the
+  design's smallest attainable Holm p is not below alpha). **Bold: the best and its
+  equivalents only**; non-significance is never read as a tie. The best and its equivalents
+  are **winners** only where they beat the column's reference (:class:`HeadlineSpec`: floors
+  whose 95 % CI must lie on the good side of 0, and every control, by a paired test); where a
+  control is significantly better than the best method it beats every method (``†``).
+  Failed and undefined entries take no part in any of this.
+- **Aggregated tables** (one model over its conditions, or every cell), over the *counted*
+  cells (where the model localises, when that is known): no pooled CI is pretended; a value is
+  the equal-weight mean of the counted cells' means, ``k/n`` the counted cells where the
+  method is a winner. Bold: the largest ``k`` (none when no method wins anywhere).
 
-Method families come from the ``family`` column of ``leaderboard.csv``; older results folders
-have none, and the built-in names are then mapped by :data:`BUILTIN_FAMILIES` (other names:
-``user``). Numbers: means with ``HEADLINE_DIGITS`` = 3 significant digits, CI bounds with
-``HEADLINE_CI_DIGITS`` = 2, so that a table fits one page width (the per-family tables keep 4
-and the CSV files full precision).
+Each table carries an :class:`Answer` per column (winners, the controls that beat every
+method, the reference), from which the report's summary is written. Method families come from
+the ``family`` column of ``leaderboard.csv`` (older results: :data:`BUILTIN_FAMILIES`, else
+``user``). Numbers: 3 significant digits for means, 2 for CI bounds (the CSVs keep all).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ssl_xai_bench.report.tables.leaderboard import validate_tidy
-
-#: (family = ``category`` of leaderboard.csv, headline metric, label, short label)
-HEADLINE: tuple[tuple[str, str, str, str], ...] = (
-    ("faithfulness", "faithfulness_correlation", "Faithfulness", "Faithf."),
-    ("manipulation", "manipulation_gap_at_10", "Manipulation", "Manip."),
-    ("robustness", "max_sensitivity", "Robustness", "Robust."),
-    ("randomisation", "efficient_mprt", "Randomisation", "Random."),
-    ("complexity", "sparseness", "Complexity", "Compl."),
-    ("tdoa", "tdoa_bounded_gain_vs_constant", "TDoA", "TDoA"),
-    ("localisation", "localisation_auc_rest_gain_vs_energy", "Localisation", "Loc."),
+from ssl_xai_bench.report.verdict import (
+    ALPHA,
+    Answer,
+    Entry,
+    HeadlineColumn,
+    HeadlineSpec,
+    aggregate_answer,
+    cell_answer,
+    load_pair_tests,
+    outcome_of,
+    pair_test,
 )
-ALPHA = 0.05
+
+HEADLINE: tuple[HeadlineSpec, ...] = (
+    HeadlineSpec("faithfulness", "faithfulness_correlation", "Faithfulness", "Faithf.",
+                 ("faithfulness_correlation",), "zero correlation and the controls"),
+    HeadlineSpec("manipulation", "manipulation_gap_at_10", "Manipulation", "Manip.",
+                 ("manipulation_gap_at_10",), "random removal (gap > 0) and the controls"),
+    HeadlineSpec("robustness", "max_sensitivity", "Robustness", "Robust.", (), "the controls"),
+    HeadlineSpec("randomisation", "efficient_mprt", "Randomisation", "Random.",
+                 ("efficient_mprt",), "no change (0) and the controls"),
+    HeadlineSpec("complexity", "sparseness", "Complexity", "Compl.", (), "the controls"),
+    HeadlineSpec("tdoa", "tdoa_bounded_gain_vs_constant", "TDoA", "TDoA",
+                 ("tdoa_bounded_gain_vs_constant", "tdoa_bounded_gain_vs_microphones"),
+                 "the microphones, the constant lag-0 estimator and the controls"),
+    HeadlineSpec("localisation", "localisation_auc_rest_gain_vs_energy", "Localisation", "Loc.",
+                 ("localisation_auc_rest_gain_vs_energy",),
+                 "the energy control (gain > 0) and the controls"),
+)
 HEADLINE_DIGITS = 3
 HEADLINE_CI_DIGITS = 2
 #: Families of the built-in methods and signal rows, for results folders without ``family``.
@@ -64,8 +79,8 @@ BUILTIN_FAMILIES: dict[str, str] = {
     "direct_path": "baseline",
 }
 CONTROL, BASELINE = "control", "baseline"
-TEST_COLUMNS = ("model", "condition", "metric", "method", "reference", "n_sources",
-                "mean_diff", "statistic", "p_value", "p_holm")
+#: Row order of the attribution methods by family (stable within a family).
+FAMILY_ORDER = ("lrp", "gradient", "perturbation")
 
 
 def fmt(x: float, digits: int = HEADLINE_DIGITS) -> str:
@@ -75,34 +90,6 @@ def fmt(x: float, digits: int = HEADLINE_DIGITS) -> str:
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     s = format(x, f".{digits}g")
     return "0" if s == "-0" else s
-
-
-@dataclass(frozen=True)
-class HeadlineColumn:
-    """One family's column: its metric, labels, unit and direction (``up``/``down``)."""
-
-    family: str
-    metric: str
-    label: str
-    short: str
-    unit: str
-    direction: str
-
-
-@dataclass
-class Entry:
-    """One table cell. Cell tables fill ``ci_*`` and ``tied``; aggregated ones ``n_tied`` of
-    ``n_known`` cells. ``tied`` is None when unknown (no paired test against the best)."""
-
-    mean: float = float("nan")
-    ci_low: float = float("nan")
-    ci_high: float = float("nan")
-    failed: str = ""
-    best: bool = False
-    tied: bool | None = None
-    beats_best: bool = False
-    n_tied: int = 0
-    n_known: int = 0
 
 
 @dataclass
@@ -116,6 +103,8 @@ class HeadlineTable:
     controls: list[str]
     entries: dict[tuple[str, str], Entry]
     cells: list[tuple[str, str]]
+    answers: dict[str, Answer] = field(default_factory=dict)
+    counted: list[tuple[str, str]] = field(default_factory=list)
     flags: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     keys: dict[str, Any] = field(default_factory=dict)
@@ -125,10 +114,10 @@ class HeadlineTable:
         return self.entries.get((method, metric), Entry())
 
     def marked(self, method: str, metric: str) -> bool:
-        """Shown in bold: in the tie group (cell tables; the best when the group is unknown),
-        or among the most tie-group cells (aggregated tables)."""
+        """Shown in bold: the best or equivalent to it (cell tables), among the most-winning
+        methods (aggregated tables)."""
         e = self.entry(method, metric)
-        return e.best or bool(e.tied)
+        return e.best or e.outcome == "equivalent"
 
 
 def method_families(tidy: pd.DataFrame) -> dict[str, str]:
@@ -144,33 +133,14 @@ def method_families(tidy: pd.DataFrame) -> dict[str, str]:
 def headline_columns(tidy: pd.DataFrame) -> list[HeadlineColumn]:
     """The :data:`HEADLINE` columns whose metric the run has (unit, direction from the rows)."""
     cols = []
-    for family, metric, label, short in HEADLINE:
-        rows = tidy[tidy["metric"] == metric]
+    for spec in HEADLINE:
+        rows = tidy[tidy["metric"] == spec.metric]
         if rows.empty:
             continue
         unit = rows["unit"].iloc[0]
-        cols.append(HeadlineColumn(family, metric, label, short,
-                                   "" if pd.isna(unit) else str(unit), rows["direction"].iloc[0]))
+        cols.append(HeadlineColumn(spec, "" if pd.isna(unit) else str(unit),
+                                   rows["direction"].iloc[0]))
     return cols
-
-
-def load_pair_tests(results: Path) -> pd.DataFrame | None:
-    """``paired_tests_all.csv`` (every reference), else ``paired_tests.csv`` (``lrp`` only)."""
-    for name in ("paired_tests_all.csv", "paired_tests.csv"):
-        path = Path(results) / name
-        if path.is_file():
-            try:
-                df = pd.read_csv(path)
-            except pd.errors.EmptyDataError:
-                continue
-            if set(TEST_COLUMNS) <= set(df.columns):
-                return df
-    return None
-
-
-def better(a: float, b: float, direction: str) -> bool:
-    """``a`` strictly better than ``b`` for ``direction``."""
-    return a > b if direction == "up" else a < b
 
 
 def extreme(means: dict[str, float], direction: str, worst: bool = False) -> str | None:
@@ -183,36 +153,6 @@ def extreme(means: dict[str, float], direction: str, worst: bool = False) -> str
     return next(m for m, v in ok.items() if sign * v == top)
 
 
-def pair_test(tests: pd.DataFrame | None, cell: tuple[str, str], metric: str, method: str,
-             reference: str) -> pd.Series | None:
-    """The paired test of ``method`` against ``reference`` (None when absent)."""
-    if tests is None:
-        return None
-    hit = tests[(tests["model"] == cell[0]) & (tests["condition"] == cell[1])
-                & (tests["metric"] == metric) & (tests["method"] == method)
-                & (tests["reference"] == reference)]
-    return None if hit.empty else hit.iloc[0]
-
-
-def tied_with(row: pd.Series | None) -> bool | None:
-    """Not significantly different from the reference (``p_holm >= ALPHA``, or no difference at
-    all); None when there is no test or it could not be computed (fewer than 2 sources)."""
-    if row is None:
-        return None
-    p = float(row["p_holm"])
-    if np.isfinite(p):
-        return p >= ALPHA
-    return True if float(row["mean_diff"]) == 0.0 else None
-
-
-def _cell_rows(tidy: pd.DataFrame, cell: tuple[str, str]) -> pd.DataFrame:
-    return tidy[(tidy["model"] == cell[0]) & (tidy["condition"] == cell[1])]
-
-
-#: Row order of the attribution methods by family (stable within a family).
-FAMILY_ORDER = ("lrp", "gradient", "perturbation")
-
-
 def _roles(tidy: pd.DataFrame) -> tuple[list[str], list[str]]:
     fam = method_families(tidy)
     methods = [m for m, f in fam.items() if f not in (CONTROL, BASELINE)]
@@ -221,9 +161,17 @@ def _roles(tidy: pd.DataFrame) -> tuple[list[str], list[str]]:
     return methods, [m for m, f in fam.items() if f == CONTROL]
 
 
+def _entry(row: Any) -> Entry:
+    if row.status == "failed":
+        return Entry(failed=row.reason or "no reason given")
+    if row.status == "undefined":
+        return Entry(undefined=row.reason or "no finite value")
+    return Entry(float(row.mean), float(row.ci_low), float(row.ci_high))
+
+
 def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
                   tests: pd.DataFrame | None = None) -> HeadlineTable:
-    """The headline table of one (model, condition) cell, with tie groups.
+    """The headline table of one (model, condition) cell, with outcomes and answers.
 
     Parameters
     ----------
@@ -232,7 +180,8 @@ def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
     model, condition : str
         The cell.
     tests : pandas.DataFrame, optional
-        :func:`load_pair_tests`; without it no tie group is known.
+        :func:`load_pair_tests`; without it no outcome is known and nothing is bold but the
+        best, and no winner is named (nothing shows the best beats the controls).
 
     Returns
     -------
@@ -240,48 +189,51 @@ def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
     """
     tidy = validate_tidy(tidy)
     cell = (model, condition)
-    rows = _cell_rows(tidy, cell)
+    rows = tidy[(tidy["model"] == model) & (tidy["condition"] == condition)]
     if rows.empty:
         raise ValueError(f"leaderboard: no rows for model={model!r}, condition={condition!r}")
     methods, controls = _roles(rows)
     columns = headline_columns(rows)
     entries: dict[tuple[str, str], Entry] = {}
+    answers: dict[str, Answer] = {}
     for col in columns:
         for r in rows[rows["metric"] == col.metric].itertuples():
             if r.method in methods or r.method in controls:
-                entries[(r.method, col.metric)] = (
-                    Entry(failed=r.reason or "no reason given") if r.status == "failed"
-                    else Entry(float(r.mean), float(r.ci_low), float(r.ci_high)))
-        means = {m: entries[(m, col.metric)].mean for m in methods if (m, col.metric) in entries}
-        best = extreme(means, col.direction)
+                entries[(r.method, col.metric)] = _entry(r)
+        usable = {m: entries[(m, col.metric)].mean for m in methods
+                  if (m, col.metric) in entries and entries[(m, col.metric)].usable}
+        best = extreme(usable, col.direction)
         if best is None:
             continue
         entries[(best, col.metric)].best = True
-        entries[(best, col.metric)].tied = True
-        for m in list(means) + controls:
+        entries[(best, col.metric)].outcome = "best"
+        for m in list(usable) + controls:
             e = entries.get((m, col.metric))
-            if m == best or e is None or e.failed or not np.isfinite(e.mean):
+            if m == best or e is None or not e.usable:
                 continue
             row = pair_test(tests, cell, col.metric, m, best)
-            tie = tied_with(row)
+            e.outcome = outcome_of(row, col.direction)
+            e.p_attainable = float(row["p_attainable"]) if row is not None and \
+                "p_attainable" in row else float("nan")
             if m in controls:
-                e.beats_best = tie is False and better(e.mean, means[best], col.direction)
-            else:
-                e.tied = tie
+                e.beats_best = e.outcome == "better"
+                e.outcome = None
+        answers[col.metric] = cell_answer(rows, cell, col, methods, controls, entries, tests)
     first = rows.iloc[0]
     return HeadlineTable(
         title=f"{model}, {condition}", kind="cell", columns=columns, methods=methods,
-        controls=controls, entries=entries, cells=[cell],
+        controls=controls, entries=entries, cells=[cell], answers=answers, counted=[cell],
         keys={k: first[k] for k in ("model", "condition", "t60", "snr_db", "geometry")})
 
 
 def aggregate_headline(tidy: pd.DataFrame, tests: pd.DataFrame | None = None,
-                       model: str | None = None) -> HeadlineTable:
+                       model: str | None = None,
+                       counted: Collection[tuple[str, str]] | None = None) -> HeadlineTable:
     """The headline over several cells: every cell, or one model's conditions.
 
     A single cell gives :func:`cell_headline` (with its CI). Otherwise each value is the
-    equal-weight mean of the cell means and ``k/n`` the cells where the method is tied with the
-    best (see the module docstring).
+    equal-weight mean over the counted cells and ``k/n`` the counted cells where the method is
+    a winner (see the module docstring).
 
     Parameters
     ----------
@@ -291,6 +243,10 @@ def aggregate_headline(tidy: pd.DataFrame, tests: pd.DataFrame | None = None,
         :func:`load_pair_tests`.
     model : str, optional
         Restrict to one model (default: every cell).
+    counted : collection of (model, condition), optional
+        The cells that count (the report passes the cells where the model localises); default
+        every cell. When none of the table's cells is counted, every cell counts and the title
+        says so.
 
     Returns
     -------
@@ -303,50 +259,57 @@ def aggregate_headline(tidy: pd.DataFrame, tests: pd.DataFrame | None = None,
     cells = list(dict.fromkeys(zip(rows["model"], rows["condition"], strict=True)))
     if len(cells) == 1:
         return cell_headline(tidy, *cells[0], tests)
-    per_cell = [cell_headline(tidy, m, c, tests) for m, c in cells]
+    use = [c for c in cells if counted is None or c in counted]
+    scope_note = ("" if counted is None else f"{len(use)} of {len(cells)} cells where the model "
+                  "localises" if use else "no cell where the model localises: every cell")
+    use = use or cells
+    per_cell = [cell_headline(tidy, m, c, tests) for m, c in use]
     methods, controls = _roles(rows)
     columns = headline_columns(rows)
     entries: dict[tuple[str, str], Entry] = {}
+    answers: dict[str, Answer] = {}
     for col in columns:
         for m in methods + controls:
-            got = [t.entries.get((m, col.metric)) for t in per_cell]
-            failed = [f"{t.title}: {e.failed}" for t, e in zip(per_cell, got, strict=True)
-                      if e is not None and e.failed]
-            missing = sum(e is None for e in got)
-            if failed or missing == len(got):
-                entry = Entry(failed="; ".join(failed) or "absent")
-            elif missing:
-                entry = Entry(failed=f"missing in {missing} of {len(got)} cells")
-            else:
-                entry = Entry(float(np.mean([e.mean for e in got])))
-            known = [t for t in per_cell if _tie_known(t, col.metric)]
-            entry.n_known = len(known)
-            entry.n_tied = sum(bool(t.entry(m, col.metric).tied) for t in known)
-            entry.beats_best = any(t.entry(m, col.metric).beats_best for t in per_cell)
-            entries[(m, col.metric)] = entry
-        top = max((entries[(m, col.metric)].n_tied for m in methods), default=0)
-        by_mean = extreme({m: entries[(m, col.metric)].mean for m in methods}, col.direction)
+            entries[(m, col.metric)] = _aggregate_entry(per_cell, m, col.metric)
+        answers[col.metric] = aggregate_answer(
+            [t.answers[col.metric] for t in per_cell if col.metric in t.answers], col,
+            methods, controls)
         for m in methods:
-            e = entries[(m, col.metric)]
-            # no tie group known in any cell: the best mean of cell means, said as such
-            e.best = e.n_tied == top if top > 0 else m == by_mean
+            entries[(m, col.metric)].best = m in answers[col.metric].winners
     scope = f"{model}, " if model is not None else ""
+    counted_text = f"; {scope_note}" if scope_note else ""
     return HeadlineTable(
-        title=f"{scope}{len(cells)} model x condition cells (mean of cell means; k/n cells tied "
-        "with the best)", kind="aggregate", columns=columns, methods=methods, controls=controls,
-        entries=entries, cells=cells, keys={"model": model} if model is not None else {})
+        title=f"{scope}{len(cells)} model x condition cells (mean of cell means; k/n cells "
+        f"where the method wins{counted_text})", kind="aggregate", columns=columns,
+        methods=methods, controls=controls, entries=entries, cells=cells, answers=answers,
+        counted=use, keys={"model": model} if model is not None else {})
 
 
-def _tie_known(table: HeadlineTable, metric: str) -> bool:
-    """Whether a cell table knows its whole tie group for ``metric``."""
-    marks = [table.entry(m, metric) for m in table.methods]
-    ok = [e for e in marks if not e.failed and np.isfinite(e.mean)]
-    return bool(ok) and all(e.tied is not None for e in ok)
+def _aggregate_entry(per_cell: list[HeadlineTable], method: str, metric: str) -> Entry:
+    got = [t.entries.get((method, metric)) for t in per_cell]
+    failed = [f"{t.title}: {e.failed}" for t, e in zip(per_cell, got, strict=True)
+              if e is not None and e.failed]
+    undefined = [f"{t.title}: {e.undefined}" for t, e in zip(per_cell, got, strict=True)
+                 if e is not None and e.undefined]
+    missing = sum(e is None for e in got)
+    if failed or missing == len(got):
+        entry = Entry(failed="; ".join(failed) or "absent")
+    elif missing:
+        entry = Entry(failed=f"missing in {missing} of {len(got)} cells")
+    elif undefined:
+        entry = Entry(undefined="; ".join(undefined))
+    else:
+        entry = Entry(float(np.mean([e.mean for e in got if e is not None])))
+    entry.n_cells = sum(metric in t.answers for t in per_cell)
+    entry.n_win = sum(method in t.answers[metric].winners for t in per_cell
+                      if metric in t.answers)
+    entry.beats_best = any(t.entry(method, metric).beats_best for t in per_cell)
+    return entry
 
 
 __all__ = [
-    "ALPHA", "BUILTIN_FAMILIES", "HEADLINE", "HEADLINE_CI_DIGITS", "HEADLINE_DIGITS", "Entry",
-    "HeadlineColumn",
-    "HeadlineTable", "aggregate_headline", "better", "cell_headline", "extreme", "fmt",
-    "headline_columns", "load_pair_tests", "method_families", "pair_test", "tied_with",
+    "ALPHA", "BUILTIN_FAMILIES", "HEADLINE", "HEADLINE_CI_DIGITS", "HEADLINE_DIGITS", "Answer",
+    "Entry", "HeadlineColumn", "HeadlineSpec", "HeadlineTable", "aggregate_headline",
+    "cell_headline", "extreme", "fmt", "headline_columns", "load_pair_tests", "method_families",
+    "pair_test",
 ]

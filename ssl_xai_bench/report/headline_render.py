@@ -4,9 +4,12 @@ Every rendering has the method column plus one column per family (at most 8 colu
 attribution methods, then the controls apart (a ``controls`` separator row, names in italics).
 Cell tables show ``mean`` over ``[ci_low, ci_high]`` (two lines; Markdown joins them with
 ``<br>``), aggregated tables ``mean (k/n)`` (in LaTeX ``(k/n)`` on the second line). Bold: the
-tie group (cell tables) or the methods tied with the best in the most cells (aggregated tables).
-``†``: a control better than the best method (paired test). Letters: footnotes (a failed cell's
-reason, a method's failed sanity check). Metres are shown in cm and fractions in %
+best and the methods equivalent to it (cell tables) or the methods that win the most cells
+(aggregated tables). Marks: ``?`` undetermined against the best, ``‡`` the design cannot
+separate it from the best (attainable p not below alpha), ``†`` a control better than the best
+method (paired test). Letters: footnotes (a failed or undefined entry's reason, a method's
+failed sanity check). Under the table: each column's answer (the winners, or "no method beats
+<reference>"). Metres are shown in cm and fractions in %
 (:data:`DISPLAY_UNITS`); the CSV keeps the metric's unit.
 
 LaTeX needs ``\\usepackage{booktabs}`` only: ``\\scriptsize``, ``\\tabcolsep`` 1.5 pt, the CI in
@@ -28,6 +31,8 @@ from ssl_xai_bench.report.tables.leaderboard import ARROWS, LATEX_ARROWS, slug
 from ssl_xai_bench.report.tables.render import latex_escape, markdown_escape, provenance_lines
 
 DAGGER = "†"
+#: Marks of the outcomes against the best that are neither bold nor plain "worse".
+OUTCOME_MARKS = {"undetermined": "?", "underpowered": "‡"}
 THIN_COMMA = r",\kern0.4pt "
 #: Units shown scaled in the headline (metres as cm, fractions as %): numbers without a run of
 #: leading zeros, so that a table fits one page width. The CSV keeps the metric's own unit.
@@ -58,27 +63,28 @@ def footnotes(table: HeadlineTable) -> tuple[dict[Any, str], list[tuple[str, str
             lines.append((keys[method], f"{method}: " + "; ".join(table.flags[method])))
         for col in table.columns:
             e = table.entry(method, col.metric)
-            if e.failed:
+            if e.failed or e.undefined:
                 keys[(method, col.metric)] = _letter(len(lines))
-                lines.append((keys[(method, col.metric)], f"{method} / {col.metric}: failed: "
-                              f"{e.failed}"))
+                what = f"failed: {e.failed}" if e.failed else f"undefined: {e.undefined}"
+                lines.append((keys[(method, col.metric)], f"{method} / {col.metric}: {what}"))
     return keys, lines
 
 
-def _parts(table: HeadlineTable, method: str, metric: str) -> tuple[str, str, bool, bool]:
-    """(main text, second text, bold, dagger) of one cell; main is ``""`` when failed/absent."""
+def _parts(table: HeadlineTable, method: str, metric: str) -> tuple[str, str, bool, str]:
+    """(main text, second text, bold, marks) of one cell; main is ``""`` when unusable."""
     e = table.entry(method, metric)
-    if e.failed or not np.isfinite(e.mean):
-        return "", "", False, False
+    if not e.usable:
+        return "", "", False, ""
     bold = method in table.methods and table.marked(method, metric)
+    marks = OUTCOME_MARKS.get(e.outcome or "", "") + (DAGGER if e.beats_best else "")
     k = display_unit(next(c.unit for c in table.columns if c.metric == metric))[0]
     if table.kind == "cell":
         ci = (f"[{fmt(k * e.ci_low, HEADLINE_CI_DIGITS)}, "
               f"{fmt(k * e.ci_high, HEADLINE_CI_DIGITS)}]"
               if np.isfinite(e.ci_low) and np.isfinite(e.ci_high) else "")
-        return fmt(k * e.mean), ci, bold, e.beats_best
-    tie = f"({e.n_tied}/{e.n_known})" if method in table.methods and e.n_known else ""
-    return fmt(k * e.mean), tie, bold, e.beats_best
+        return fmt(k * e.mean), ci, bold, marks
+    wins = f"({e.n_win}/{e.n_cells})" if method in table.methods and e.n_cells else ""
+    return fmt(k * e.mean), wins, bold, marks
 
 
 def legend(table: HeadlineTable) -> list[str]:
@@ -88,15 +94,22 @@ def legend(table: HeadlineTable) -> list[str]:
                      + f" {ARROWS[c.direction]}" for c in table.columns)
     if table.kind == "cell":
         what = ("Mean over 95 % CI (cluster bootstrap over test sources). Bold: the best method "
-                "and those tied with it (Wilcoxon signed-rank on per-source means against the "
-                f"best, Holm-corrected, p >= {ALPHA}).")
+                "and those shown equivalent to it (two one-sided Wilcoxon tests on per-source "
+                f"means within the metric's margin, Holm, alpha {ALPHA}); plain: significantly "
+                "worse; ?: undetermined; ‡: the sources cannot separate it from the best "
+                f"(smallest attainable Holm p >= {ALPHA}).")
     else:
-        what = ("Equal-weight mean of the cell means (no pooled CI) and (k/n): the cells where "
-                "the method is the best or tied with it, of the cells whose tie group is known. "
-                "Bold: the largest k (the best mean where no tie was tested).")
-    out = [what, f"Columns: {cols}.",
-           "Controls (random, energy) are reference rows, never ranked; "
-           f"{DAGGER}: a control better than the best method (paired test)."]
+        what = ("Equal-weight mean of the counted cells' means (no pooled CI) and (k/n): the "
+                "cells where the method wins (best or equivalent to it, and beats the column's "
+                "reference). Bold: the largest k > 0.")
+    out = [what, f"Columns: {cols}."]
+    if table.controls:
+        out.append(f"Controls ({', '.join(table.controls)}) are reference rows, never ranked; "
+                   f"{DAGGER}: a control better than the best method (paired test).")
+    answers = [f"{c.short}: {table.answers[c.metric].text()}" for c in table.columns
+               if c.metric in table.answers]
+    if answers:
+        out.append("Winners (beat the reference): " + "; ".join(answers) + ".")
     return out + list(table.notes)
 
 
@@ -110,15 +123,15 @@ def _rows(table: HeadlineTable, esc: Callable[[str], str], bold: Callable[[str],
             name = esc(method) if group == 0 else italic(esc(method))
             row = [name + (mark(keys[method]) if method in keys else "")]
             for col in table.columns:
-                main, second, is_bold, dag = _parts(table, method, col.metric)
+                main, second, is_bold, marks = _parts(table, method, col.metric)
                 if (method, col.metric) in keys:
-                    row.append("failed" + mark(keys[(method, col.metric)]))
+                    word = "failed" if table.entry(method, col.metric).failed else "undef."
+                    row.append(word + mark(keys[(method, col.metric)]))
                     continue
                 if not main:
                     row.append("–")
                     continue
-                main = (bold(main) if is_bold else main) + (DAGGER if dag else "")
-                row.append(join(main, second))
+                row.append(join((bold(main) if is_bold else main) + marks, second))
             out[group].append(row)
     return out
 
@@ -197,9 +210,9 @@ def to_latex(table: HeadlineTable, provenance: Mapping[str, Any] | None = None,
     notes.append("Provenance: " + "; ".join(latex_escape(s) for s in provenance_lines(
         provenance)))
     notes = [s.replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
-             .replace(DAGGER, r"$\dagger$") for s in notes]
+             .replace(DAGGER, r"$\dagger$").replace("‡", r"$\ddagger$") for s in notes]
     lines += [r"\parbox{\linewidth}{\tiny " + r"\\ ".join(notes) + "}", r"\end{table}"]
-    return "\n".join(lines).replace(DAGGER, r"$^\dagger$") + "\n"
+    return "\n".join(lines).replace(DAGGER, r"$^\dagger$").replace("‡", r"$^\ddagger$") + "\n"
 
 
 def to_html(table: HeadlineTable, table_id: str) -> str:

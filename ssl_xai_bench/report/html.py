@@ -86,6 +86,7 @@ tr.baseline td{background:#f3f3f3;font-style:italic}
 nav{font-size:.85rem}nav a{margin-right:1rem}
 .scroll{overflow-x:auto}
 td{white-space:nowrap}
+table.answer td{white-space:normal}
 """
 
 _CHECK_JS = """
@@ -110,10 +111,15 @@ _CHECK_JS = """
         var b = el.getBoundingClientRect();
         return [Math.round(b.top + window.scrollY), Math.round(b.bottom + window.scrollY)];
       }
+      function right(sel){
+        var el = document.querySelector(sel);
+        return el ? Math.round(el.getBoundingClientRect().right) : null;
+      }
       document.body.dataset.layout = JSON.stringify({
         scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
         innerHeight: window.innerHeight, summary: box('#summary'),
-        headline: box('#headline-overall')});
+        headline: box('#headline-overall'), summaryRight: right('#summary-table'),
+        headlineRight: right('#headline-overall')});
     }
     function settle(){ pending -= 1; if(pending === 0) finish(); }
     if(pending === 0){ finish(); return; }

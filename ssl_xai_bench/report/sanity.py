@@ -5,9 +5,9 @@ Each check is evaluated per (model, condition) cell and gives ``pass``, ``fail``
 the headline tables, never dropped.
 
 - ``random_worst_faithfulness``: the ``random`` control scores worst on the headline faithfulness
-  metric (by its direction) among every method but the TDoA baselines, or is tied with the worst
-  (paired test of ``random`` against the worst, ``p_holm >= ALPHA``, as for tie groups). Without
-  a paired test: its 95 % CI overlaps the worst's.
+  metric (by its direction) among every method but the TDoA baselines, or is not shown better
+  than the worst (its paired test against the worst is not ``better``). Without a paired test:
+  its 95 % CI overlaps the worst's.
 - ``random_no_change``: under model randomisation ``random`` does not change: its
   ``efficient_mprt`` 95 % CI contains the no-change value. EfficientMPRT (Hedström et al. 2023)
   scores the relative rise of the relevance's entropy from the trained to the fully randomised
@@ -36,12 +36,11 @@ from ssl_xai_bench.report.headline import (
     extreme,
     fmt,
     method_families,
-    pair_test,
-    tied_with,
 )
 from ssl_xai_bench.report.tables.leaderboard import validate_tidy
+from ssl_xai_bench.report.verdict import outcome_of, pair_test
 
-FAITHFULNESS = next(metric for family, metric, *_ in HEADLINE if family == "faithfulness")
+FAITHFULNESS = next(spec.metric for spec in HEADLINE if spec.family == "faithfulness")
 RANDOMISATION = "efficient_mprt"
 #: The value of a randomisation metric for an explanation that does not change.
 NO_CHANGE = {"efficient_mprt": 0.0}
@@ -90,15 +89,16 @@ def _random_worst(rows: pd.DataFrame, cell: tuple[str, str], tests: pd.DataFrame
     worst = extreme(ok["mean"].astype(float).to_dict(), direction, worst=True)
     if worst == "random":
         return Check(**base, status="pass", detail=f"random is the worst ({_ci(ok.loc[worst])})")
-    tie = tied_with(pair_test(tests, cell, FAITHFULNESS, "random", worst))
-    if tie is None:
+    outcome = outcome_of(pair_test(tests, cell, FAITHFULNESS, "random", worst), direction)
+    if outcome is None:
         r, w = ok.loc["random"], ok.loc[worst]
-        tie = bool(r["ci_low"] <= w["ci_high"] and w["ci_low"] <= r["ci_high"])
-        how = ("95 % CIs overlap" if tie else "95 % CIs apart") + "; no paired test"
+        better = not (r["ci_low"] <= w["ci_high"] and w["ci_low"] <= r["ci_high"])
+        how = ("95 % CIs apart" if better else "95 % CIs overlap") + "; no paired test"
     else:
-        how = f"paired test vs {worst}, Holm, alpha {ALPHA}"
-    verdict = "tied with" if tie else "better than"
-    return Check(**base, status="pass" if tie else "fail",
+        better = outcome == "better"
+        how = f"paired test vs {worst}: {outcome}, Holm, alpha {ALPHA}"
+    verdict = "better than" if better else "not shown better than"
+    return Check(**base, status="fail" if better else "pass",
                  detail=f"random {_ci(ok.loc['random'])} is {verdict} the worst, {worst} "
                  f"{_ci(ok.loc[worst])} ({how})")
 
@@ -114,7 +114,7 @@ def _randomisation(rows: pd.DataFrame, cell: tuple[str, str], fam: dict[str, str
         base = dict(check=name, model=cell[0], condition=cell[1], method=method,
                     metric=RANDOMISATION)
         if method not in ok.index:
-            out.append(Check(**base, status="n/a", detail=f"no {RANDOMISATION} in this cell"))
+            out.append(Check(**base, status="n/a", detail=_missing(rows, method)))
             continue
         r = ok.loc[method]
         lo, hi = float(r["ci_low"]), float(r["ci_high"])
@@ -132,6 +132,15 @@ def _randomisation(rows: pd.DataFrame, cell: tuple[str, str], fam: dict[str, str
                       f"value {fmt(zero)}")
         out.append(Check(**base, status=status, detail=detail))
     return out
+
+
+def _missing(rows: pd.DataFrame, method: str) -> str:
+    """Why ``method`` has no usable :data:`RANDOMISATION` score in a cell."""
+    r = rows[(rows["method"] == method) & (rows["metric"] == RANDOMISATION)]
+    if r.empty:
+        return f"no {RANDOMISATION} row for {method} in this cell"
+    status, reason = r["status"].iloc[0], r["reason"].iloc[0]
+    return f"{RANDOMISATION} {status}" + (f": {reason}" if reason else "")
 
 
 def sanity_checks(tidy: pd.DataFrame, tests: pd.DataFrame | None = None) -> list[Check]:
@@ -222,8 +231,11 @@ def annotate(table: HeadlineTable, checks: list[Check],
     for cell in table.cells:
         ok, text = skill.get(cell, (True, ""))
         if not ok:
+            uncounted = (" (not counted in k/n)" if table.kind == "aggregate"
+                         and cell not in table.counted else "")
             table.notes.append(f"{cell[0]} does not localise at {cell[1]} ({text}): its "
-                               "attributions explain a model that has not learnt the task.")
+                               "attributions explain a model that has not learnt the task"
+                               f"{uncounted}.")
     return table
 
 

@@ -1,14 +1,16 @@
 """The first screen of the report: a summary generated from the numbers, then the headline tables.
 
 :func:`summary_section`: one sentence on the scope, the "which method, and when" table (per metric
-family: the method(s) best or tied with the best in the most cells, over every cell and per model,
-``k/n`` cells; a model column is marked with the conditions where the model does not localise,
-i.e. its gain over the trivial predictor has a 95 % CI that reaches 0), then one line each on
-localisation, sanity checks and controls that beat every method.
+family, over every counted cell and per model: a control that beats every method first, then the
+winners with ``k/n`` cells, or "no method beats <reference>"; :mod:`ssl_xai_bench.report.verdict`
+has the rules; a model column is marked with the conditions where the model does not localise,
+i.e. its gain over the trivial predictor has a 95 % CI that reaches 0, and those cells are not
+counted), then one line each on localisation, undefined scores, comparisons the design cannot
+decide, and the sanity checks.
 
 :func:`headline_section`: the overall headline table (:mod:`ssl_xai_bench.report.headline`), each
-model's, and under each a collapsed block with its per-condition tables (mean [95 % CI] and tie
-groups); links to the files and to ``cite.tex`` / ``cite.bib``.
+model's, and under each a collapsed block with its per-condition tables (mean [95 % CI],
+outcomes against the best); links to the files and to ``cite.tex`` / ``cite.bib``.
 """
 
 from __future__ import annotations
@@ -25,20 +27,9 @@ MAX_NAMES = 3
 
 
 def winners(table: HeadlineTable, metric: str) -> str:
-    """The best method(s) of a column as text: ``a, b (k/n)``; by mean when no tie is known."""
-    marked = [m for m in table.methods if table.marked(m, metric)]
-    if not marked:
-        return "–"
-    names = ", ".join(marked[:MAX_NAMES]) + (f" +{len(marked) - MAX_NAMES}"
-                                             if len(marked) > MAX_NAMES else "")
-    first = table.entry(marked[0], metric)
-    if table.kind == "cell":
-        known = all(table.entry(m, metric).tied is not None for m in table.methods
-                    if not table.entry(m, metric).failed)
-        return names + ("" if known else " (ties not tested)")
-    if first.n_known == 0:
-        return names + " (by mean)"
-    return f"{names} ({first.n_tied}/{first.n_known})"
+    """The answer of a column as text (:meth:`ssl_xai_bench.report.verdict.Answer.text`)."""
+    answer = table.answers.get(metric)
+    return answer.text(MAX_NAMES) if answer is not None else "–"
 
 
 def _by_scope(ctx: PageContext) -> tuple[Written, list[Written]]:
@@ -58,8 +49,10 @@ def summary_section(ctx: PageContext) -> str:
     scope = (f"{n_models} model(s) x {n_conds} condition(s) = {len(table.cells)} cell(s); "
              f"{len(table.methods)} attribution methods"
              + (f" and the controls {', '.join(table.controls)}" if table.controls else "")
-             + ". Each entry: the method(s) best or statistically tied with the best (paired "
-             "Wilcoxon, Holm) in the most cells, k/n cells.")
+             + ". Each entry: the method(s) that win the most cells, k/n (a winner is the best "
+             "or shown equivalent to it within the metric's margin, and beats the family's "
+             "reference: zero, the microphones, the controls); \"no method beats ...\" where "
+             "none does; a control that beats every method is named first.")
     bad = {cell: text for cell, (ok, text) in ctx.citable.localises.items() if not ok}
     head = ["family (headline metric)", "all cells" + (
         f'<br><small class="warn">⚠ {len(bad)} cell(s) where the model does not localise'
@@ -94,15 +87,33 @@ def summary_section(ctx: PageContext) -> str:
                      "faithfulness and does not change under model randomisation; every LRP and "
                      "gradient method does).")
     facts += band_sentences(read_csv(ctx.results / SPECTRA_FILE), table.methods)
-    beats = [f"{m} on {col.label}" for col in table.columns for m in table.controls
-             if table.entry(m, col.metric).beats_best]
-    if beats:
-        facts.append("A control beats the best attribution method (paired test) in at least one "
-                     "cell: " + ", ".join(beats) + ".")
+    facts += design_facts(ctx)
     return (f'<p class="lead">{e(scope)}</p><table id="summary-table" class="answer"><thead>'
             "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>"
             + '<ul class="facts">' + "".join(f"<li>{e(f)}</li>" for f in facts) + "</ul>")
+
+
+def design_facts(ctx: PageContext) -> list[str]:
+    """Lines on undefined scores and on the comparisons the design cannot decide."""
+    out = []
+    tidy = ctx.tidy
+    undefined = tidy[tidy["status"] == "undefined"]
+    if not undefined.empty:
+        metrics = ", ".join(f"{m} ({k})" for m, k in undefined["metric"].value_counts().items())
+        out.append(f"{len(undefined)} metric value(s) are undefined (no finite window; e.g. "
+                   f"{undefined['reason'].iloc[0]}): {metrics}. They take no part in ranks "
+                   "or winners.")
+    cells = [w.table for w in ctx.citable.headline if w.scope == "cell"] or [
+        w.table for w in ctx.citable.headline if w.scope == "overall"]
+    entries = [e for t in cells if isinstance(t, HeadlineTable) and t.kind == "cell"
+               for e in t.entries.values() if e.outcome in ("underpowered", "undetermined")]
+    if entries:
+        weak = sum(e.outcome == "underpowered" for e in entries)
+        out.append(f"{len(entries)} comparison(s) with the best are undecided (neither worse "
+                   f"nor equivalent); {weak} of them could not have been decided with their "
+                   "sources (smallest attainable Holm p >= 0.05, marked ‡).")
+    return out
 
 
 def headline_section(ctx: PageContext) -> str:

@@ -5,11 +5,16 @@ Reads the tidy ``leaderboard.csv`` of a run whose matrix varies T60, SNR or the 
 
 - :func:`ranks`: the rank of every attribution method in every condition (1 = best by the
   metric's direction; ties share the average rank; controls and TDoA baselines are left out;
-  failed or missing cells get no rank);
+  failed, undefined or missing cells get no rank), **only in the cells where the model
+  localises** when ``localising`` is given (:func:`localising_cells`): the ranking of
+  explanations of a model that has not learnt the task says nothing about the task;
 - :func:`rank_agreement`: for each factor (``t60``, ``snr_db``, ``geometry``), how much the
   ranking agrees between the factor's levels with the other two factors held fixed: the mean over
   those pairs of conditions of Kendall's tau between the two rankings (1 = the same order, 0 = no
-  relation, -1 = reversed), and the share of them whose best method is the same;
+  relation, -1 = reversed), and the share of them whose best method is the same; beside each,
+  the independent units behind it (:func:`independent_units`): the pairs, the cells, the
+  trained models (cells that share a trained start, e.g. one mixture model per array, are one
+  unit) and the test sources (the same positions in every cell of a run);
 - :func:`best_per_condition`: the best method of every condition.
 
 The report's "Sweep" section (:mod:`ssl_xai_bench.report.sweep_section`) shows these beside the
@@ -36,11 +41,38 @@ def is_sweep(board: pd.DataFrame) -> bool:
     return any(board[f].nunique() > 1 for f in FACTORS if f in board)
 
 
-def ranks(board: pd.DataFrame, metric: str) -> pd.DataFrame:
+def localising_cells(skill: pd.DataFrame | None) -> set[tuple[str, str]] | None:
+    """(model, condition) cells where the model localises: its paired gain over the trivial
+    predictor has a 95 % CI above 0 (``model_skill.csv``); None without skill numbers."""
+    if skill is None or skill.empty or "gain_ci_low" not in skill.columns:
+        return None
+    own = skill[(skill["predictor"] == skill["model"])
+                | (skill["predictor"] == skill["model"] + " (external)")]
+    return {(r.model, r.condition) for r in own.itertuples() if r.gain_ci_low > 0}
+
+
+def independent_units(cells: pd.DataFrame, scope: str | None = None,
+                      n_sources: int | None = None) -> dict[str, int]:
+    """The independent units behind a statistic over ``cells`` (rows with model, t60, snr_db,
+    geometry): cells, trained models (``scope`` ``condition``: one per cell; ``geometry`` and
+    ``curriculum``: one start per (model, array), fine-tuned or chained per condition, so its
+    cells are not independent; unknown: the cells) and test sources (``n_sources``, shared)."""
+    keys = cells.drop_duplicates(["model", *FACTORS])
+    chains = (len(keys.drop_duplicates(["model", "geometry"]))
+              if scope in ("geometry", "curriculum") else len(keys))
+    return {"cells": len(keys), "trained_models": chains, "test_sources": int(n_sources or 0)}
+
+
+def ranks(board: pd.DataFrame, metric: str,
+          localising: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Rank of each method per (model, condition): columns model, t60, snr_db, geometry,
-    method, mean, rank."""
+    method, mean, rank; only the ``localising`` (model, condition) cells when given."""
     rows = board[(board["metric"] == metric) & (board["status"] == "ok")
                  & ~board["method"].isin(NOT_RANKED) & np.isfinite(board["mean"])]
+    if localising is not None:
+        keep = [(m, c) in localising for m, c in zip(rows["model"], rows["condition"],
+                                                      strict=True)]
+        rows = rows[np.asarray(keep, dtype=bool)]
     if rows.empty:
         return pd.DataFrame(columns=["model", *FACTORS, "method", "mean", "rank"])
     up = rows["direction"].iloc[0] == "up"
@@ -50,14 +82,20 @@ def ranks(board: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out.sort_values(["model", *FACTORS, "rank"], kind="stable").reset_index(drop=True)
 
 
-def rank_agreement(ranked: pd.DataFrame) -> pd.DataFrame:
+AGREEMENT_COLUMNS = ["model", "factor", "pairs", "kendall_tau", "same_best", "cells",
+                     "trained_models", "test_sources"]
+
+
+def rank_agreement(ranked: pd.DataFrame, scope: str | None = None,
+                   n_sources: int | None = None) -> pd.DataFrame:
     """Per (model, factor): mean Kendall tau between rankings at two levels of the factor (the
-    other factors fixed), the number of such pairs, and the share with the same best method."""
+    other factors fixed), the number of such pairs, the share with the same best method, and
+    the independent units behind them (:func:`independent_units`, over the cells in pairs)."""
     rows = []
     for model, part in ranked.groupby("model"):
         for factor in FACTORS:
             others = [f for f in FACTORS if f != factor]
-            taus, same_best = [], []
+            taus, same_best, used = [], [], []
             for _, group in part.groupby(others):
                 levels = sorted(group[factor].unique(), key=str)
                 for a, b in itertools.combinations(levels, 2):
@@ -69,11 +107,13 @@ def rank_agreement(ranked: pd.DataFrame) -> pd.DataFrame:
                     tau = stats.kendalltau(ra[common], rb[common]).statistic
                     taus.append(tau)
                     same_best.append(ra[common].idxmin() == rb[common].idxmin())
+                    used.append(group[group[factor].isin([a, b])])
             if taus:
+                units = independent_units(pd.concat(used), scope, n_sources)
                 rows.append({"model": model, "factor": factor, "pairs": len(taus),
                              "kendall_tau": float(np.nanmean(taus)),
-                             "same_best": float(np.mean(same_best))})
-    return pd.DataFrame(rows, columns=["model", "factor", "pairs", "kendall_tau", "same_best"])
+                             "same_best": float(np.mean(same_best)), **units})
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
 def best_per_condition(ranked: pd.DataFrame) -> pd.DataFrame:
@@ -86,5 +126,5 @@ def best_per_condition(ranked: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", *FACTORS, "best"])
 
 
-__all__ = ["FACTORS", "SWEEP_METRICS", "best_per_condition", "is_sweep", "rank_agreement",
-           "ranks"]
+__all__ = ["AGREEMENT_COLUMNS", "FACTORS", "SWEEP_METRICS", "best_per_condition",
+           "independent_units", "is_sweep", "localising_cells", "rank_agreement", "ranks"]

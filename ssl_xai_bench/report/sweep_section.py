@@ -14,7 +14,14 @@ from typing import Any
 import pandas as pd
 
 from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
-from ssl_xai_bench.report.sweep import FACTORS, SWEEP_METRICS, is_sweep, rank_agreement, ranks
+from ssl_xai_bench.report.sweep import (
+    FACTORS,
+    SWEEP_METRICS,
+    is_sweep,
+    localising_cells,
+    rank_agreement,
+    ranks,
+)
 
 
 def _table(df: pd.DataFrame, digits: int = 2) -> str:
@@ -28,6 +35,14 @@ def _table(df: pd.DataFrame, digits: int = 2) -> str:
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
+def _design(prov: dict[str, Any] | None) -> tuple[str | None, int | None]:
+    """(training scope, number of test sources) of a run, from its provenance."""
+    config = (prov or {}).get("config", {})
+    scope = config.get("training", {}).get("scope")
+    n_test = config.get("scene", {}).get("sources", {}).get("n_test")
+    return scope, n_test
+
+
 def sweep_section(ctx: Any) -> str:
     """The report's "Sweep" section (a :class:`ssl_xai_bench.report.page.Section` builder):
     ``""`` when the run varies no factor; else, per metric, the rank agreement table, the
@@ -36,24 +51,33 @@ def sweep_section(ctx: Any) -> str:
     if not is_sweep(board):
         return ""
     varied = [f for f in FACTORS if board[f].nunique() > 1]
+    localising = localising_cells(ctx.skill)
+    scope, n_sources = _design(ctx.prov)
+    n_cells = board.drop_duplicates(["model", "condition"]).shape[0]
+    counted = (f"Only the {len(localising)} of {n_cells} (model, condition) cells where the "
+               "model localises (paired gain over the trivial predictor, 95 % CI above 0) are "
+               "ranked; the others explain models that have not learnt the task."
+               if localising is not None else "Model skill is unknown: every cell is ranked.")
     parts = ["<p>How the ranking of the attribution methods changes between two levels of one "
              "factor with the other two held fixed: Kendall's tau between the two rankings "
              "averaged over those pairs of conditions (1 = same order, -1 = reversed), and the "
              "share of them with the same best method. Controls and TDoA baselines are not "
-             "ranked; read every cell beside its model's skill (Summary).</p>"]
+             f"ranked. {html.escape(counted)} Beside each statistic, its independent units: "
+             "pairs, cells, trained models (cells fine-tuned from one start count once) and "
+             f"test sources (training scope {html.escape(str(scope))}).</p>"]
     for metric in SWEEP_METRICS:
-        ranked = ranks(board, metric)
+        ranked = ranks(board, metric, localising)
         if ranked.empty:
             continue
         parts.append(f"<h3 id='sweep-{html.escape(metric)}'>{html.escape(metric)}</h3>")
-        agree = rank_agreement(ranked)
+        agree = rank_agreement(ranked, scope, n_sources)
         if not agree.empty:
             parts.append(_table(agree))
         for factor in varied:
             parts.append(ctx.figs.add(
                 lambda m=metric, f=factor: plot_metric_vs_factor(board, m, f),
                 f"sweep_{metric}_{factor}"))
-        parts.append(ctx.figs.add(lambda m=metric: plot_rank_bumps(board, m),
+        parts.append(ctx.figs.add(lambda m=metric: plot_rank_bumps(board, m, localising),
                                   f"sweep_ranks_{metric}"))
     return "\n".join(parts)
 

@@ -29,9 +29,12 @@ confidence intervals (cluster bootstrap over sources,
   F2 the energy curve rises and its 0 -> 10 % rise is below :data:`JUMP_SHARE` of its rise to the
   maximum; F3 the random curve stays within :data:`FLAT_TOLERANCE` x MAE(0) of MAE(0) up to 50 %.
 
-Claims aggregate over cells (:func:`aggregate`): *reproduced* if no cell is not reproduced and at
-least half are reproduced; *not reproduced* if no cell is reproduced and at least half are not
-reproduced; *inconclusive* otherwise (mixed results, or mostly inconclusive cells).
+Claims aggregate over the cells **where the model localises** (:func:`aggregate_cells`; a cell
+where it does not is inconclusive by the skill gate and is not counted, so it can neither
+dilute nor support a verdict; with no such cell the claim is inconclusive): *reproduced* if no
+counted cell is not reproduced and at least half are reproduced; *not reproduced* if no counted
+cell is reproduced and at least half are not reproduced; *inconclusive* otherwise (mixed
+results, or mostly inconclusive cells) (:func:`aggregate`).
 
 Units: MAE in metres; TDoA MAE in samples; anomaly and non-anomalous rates as fractions.
 """
@@ -39,8 +42,9 @@ Units: MAE in metres; TDoA MAE in samples; anomaly and non-anomalous rates as fr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -304,7 +308,24 @@ def aggregate(verdicts: Sequence[str]) -> Verdict:
     return Verdict(INCONCLUSIVE, counts + (" (mixed)" if r and nr else ""))
 
 
+def aggregate_cells(cells: Sequence[Mapping[str, Any]]) -> Verdict:
+    """One claim's verdict from its judged cells (dicts with ``skill`` and ``verdict``
+    :class:`Verdict`), counting only those where the model localises."""
+    counted = [c["verdict"].verdict for c in cells if c["skill"].verdict == LOCALISES]
+    skipped = len(cells) - len(counted)
+    if not counted:
+        return Verdict(INCONCLUSIVE, f"no cell where the model localises ({skipped} cells "
+                       "where it does not are not counted)")
+    v = aggregate(counted)
+    reason = v.reason.replace("of ", "of the ", 1).replace(
+        " cells", " cells where the model localises", 1)
+    if skipped:
+        reason += f"; {skipped} cells where it does not are not counted"
+    return Verdict(v.verdict, reason)
+
+
 __all__ = ["FLAT_TOLERANCE", "INCONCLUSIVE", "JUMP_SHARE", "LOCALISES", "NOT_REPRODUCED",
            "NO_SKILL", "REPRODUCED", "UNKNOWN",
-           "VERDICTS", "Estimate", "Shape", "Verdict", "aggregate", "beats", "ci_order",
-           "ci_sign", "curve_shape", "judge_c1", "judge_c2", "judge_shape", "skill_gate"]
+           "VERDICTS", "Estimate", "Shape", "Verdict", "aggregate", "aggregate_cells", "beats",
+           "ci_order", "ci_sign", "curve_shape", "judge_c1", "judge_c2", "judge_shape",
+           "skill_gate"]

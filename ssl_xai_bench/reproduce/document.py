@@ -120,8 +120,8 @@ def build_reproduction(results_dir: str | Path, ablations: dict[str, str | Path]
         raise ConfigError("--method", f"{method!r} has no rows in {res.folder}/leaderboard.csv; "
                           f"available: {', '.join(known) or 'none'}")
     cells = judge_run(res, method)
-    verdicts = {claim: claims.aggregate([c["verdict"].verdict for c in cells if c["claim"] ==
-    claim]) for claim in CLAIMS}
+    verdicts = {claim: claims.aggregate_cells([c for c in cells if c["claim"] == claim])
+                for claim in CLAIMS}
     lines = sections.header(res, command, method)
     lines += sections.claims_summary(cells, verdicts, CLAIMS)
     lines += sections.per_condition(res, ref, method)

@@ -72,9 +72,9 @@ def claims_summary(cells: list[dict[str, Any]], verdicts: dict[str, claims.Verdi
     for claim, v in verdicts.items():
         evidence = v.reason
         if claim == "C1":
-            parts = [f"{var}: " + claims.aggregate([c["verdict"].verdict for c in cells if
-                                               c["claim"] == "C1" and c["variant"] == var]).reason
-                     for var in VARIANTS]
+            parts = [f"{var}: " + claims.aggregate_cells(
+                [c for c in cells if c["claim"] == "C1" and c["variant"] == var]).reason
+                for var in VARIANTS]
             evidence += " (" + "; ".join(parts) + ")"
         rows.append([claim, statements[claim], f"**{v.verdict}**", evidence])
     lines = ["## Verdicts", ""] + md_table(
@@ -85,10 +85,9 @@ def claims_summary(cells: list[dict[str, Any]], verdicts: dict[str, claims.Verdi
         rows = []
         for claim in verdicts:
             for model in models:
-                mine = [c["verdict"].verdict for c in cells
-                        if c["claim"] == claim and c["model"] == model]
+                mine = [c for c in cells if c["claim"] == claim and c["model"] == model]
                 if mine:
-                    v = claims.aggregate(mine)
+                    v = claims.aggregate_cells(mine)
                     rows.append([claim, code(model), f"**{v.verdict}**", v.reason])
         lines += ["Per model (the same aggregation rule over that model's cells only):", ""]
         lines += md_table(["claim", "model", "verdict", "evidence"], rows,
@@ -119,9 +118,12 @@ def claims_summary(cells: list[dict[str, Any]], verdicts: dict[str, claims.Verdi
         f"- Shape (point estimates): F1 relevance rise 0->10 % >= {claims.JUMP_SHARE} of its rise "
         f"to the maximum; F2 energy rises, its 0->10 % share < {claims.JUMP_SHARE}; F3 random "
         f"within {claims.FLAT_TOLERANCE} x MAE(0) of MAE(0) up to 50 %. Reproduced = all hold.",
-        "- A claim is reproduced when no cell is 'not reproduced' and at least half are "
-        "'reproduced'; not reproduced when no cell is 'reproduced' and at least half are 'not "
-        "reproduced'; inconclusive otherwise.", "",
+        "- A claim is judged over the cells where the model localises only (the others are "
+        "inconclusive by the skill gate and are not counted, so they neither dilute nor "
+        "support it; with no such cell the claim is inconclusive). It is reproduced when no "
+        "counted cell is 'not reproduced' and at least half are 'reproduced'; not reproduced "
+        "when no counted cell is 'reproduced' and at least half are 'not reproduced'; "
+        "inconclusive otherwise (mixed, or mostly inconclusive counted cells).", "",
     ]
     return lines
 

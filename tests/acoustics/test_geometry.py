@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssl_xai_bench.acoustics.geometry import ArrayConfig, SourceGridConfig, sklearn_shuffle_split
+from ssl_xai_bench.acoustics.geometry import (
+    TUNING_N_TEST,
+    ArrayConfig,
+    SourceGridConfig,
+    sklearn_shuffle_split,
+)
 from ssl_xai_bench.errors import ConfigError
 
 ROOM = (3.6, 8.2, 2.4)
@@ -130,3 +135,33 @@ def test_source_validation_names_the_field():
     with pytest.raises(ConfigError) as e:
         SourceGridConfig.from_dict({"n_val": 0})
     assert e.value.field == "scene.sources.n_val"
+
+
+def test_held_out_test_draws_never_meet_the_tuning_draw_or_each_other():
+    tuning = set(SourceGridConfig(n_test=TUNING_N_TEST).subsampled_indices()["test"])
+    split = SourceGridConfig().split_indices()
+    assert len(split["test"]) == 285 and len(tuning) == TUNING_N_TEST
+    seen = set(tuning)
+    for draw in (1, 2, 3):
+        for n_test in (32, 60):
+            cfg = SourceGridConfig(n_test=n_test, test_draw=draw)
+            got = cfg.subsampled_indices()
+            test = set(got["test"])
+            assert len(test) == n_test and test <= set(split["test"])
+            assert not test & tuning  # never a source the recipe was tuned on
+            assert not test & (set(got["train"]) | set(got["val"]))
+            assert np.array_equal(got["train"], split["train"])  # training is unchanged
+            if n_test == 32:
+                assert not test & (seen - tuning)  # disjoint from the earlier draws
+                seen |= test
+    assert SourceGridConfig(n_test=32, test_draw=1).to_dict()["test_draw"] == 1
+    assert SourceGridConfig.from_dict({"n_test": 32, "test_draw": 2}).test_draw == 2
+
+
+def test_a_held_out_draw_the_test_square_cannot_hold_is_refused():
+    with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw.*n_test"):
+        SourceGridConfig(test_draw=1).validate((3.6, 8.2, 2.4))
+    with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw.*only 13 of the 285"):
+        SourceGridConfig(n_test=80, test_draw=4).validate((3.6, 8.2, 2.4))
+    with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw"):
+        SourceGridConfig.from_dict({"test_draw": -1})

@@ -109,7 +109,11 @@ def test_other_array_geometries_run_end_to_end_from_config(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     board = pd.read_csv(tmp_path / "r" / "smoke" / "leaderboard.csv")
     assert set(board["geometry"]) == {"circle8", "line8"}
-    assert (board["status"] == "ok").all()
+    # nothing failed; with 4 windows a metric may have no finite value (e.g. a TDoA MAE over
+    # non-anomalous pairs when every pair is anomalous): undefined, with its reason
+    assert set(board["status"]) <= {"ok", "undefined"}
+    undefined = board[board["status"] == "undefined"]
+    assert undefined["reason"].str.len().gt(0).all() and undefined["mean"].isna().all()
     tdoa = pd.read_csv(tmp_path / "r" / "smoke" / "tdoa.csv")
     pairs = tdoa[(tdoa["variant"] == "bounded") & tdoa["pair"].str.contains("-")]
     # 8 microphones: 28 pairs per geometry and estimator, the paper pair is the central (3, 4)

@@ -116,7 +116,7 @@ def test_shared_controls_equal_the_in_cell_curves_and_are_not_recomputed():
                         seed=5, controls={"energy": controls["energy"]})
 
 
-def test_explain_windows_limits_the_recomputing_metrics_to_the_first_windows():
+def test_explain_windows_limits_the_recomputing_metrics_to_one_window_per_source():
     scene, model, relevance = _case()
     calls = []
 
@@ -129,13 +129,15 @@ def test_explain_windows_limits_the_recomputing_metrics_to_the_first_windows():
     res = evaluate_method(model, scene, relevance, method="gxi", explain_fn=explain,
                           config=MetricsConfig.from_dict(d), seed=0)
     rows = pd.DataFrame(res.rows).set_index("metric")
-    assert sum(calls) == 3  # nr_samples explanations of the first 3 windows only
+    assert sum(calls) == 3  # nr_samples explanations of 3 windows only
+    # two windows per source: the 3 windows are the first of sources 0, 1 and 2
     assert rows.loc["max_sensitivity", "n_windows"] == 3
+    assert rows.loc["max_sensitivity", "n_sources"] == 3
     assert rows.loc["max_sensitivity", "n_nonfinite"] == 0
     assert rows.loc["sparseness", "n_windows"] == 8
     per_window = res.per_window["max_sensitivity"]
-    assert per_window.shape == (8,) and np.isfinite(per_window[:3]).all()
-    assert np.isnan(per_window[3:]).all()
+    scored = np.isfinite(per_window)
+    assert per_window.shape == (8,) and np.flatnonzero(scored).tolist() == [0, 2, 4]
     with pytest.raises(ConfigError, match="metrics.explain_windows"):
         MetricsConfig.from_dict({**d, "explain_windows": -1})
 

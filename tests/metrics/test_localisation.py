@@ -125,9 +125,20 @@ def test_windows_without_components_are_marked_not_applicable():
     plain = make_scene(n_sources=2, windows_per_source=1, n_mics=4, n_samples=256)
     rows = _rows(plain, plain.windows)
     assert set(rows.index) == {s.name for s in localisation.FAMILY.metrics}
-    assert (rows["status"] == "failed").all()
+    assert (rows["status"] == "undefined").all() and (rows["n_windows"] == 0).all()
     assert (rows["reason"] == localisation.NOT_APPLICABLE).all()
     assert evaluate_signals(plain, _config(), families=(localisation.FAMILY,)).rows == []
+
+
+def test_a_mask_empty_everywhere_leaves_its_metrics_undefined_with_the_reason(scene):
+    empty = SimpleNamespace(**{**vars(scene), "masks": GroundTruthMasks(
+        np.zeros_like(scene.masks.direct), scene.masks.onset)})
+    rows = _rows(empty, np.abs(scene.windows))
+    direct = rows[rows.index.str.contains("_direct")]
+    assert len(direct) == 8 and (direct["status"] == "undefined").all()
+    assert (direct["reason"] == localisation.UNSCORABLE).all()
+    assert (rows.loc["localisation_auc_onset", "n_windows"] > 0) and (
+        rows.loc["localisation_auc_onset"].get("status", "ok") != "undefined")
 
 
 def test_signal_rows_score_the_microphones_as_the_energy_control(scene, energy_rows):

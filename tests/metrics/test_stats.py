@@ -1,11 +1,12 @@
-"""Cluster-bootstrap summaries and paired tests (ssl_xai_bench.metrics.stats)."""
+"""Cluster-bootstrap summaries and source-spread subsets (ssl_xai_bench.metrics.stats)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
-from ssl_xai_bench.metrics.stats import holm, paired_tests, summarize
+from ssl_xai_bench.metrics.stats import spread_over_sources, summarize
 
 
 def _clustered(n_sources: int, per_source: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,26 +58,33 @@ def test_single_source_has_no_ci_and_seed_reproduces():
     assert summarize(values, ids, seed=7) == summarize(values, ids, seed=7)
 
 
-def test_holm_matches_hand_computation():
-    p = np.array([0.01, 0.04, 0.03, np.nan])
-    # sorted: 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.06, 0.04) = 0.06
-    np.testing.assert_allclose(holm(p)[:3], [0.03, 0.06, 0.06])
-    assert np.isnan(holm(p)[3])
+def test_cluster_bootstrap_equals_scipy_bootstrap_of_the_ratio_over_sources():
+    # scipy.stats.bootstrap, paired over the per-source (sum, count) pairs, percentile method,
+    # the same generator: the same draws, hence the same interval to rounding.
+    rng = np.random.default_rng(3)
+    ids = np.repeat(np.arange(20), rng.integers(1, 6, 20))
+    values = rng.normal(size=ids.size) + 0.1 * ids
+    ours = summarize(values, ids, seed=11, n_resamples=2000, level=0.9)
+    sums = np.bincount(ids, weights=values)
+    counts = np.bincount(ids).astype(float)
+    ref = sps.bootstrap(
+        (sums, counts), lambda s, c, axis=-1: s.sum(axis) / c.sum(axis), paired=True,
+        vectorized=True, method="percentile", n_resamples=2000, confidence_level=0.9,
+        random_state=np.random.default_rng(11)).confidence_interval
+    assert ours["ci_low"] == pytest.approx(ref.low, rel=1e-12)
+    assert ours["ci_high"] == pytest.approx(ref.high, rel=1e-12)
 
 
-def test_paired_tests_detect_a_shift_and_ignore_identity():
-    values, ids = _clustered(25, 4, seed=5)
-    rng = np.random.default_rng(0)
-    table = paired_tests(
-        {"lrp": values, "better": values + 0.3 + rng.normal(0, 0.05, values.size),
-         "same": values.copy()},
-        ids,
-        reference="lrp",
-    )
-    better = table.set_index("method").loc["better"]
-    same = table.set_index("method").loc["same"]
-    assert better["n_sources"] == 25 and better["mean_diff"] == pytest.approx(0.3, abs=0.05)
-    assert better["p_holm"] < 1e-4
-    assert np.isnan(same["p_value"])
-    with pytest.raises(ValueError, match="reference"):
-        paired_tests({"a": values}, ids, reference="lrp")
+def test_spread_takes_one_window_per_source_before_a_second():
+    ids = np.repeat(np.arange(8), 4)  # 8 sources, 4 windows each, in source order
+    for seed in (None, 0, 1):
+        for k in (1, 5, 8):
+            chosen = spread_over_sources(ids, k, seed=seed)
+            assert len(chosen) == k and len(set(ids[chosen])) == k
+            assert np.all(np.diff(chosen) > 0)
+        chosen = spread_over_sources(ids, 12, seed=seed)
+        counts = np.bincount(ids[chosen], minlength=8)
+        assert sorted(counts) == [1, 1, 1, 1, 2, 2, 2, 2]
+    assert spread_over_sources(ids, 5).tolist() == [0, 4, 8, 12, 16]
+    assert spread_over_sources(ids, None).tolist() == list(range(32))
+    assert np.array_equal(spread_over_sources(ids, 5, seed=3), spread_over_sources(ids, 5, seed=3))

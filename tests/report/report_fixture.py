@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ssl_xai_bench.metrics.comparisons import outcome
+
 MODELS = ("loccnn", "samplecnn")
 CONDITIONS = (("t60_0.15_snr_25", 0.15, 25.0), ("t60_0.6_snr_10", 0.6, 10.0))
 GEOMETRY = "line16_0.15m"
@@ -266,6 +268,10 @@ H_VALUES = {
         "occlusion": (0.1, 0.05, 0.15), "energy": (0.0, 0.0, 0.0), "random": (0.2, 0.1, 0.3)},
     ("cond_a", "sparseness"): {"lrp": (0.8, 0.75, 0.85),
                                "integrated_gradients": (0.8, 0.75, 0.85)},
+    ("cond_b", "localisation_auc_rest_gain_vs_energy"): {  # no CI above the energy control
+        **{m: (-0.01 - 0.01 * i, -0.05 - 0.01 * i, 0.03 - 0.01 * i) for i, m in enumerate(
+            ("lrp", "lrp_epsilon_first", "gradient", "integrated_gradients", "occlusion",
+             "random"))}, "energy": (0.0, 0.0, 0.0)},
     ("cond_a", "tdoa_bounded_gain_vs_constant"): {
         "lrp_epsilon_first": (0.4, 0.35, 0.45), "lrp": (0.0, -0.01, 0.01),
         "energy": (0.8, 0.75, 0.85), "microphones": (0.9, 0.85, 0.95),
@@ -278,12 +284,38 @@ H_P = {
     ("cond_b", "faithfulness_correlation", "random", "occlusion"): 0.01,
     ("cond_a", "efficient_mprt", "lrp_epsilon_first", "lrp"): 0.5,
     ("cond_a", "efficient_mprt", "integrated_gradients", "lrp"): 0.2,
+    ("cond_b", "localisation_auc_rest_gain_vs_energy", "energy", "lrp"): 0.5,
 }
+#: (cell, metric, method, reference) -> Holm p of the equivalence test (absent: 1, not shown)
+H_PEQ = {
+    ("cond_a", "faithfulness_correlation", "lrp", "integrated_gradients"): 0.01,
+    ("cond_a", "efficient_mprt", "lrp_epsilon_first", "lrp"): 0.02,
+}
+#: (cell, metric, method, reference) -> smallest attainable Holm p (absent: 0.003, 12 sources)
+H_ATTAINABLE = {("cond_a", "efficient_mprt", "integrated_gradients", "lrp"): 0.07}
+#: an entry that ran but has no finite value (status "undefined")
+H_UNDEFINED = ("cond_a", "occlusion", "sparseness",
+               "Quantus refuses 24 of 24 windows (constant or all-negative relevance)")
 #: metrics without any paired test (their tie group is unknown)
 H_UNTESTED = ("manipulation_gap_at_10",)
 H_FAILED = ("cond_b", "occlusion", "max_sensitivity", "captum raised RuntimeError: oom")
 #: cond_b: the model does not localise (gain CI reaches 0)
 H_GAIN = {"cond_a": (0.03, 0.01, 0.05), "cond_b": (0.01, -0.001, 0.02)}
+
+
+def _h_test(cond: str, metric: str, direction: str, method: str, ref: str) -> dict:
+    """One row of ``paired_tests_all.csv`` as the harness writes it, outcome included."""
+    diff = _h_value(cond, metric, method)[0] - _h_value(cond, metric, ref)[0]
+    key, back = (cond, metric, method, ref), (cond, metric, ref, method)
+    p = H_P.get(key, H_P.get(back, np.nan if diff == 0 else 0.001))
+    p_eq = H_PEQ.get(key, H_PEQ.get(back, 1.0))
+    attainable = H_ATTAINABLE.get(key, H_ATTAINABLE.get(back, 0.003))
+    return dict(model=H_MODEL, condition=cond, metric=metric, method=method, reference=ref,
+                role="controls" if H_METHODS[method] == "control" else "methods",
+                n_sources=12, mean_diff=diff, statistic=0.0, p_value=p, p_holm=p,
+                family_size=6, p_attainable=attainable, margin=0.05, p_equivalence=p_eq,
+                p_equivalence_holm=p_eq,
+                outcome=outcome(diff, p, p_eq, attainable, direction, identical=diff == 0))
 
 
 def _h_value(cond: str, metric: str, method: str) -> tuple[float, float, float]:
@@ -308,14 +340,17 @@ def write_headline_results(root: Path, family_column: bool = True) -> Path:
                 if fam == "baseline" and (cond, metric) not in H_VALUES:
                     continue
                 failed = (cond, method, metric) == H_FAILED[:3]
-                mean, lo, hi = _h_value(cond, metric, method)
+                undefined = (cond, method, metric) == H_UNDEFINED[:3]
+                mean, lo, hi = ((np.nan,) * 3 if failed or undefined
+                                else _h_value(cond, metric, method))
+                status = "failed" if failed else "undefined" if undefined else "ok"
                 rows.append(dict(
                     model=H_MODEL, condition=cond, t60=t60, snr_db=snr, geometry=GEOMETRY,
                     method=method, metric=metric, category=cat, direction=direction, unit=unit,
-                    n_windows=24, n_sources=12, mean=np.nan if failed else mean,
-                    ci_low=np.nan if failed else lo, ci_high=np.nan if failed else hi,
-                    n_nonfinite=0, status="failed" if failed else "ok",
-                    reason=H_FAILED[3] if failed else "", family=fam))
+                    n_windows=24, n_sources=12, mean=mean, ci_low=lo, ci_high=hi,
+                    n_nonfinite=24 if undefined else 0, status=status,
+                    reason={"failed": H_FAILED[3], "undefined": H_UNDEFINED[3]}.get(status, ""),
+                    family=fam))
             if metric in H_UNTESTED:
                 continue
             scored = [m for m, f in H_METHODS.items() if f != "baseline"]
@@ -323,12 +358,7 @@ def write_headline_results(root: Path, family_column: bool = True) -> Path:
                 for method in scored:
                     if method == ref:
                         continue
-                    diff = _h_value(cond, metric, method)[0] - _h_value(cond, metric, ref)[0]
-                    p = H_P.get((cond, metric, method, ref), H_P.get(
-                        (cond, metric, ref, method), np.nan if diff == 0 else 0.001))
-                    tests.append(dict(model=H_MODEL, condition=cond, metric=metric,
-                                      method=method, reference=ref, n_sources=12,
-                                      mean_diff=diff, statistic=0.0, p_value=p, p_holm=p))
+                    tests.append(_h_test(cond, metric, direction, method, ref))
     board = pd.DataFrame(rows)
     if not family_column:
         board = board.drop(columns="family")

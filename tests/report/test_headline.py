@@ -60,40 +60,85 @@ def test_rows_are_methods_then_controls_and_never_baselines(results):
     assert "<td>microphones" not in to_html(table, "t")
 
 
-def test_tie_groups_follow_the_paired_tests_against_the_best(results):
+def test_bold_is_the_best_and_what_is_shown_equivalent_to_it(results):
     _, tidy, tests = results
     a = cell_headline(tidy, H_MODEL, "cond_a", tests)
-    assert _bold(a, "faithfulness_correlation") == {"integrated_gradients", "lrp"}  # p 0.40
+    # lrp: p 0.40 against the best and equivalence shown (TOST p 0.01): bold
+    assert _bold(a, "faithfulness_correlation") == {"integrated_gradients", "lrp"}
     assert a.entry("integrated_gradients", "faithfulness_correlation").best
-    assert a.entry("lrp_epsilon_first", "faithfulness_correlation").tied is False
-    assert _bold(a, "efficient_mprt") == {"lrp", "lrp_epsilon_first", "integrated_gradients"}
-    # equal per-source means (no p-value, difference 0) tie
+    assert a.entry("lrp", "faithfulness_correlation").outcome == "equivalent"
+    assert a.entry("lrp_epsilon_first", "faithfulness_correlation").outcome == "worse"
+    # integrated_gradients: p 0.2, no equivalence, attainable p 0.07: underpowered, not a tie
+    assert _bold(a, "efficient_mprt") == {"lrp", "lrp_epsilon_first"}
+    ig = a.entry("integrated_gradients", "efficient_mprt")
+    assert ig.outcome == "underpowered" and ig.p_attainable == pytest.approx(0.07)
+    # equal per-source means (every difference 0) are equivalent
     assert _bold(a, "sparseness") == {"lrp", "integrated_gradients"}
-    # a metric without paired tests: the best only, the others unknown
+    # a metric without paired tests: the best only, the others unknown, no winner named
     assert _bold(a, "manipulation_gap_at_10") == {"lrp"}
-    assert a.entry("gradient", "manipulation_gap_at_10").tied is None
-    # a control better than the best method is marked, never ranked
-    assert a.entry("energy", "tdoa_bounded_gain_vs_constant").beats_best
-    assert "energy" not in _bold(a, "tdoa_bounded_gain_vs_constant")
+    assert a.entry("gradient", "manipulation_gap_at_10").outcome is None
+    assert a.answers["manipulation_gap_at_10"].winners == []
     b = cell_headline(tidy, H_MODEL, "cond_b", tests)
     assert _bold(b, "faithfulness_correlation") == {"lrp"}  # integrated_gradients: p 0.03
+    assert b.entry("integrated_gradients", "faithfulness_correlation").outcome == "worse"
     assert b.entry("occlusion", "max_sensitivity").failed == H_FAILED[3]
 
 
-def test_aggregate_counts_cells_tied_with_the_best_and_pools_no_ci(results):
+def test_winners_must_beat_the_reference_and_a_better_control_comes_first(results):
+    _, tidy, tests = results
+    a = cell_headline(tidy, H_MODEL, "cond_a", tests)
+    # best and equivalent, CI above 0, better than both controls: both win
+    assert a.answers["faithfulness_correlation"].winners == ["lrp", "integrated_gradients"]
+    assert a.entry("lrp", "faithfulness_correlation").passes is True
+    # a control better than the best method beats every method: no winner, said first
+    tdoa = a.answers["tdoa_bounded_gain_vs_constant"]
+    assert a.entry("energy", "tdoa_bounded_gain_vs_constant").beats_best
+    assert "energy" not in _bold(a, "tdoa_bounded_gain_vs_constant")
+    assert tdoa.winners == [] and tdoa.beaten_by == ["energy"]
+    assert tdoa.text().startswith("energy beats every method")
+    # no method's CI above the energy control, which is not better than the best either: no
+    # method beats the reference, no winner named
+    b = cell_headline(tidy, H_MODEL, "cond_b", tests)
+    loc = b.answers["localisation_auc_rest_gain_vs_energy"]
+    assert loc.winners == [] and b.entry("lrp", "localisation_auc_rest_gain_vs_energy").best
+    assert loc.text() == "no method beats the energy control (gain > 0) and the controls"
+    md = to_markdown(b)
+    assert r"Loc.: no method beats the energy control (gain \> 0) and the controls" in md
+
+
+def test_undefined_entries_take_no_part_in_ranks_and_are_footnoted(results):
+    _, tidy, tests = results
+    a = cell_headline(tidy, H_MODEL, "cond_a", tests)
+    e = a.entry("occlusion", "sparseness")
+    assert e.undefined.startswith("Quantus refuses") and not e.usable and e.outcome is None
+    assert not e.best and "occlusion" not in _bold(a, "sparseness")
+    md = to_markdown(a)
+    assert "undef. (" in md and "occlusion / sparseness: undefined: Quantus refuses" in md
+    overall = aggregate_headline(tidy, tests)
+    assert overall.entry("occlusion", "sparseness").undefined
+
+
+def test_aggregate_counts_winning_cells_and_pools_no_ci(results):
     _, tidy, tests = results
     overall = aggregate_headline(tidy, tests)
     assert overall.kind == "aggregate" and len(overall.cells) == 2
     lrp = overall.entry("lrp", "faithfulness_correlation")
     ig = overall.entry("integrated_gradients", "faithfulness_correlation")
-    assert (lrp.n_tied, lrp.n_known, ig.n_tied, ig.n_known) == (2, 2, 1, 2)
+    assert (lrp.n_win, lrp.n_cells, ig.n_win, ig.n_cells) == (2, 2, 1, 2)
     assert lrp.mean == pytest.approx((0.65 + 0.50) / 2) and np.isnan(lrp.ci_low)
     assert _bold(overall, "faithfulness_correlation") == {"lrp"}
-    # no tie known anywhere: the best mean of cell means, with n = 0
-    man = overall.entry("lrp", "manipulation_gap_at_10")
-    assert man.best and man.n_known == 0
+    assert overall.answers["faithfulness_correlation"].text() == "lrp (2/2 cells)"
+    # no winner anywhere: nothing bold, and the answer says so
+    man = overall.answers["manipulation_gap_at_10"]
+    assert man.winners == [] and not _bold(overall, "manipulation_gap_at_10")
+    assert man.text().startswith("no method beats random removal")
     # failed in one cell: failed overall
     assert "captum raised" in overall.entry("occlusion", "max_sensitivity").failed
+    # counting only the cell where the model localises
+    one = aggregate_headline(tidy, tests, counted={(H_MODEL, "cond_a")})
+    assert one.entry("integrated_gradients", "faithfulness_correlation").n_win == 1
+    assert one.entry("lrp", "faithfulness_correlation").n_cells == 1
+    assert "1 of 2 cells where the model localises" in one.title
     # one model = the same cells here
     assert aggregate_headline(tidy, tests, model=H_MODEL).entries.keys() == \
         overall.entries.keys()
@@ -232,3 +277,10 @@ def test_bibtex_from_citation_cff_escapes_and_keys():
     assert "year = {2026}" in bib and "config hash h\\_1" in bib
     assert "version = {" + str(cff["version"]) + "}" in bib
     assert re.search(r"@inproceedings\{comanducci2024\w+,", bib)
+
+
+def test_the_report_reads_outcomes_at_the_level_the_harness_tested_them():
+    from ssl_xai_bench.metrics.comparisons import ALPHA as HARNESS_ALPHA
+    from ssl_xai_bench.report.verdict import ALPHA as REPORT_ALPHA
+
+    assert REPORT_ALPHA == HARNESS_ALPHA

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
-from ssl_xai_bench.report.sweep import best_per_condition, is_sweep, rank_agreement, ranks
+from ssl_xai_bench.report.sweep import (
+    best_per_condition,
+    is_sweep,
+    localising_cells,
+    rank_agreement,
+    ranks,
+)
 from ssl_xai_bench.report.sweep_section import sweep_section
 
 METHODS = ("lrp", "gradient", "integrated_gradients", "occlusion")
@@ -78,7 +84,7 @@ def test_the_report_gains_a_sweep_section_only_for_a_sweep(tmp_path):
 
     added = []
     figs = SimpleNamespace(add=lambda make, stem: added.append((stem, make()[1])) or stem)
-    html = sweep_section(SimpleNamespace(tidy=_board(), figs=figs))
+    html = sweep_section(SimpleNamespace(tidy=_board(), figs=figs, skill=None, prov=None))
     assert "Kendall" in html and "faithfulness_correlation" in html
     # the metric against each varied factor, and the ranks per condition
     assert [stem for stem, _ in added] == [
@@ -87,4 +93,40 @@ def test_the_report_gains_a_sweep_section_only_for_a_sweep(tmp_path):
     single = _board()
     single = single[(single["t60"] == 0.15) & (single["snr_db"] == 25.0)
                     & (single["geometry"] == "paper_line")]
-    assert sweep_section(SimpleNamespace(tidy=single, figs=figs)) == ""
+    assert sweep_section(SimpleNamespace(tidy=single, figs=figs, skill=None, prov=None)) == ""
+
+
+def _skill(board: pd.DataFrame, localises) -> pd.DataFrame:
+    """model_skill.csv rows: the model's paired gain CI above 0 where ``localises(cell)``."""
+    cells = board.drop_duplicates(["model", "condition"])
+    rows = []
+    for r in cells.itertuples():
+        low = 0.01 if localises(r) else -0.01
+        rows += [{"model": r.model, "condition": r.condition, "predictor": r.model,
+                  "gain_vs_trivial": low + 0.01, "gain_ci_low": low, "gain_ci_high": 0.03},
+                 {"model": r.model, "condition": r.condition, "predictor": "trivial",
+                  "gain_vs_trivial": 0.0, "gain_ci_low": 0.0, "gain_ci_high": 0.0}]
+    return pd.DataFrame(rows)
+
+
+def test_sweep_statistics_ignore_cells_where_the_model_does_not_localise():
+    board = _board()
+    # the model localises only at T60 0.15 s on the paper line: the reversal at 0.6 s is made
+    # by a model that has not learnt, so it must not enter any statistic
+    skill = _skill(board, lambda r: r.t60 == 0.15 and r.geometry == "paper_line")
+    keep = localising_cells(skill)
+    assert keep == {("loccnn", "0.15 25.0 paper_line"), ("loccnn", "0.15 10.0 paper_line")}
+    ranked = ranks(board, "faithfulness_correlation", keep)
+    assert set(zip(ranked["model"], ranked["t60"], ranked["geometry"], strict=True)) == {
+        ("loccnn", 0.15, "paper_line")}
+    agree = rank_agreement(ranked, scope="geometry", n_sources=32).set_index("factor")
+    assert list(agree.index) == ["snr_db"]  # no pair of T60 or geometry levels both localise
+    row = agree.loc["snr_db"]
+    assert row["kendall_tau"] == pytest.approx(1.0) and row["pairs"] == 1
+    # two cells, one trained start (a mixture model per array), 32 shared test sources
+    assert (row["cells"], row["trained_models"], row["test_sources"]) == (2, 1, 32)
+    per_cell = rank_agreement(ranked, scope="condition").set_index("factor")
+    assert per_cell.loc["snr_db", "trained_models"] == 2
+    # every cell counted when the skill is unknown: the reversal by T60 shows again
+    assert rank_agreement(ranks(board, "faithfulness_correlation")).set_index(
+        "factor").loc["t60", "kendall_tau"] == pytest.approx(-1.0)

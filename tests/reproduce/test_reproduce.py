@@ -176,7 +176,8 @@ def test_clear_case_is_reproduced_and_no_skill_is_inconclusive(clear):
     assert rep.claims["C1"].verdict == claims.REPRODUCED
     assert rep.claims["C2"].verdict == claims.REPRODUCED
     assert rep.claims["C2 shape"].verdict == claims.REPRODUCED
-    assert "22 reproduced, 0 not reproduced, 2 inconclusive of 24 cells" in rep.claims["C1"].reason
+    assert "22 reproduced, 0 not reproduced, 0 inconclusive of the 22 cells where the model " \
+        "localises; 2 cells where it does not are not counted" in rep.claims["C1"].reason
     assert "`samplecnn@authors` at `T60=0.6s SNR=10dB paper_line`" in rep.markdown
 
 
@@ -488,20 +489,36 @@ def test_verdicts_per_model_aggregate_only_that_models_cells(clear):
     models = {c["model"] for c in rep.cells}
     assert len(rows) == len(rep.claims) * len(models)
     for claim, model, verdict, evidence in rows:
-        mine = [
-            c["verdict"].verdict
-            for c in rep.cells
-            if c["claim"] == claim and c["model"] == unquote(model)
-        ]
-        expected = claims.aggregate(mine)
+        mine = [c for c in rep.cells if c["claim"] == claim and c["model"] == unquote(model)]
+        expected = claims.aggregate_cells(mine)
         assert verdict == f"**{expected.verdict}**" and evidence == expected.reason
-    # The no-skill cell of the authors' weights is inconclusive in every claim: their C2 is not
-    # 'reproduced' in all four conditions, unlike the models that localise everywhere.
+    # The no-skill cell of the authors' weights is not counted: their C2 is reproduced in the
+    # three cells where they localise, said with the cell left out.
     c2 = {unquote(m): v for c, m, v, _ in rows if c == "C2"}
     assert c2["loccnn"] == f"**{claims.REPRODUCED}**"
-    assert "3 reproduced" in next(
-        e for c, m, _, e in rows if c == "C2" and unquote(m) == "samplecnn@authors"
-    )
+    authors = next(e for c, m, _, e in rows if c == "C2" and unquote(m) == "samplecnn@authors")
+    assert "3 reproduced, 0 not reproduced, 0 inconclusive of the 3 cells where the model " \
+        "localises; 1 cells where it does not are not counted" in authors
+
+
+def test_claims_count_only_cells_where_the_model_localises():
+    skill_ok = claims.Verdict(claims.LOCALISES, "")
+    no_skill = claims.Verdict(claims.NO_SKILL, "")
+    N, R = claims.NOT_REPRODUCED, claims.REPRODUCED
+
+    def cell(skill, verdict):
+        return {"skill": skill, "verdict": claims.Verdict(verdict, "")}
+
+    # 4 of 14 localising cells not reproduced, 10 forced-inconclusive ones: not reproduced
+    cells = ([cell(skill_ok, N)] * 4
+             + [cell(no_skill, claims.INCONCLUSIVE)] * 10)
+    v = claims.aggregate_cells(cells)
+    assert v.verdict == N and "10 cells where it does not are not counted" in v.reason
+    assert claims.aggregate([c["verdict"].verdict for c in cells]).verdict == claims.INCONCLUSIVE
+    assert claims.aggregate_cells([cell(skill_ok, R), cell(skill_ok, R)]).verdict == R
+    none = claims.aggregate_cells([cell(no_skill, claims.INCONCLUSIVE)])
+    assert none.verdict == claims.INCONCLUSIVE
+    assert "no cell where the model localises" in none.reason
 
 
 def test_config_diff_lists_changed_dotted_fields_only():

@@ -43,14 +43,15 @@ class Config:
         return relevance.detach().cpu().numpy()
 
 
-def explained_windows(config: Any, n_test: int) -> np.ndarray:
-    """Indices of the explained test windows: the same for every method of a cell."""
-    return test_subset(n_test, config.n_test_windows, derive_seed(config.seed, "subset"))
+def explained_windows(config: Any, source_ids: np.ndarray) -> np.ndarray:
+    """Indices of the explained test windows (spread over sources): the same for every method
+    of a cell. ``source_ids``: the source of every test window."""
+    return test_subset(source_ids, config.n_test_windows, derive_seed(config.seed, "subset"))
 
 
 def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
     test = windows_stage.load(upstream["windows"], "test")
-    idx = explained_windows(config, len(test.windows))
+    idx = explained_windows(config, test.source_ids)
     model = model_stage.load(upstream["model"], *test.windows.shape[1:])
     relevance = config.explain(model, test.windows[idx], test.positions[idx]).astype(np.float32)
 

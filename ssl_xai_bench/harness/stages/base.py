@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ssl_xai_bench.metrics.stats import spread_over_sources
+
 Writer = Callable[[Path], dict[str, Any] | None]
 """``write(folder) -> manifest metadata``: fills an artifact's temporary folder."""
 
@@ -19,12 +21,11 @@ def key_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(config), default=json_default))
 
 
-def test_subset(n: int, n_test_windows: int | None, seed: int) -> np.ndarray:
-    """Indices of the ``n`` test windows explained: all, or a seeded sorted subsample."""
-    if n_test_windows is None or n_test_windows >= n:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=n_test_windows, replace=False))
+def test_subset(source_ids: np.ndarray, n_test_windows: int | None, seed: int) -> np.ndarray:
+    """Indices of the explained test windows: all, or a seeded sorted subsample that takes one
+    window of every source before a second of any (paired tests are over sources, so ``k``
+    windows of ``k`` distinct sources give them all the power ``k`` windows can)."""
+    return spread_over_sources(source_ids, n_test_windows, seed=seed)
 
 
 def json_default(obj: Any) -> Any:

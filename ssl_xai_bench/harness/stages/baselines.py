@@ -37,7 +37,7 @@ def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
     lo, hi = train.positions.min(axis=0), train.positions.max(axis=0)
     grid = xy_grid((lo[0], hi[0]), (lo[1], hi[1]), float(train.positions[:, 2].mean()),
                    config.srp_step)
-    idx = test_subset(len(test.windows), config.srp_windows, derive_seed(config.seed, "srp"))
+    idx = test_subset(test.source_ids, config.srp_windows, derive_seed(config.seed, "srp"))
     srp = np.full_like(test.positions, np.nan)
     srp[idx] = srp_phat_localize(test.windows[idx], test.mic_positions, grid, test.fs,
                                  test.speed_of_sound)

@@ -32,5 +32,5 @@ class Config:
 
 def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
     test = windows_stage.load(upstream["windows"], "test")
-    idx = explained_windows(config, len(test.windows))
+    idx = explained_windows(config, test.source_ids)
     return result_writer(evaluate_signals(test.subset(idx), config.metrics))

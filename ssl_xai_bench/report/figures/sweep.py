@@ -66,10 +66,11 @@ def plot_metric_vs_factor(board: pd.DataFrame, metric: str, factor: str) -> tupl
     return fig, caption
 
 
-def plot_rank_bumps(board: pd.DataFrame, metric: str) -> tuple[Figure, str]:
+def plot_rank_bumps(board: pd.DataFrame, metric: str,
+                    localising: set[tuple[str, str]] | None = None) -> tuple[Figure, str]:
     """Each method's rank by ``metric`` in every condition (geometry, then T60, then SNR), one
-    panel per model."""
-    ranked = ranks(board, metric)
+    panel per model; only the ``localising`` (model, condition) cells when given."""
+    ranked = ranks(board, metric, localising)
     if ranked.empty:
         raise ValueError(f"metric: no ranked rows of {metric!r}")
     models = sorted(ranked["model"].unique())
@@ -95,7 +96,8 @@ def plot_rank_bumps(board: pd.DataFrame, metric: str) -> tuple[Figure, str]:
     up = board.loc[board["metric"] == metric, "direction"].iloc[0] == "up"
     direction = "higher" if up else "lower"
     caption = (f"Rank of each attribution method by {metric} ({direction} is better; 1 = best) "
-               "in every condition; controls and TDoA baselines not ranked.")
+               "in every condition" + (" where the model localises" if localising is not None
+                                       else "") + "; controls and TDoA baselines not ranked.")
     return fig, caption
 
 

@@ -23,6 +23,9 @@ SKILL_COLUMNS: tuple[str, ...] = (
     "mae_z", "euclid_mean", "euclid_median", "ci_low", "ci_high", "n_windows", "n_sources",
     "beats_trivial",
 )
+#: ``ok``: a score; ``failed``: the metric (or its cell) raised; ``undefined``: it ran but no
+#: window has a finite value (the reason says why). Only ``ok`` rows are ranked or compared.
+STATUSES = ("ok", "failed", "undefined")
 SIG_DIGITS = 4
 ARROWS = {"up": "↑", "down": "↓"}
 LATEX_ARROWS = {"up": r"$\uparrow$", "down": r"$\downarrow$"}
@@ -68,9 +71,9 @@ def validate_tidy(df: pd.DataFrame) -> pd.DataFrame:
     bad_dir = set(df["direction"]) - set(ARROWS)
     if bad_dir:
         raise ValueError(f"leaderboard.direction: {sorted(bad_dir)} not in ['down', 'up']")
-    bad_status = set(df["status"]) - {"ok", "failed"}
+    bad_status = set(df["status"]) - set(STATUSES)
     if bad_status:
-        raise ValueError(f"leaderboard.status: {sorted(bad_status)} not in ['failed', 'ok']")
+        raise ValueError(f"leaderboard.status: {sorted(bad_status)} not in {list(STATUSES)}")
     out = df.copy()
     out["unit"] = out["unit"].fillna("").astype(str)
     out["reason"] = out["reason"].fillna("").astype(str)
@@ -204,8 +207,9 @@ def cell_leaderboard(tidy: pd.DataFrame, model: str, condition: str) -> Leaderbo
     methods = list(dict.fromkeys(rows["method"]))
     metrics = [c.metric for c in cols]
     failed = {
-        (r.method, r.metric): (r.reason or "no reason given")
-        for r in rows[rows["status"] == "failed"].itertuples()
+        (r.method, r.metric): (r.reason or "no reason given") if r.status == "failed"
+        else f"undefined: {r.reason or 'no finite value'}"
+        for r in rows[rows["status"] != "ok"].itertuples()
     }
     first = rows.iloc[0]
     return Leaderboard(
@@ -228,10 +232,10 @@ def overall_leaderboard(tidy: pd.DataFrame) -> Leaderboard:
     ncells = tidy.groupby(["model", "condition"]).ngroups
     failed: dict[tuple[str, str], str] = {}
     for (method, metric), g in tidy.groupby(["method", "metric"], sort=False):
-        bad = g[g["status"] == "failed"]
+        bad = g[g["status"] != "ok"]
         if len(bad):
             failed[(method, metric)] = "; ".join(
-                f"{r.model}/{r.condition}: {r.reason or 'no reason given'}"
+                f"{r.model}/{r.condition}: {r.status}: {r.reason or 'no reason given'}"
                 for r in bad.itertuples()
             )
         elif len(g) < ncells:

@@ -1,0 +1,196 @@
+"""Paired comparisons of methods: a difference test, an equivalence test and what they can show.
+
+Every comparison is paired by test source: the unit is the per-source mean of the per-window
+difference ``method - reference`` (windows of one utterance are not independent;
+:func:`ssl_xai_bench.metrics.stats.source_means`). For each comparison:
+
+- **difference**: the exact two-sided Wilcoxon signed-rank test (``scipy.stats.wilcoxon``; exact
+  for up to 50 non-zero differences without ties, the normal approximation otherwise), Holm-
+  corrected (``statsmodels.stats.multitest.multipletests``) over the comparisons of one *family*;
+- **equivalence** (TOST, two one-sided tests): the location of the differences lies within
+  ``(-margin, +margin)``: one-sided Wilcoxon of ``d + margin > 0`` and of ``d - margin < 0``, the
+  larger p of the two, Holm-corrected over the same family. The margin is the metric's practical
+  margin, stated in its :class:`~ssl_xai_bench.metrics.spec.MetricSpec` before any data were seen
+  (``docs/metrics.md``, "Equivalence margins"); without one, equivalence is not tested;
+- **attainable p**: the smallest Holm-adjusted p the difference test could reach with these
+  ``n`` sources and this family: ``k * 2 / 2**n`` (all ``n`` differences of one sign, the
+  smallest raw p, multiplied by the family size ``k``). With 8 sources and 9 comparisons it is
+  0.070: no outcome of the data could be significant at 0.05, and saying "tied" would report the
+  design, not the methods.
+
+The **outcome** of ``method`` against ``reference`` (in the metric's direction):
+``better`` / ``worse`` (Holm p < alpha; the sign of the mean difference decides which),
+``equivalent`` (TOST Holm p < alpha, or every per-source difference exactly 0),
+``underpowered`` (neither, and the attainable p is not below alpha: the design could not
+separate them), ``undetermined`` (neither, though it could have). Non-significance is never read
+as a tie.
+
+**Families.** The attribution methods compared with one reference form one Holm family.
+Controls (``random``, ``energy``) are reference rows, not competitors: their comparisons with the
+reference form a family of their own, so adding a control never weakens a method comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+
+from ssl_xai_bench.metrics.stats import source_means
+
+ALPHA = 0.05
+OUTCOMES = ("better", "worse", "equivalent", "underpowered", "undetermined")
+METHODS_FAMILY, CONTROLS_FAMILY = "methods", "controls"
+COLUMNS = ["method", "reference", "role", "n_sources", "mean_diff", "statistic", "p_value",
+           "p_holm", "family_size", "p_attainable", "margin", "p_equivalence",
+           "p_equivalence_holm", "outcome"]
+
+
+def min_attainable_p(n: int, alternative: str = "two-sided") -> float:
+    """Smallest p of the exact Wilcoxon signed-rank test with ``n`` non-zero pairs.
+
+    ``2 / 2**n`` two-sided, ``1 / 2**n`` one-sided (every difference of one sign); 1 for n = 0.
+    """
+    if n <= 0:
+        return 1.0
+    return min(1.0, (2.0 if alternative == "two-sided" else 1.0) / 2.0**n)
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values; NaN entries stay NaN and are not counted.
+
+    Parameters
+    ----------
+    p_values : array (K,)
+
+    Returns
+    -------
+    array (K,)
+        ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]`` over the finite
+        entries (monotone in the raw order, capped at 1).
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
+def _wilcoxon(d: np.ndarray, alternative: str = "two-sided") -> tuple[float, float]:
+    """(statistic, p) of the signed-rank test of ``d``; NaN when every entry is 0 or n < 2."""
+    if d.size < 2 or not np.any(d != 0):
+        return float("nan"), float("nan")
+    res = sps.wilcoxon(d, alternative=alternative)
+    return float(res.statistic), float(res.pvalue)
+
+
+def equivalence_p(d: np.ndarray, margin: float) -> float:
+    """TOST p that the location of ``d`` lies within ``(-margin, margin)`` (NaN if untestable).
+
+    The larger p of the one-sided Wilcoxon tests of ``d + margin > 0`` and ``d - margin < 0``;
+    0 when every difference is exactly 0 (identical scores are equivalent for any margin).
+    """
+    if not np.isfinite(margin) or margin <= 0 or d.size < 2:
+        return float("nan")
+    if not np.any(d != 0):
+        return 0.0
+    _, p_low = _wilcoxon(d + margin, "greater")
+    _, p_high = _wilcoxon(d - margin, "less")
+    return max(p_low, p_high)
+
+
+def outcome(mean_diff: float, p_holm: float, p_equivalence_holm: float, p_attainable: float,
+            direction: str, identical: bool = False, alpha: float = ALPHA) -> str:
+    """One of :data:`OUTCOMES` for ``method`` against ``reference`` (module docstring)."""
+    if identical:
+        return "equivalent"
+    if np.isfinite(p_holm) and p_holm < alpha and mean_diff != 0:
+        up = mean_diff > 0
+        return "better" if up == (direction == "up") else "worse"
+    if np.isfinite(p_equivalence_holm) and p_equivalence_holm < alpha:
+        return "equivalent"
+    if not p_attainable < alpha:
+        return "underpowered"
+    return "undetermined"
+
+
+def paired_tests(
+    per_window: Mapping[str, np.ndarray],
+    source_ids: np.ndarray,
+    reference: str = "lrp",
+    *,
+    controls: Collection[str] = (),
+    direction: str = "up",
+    margin: float | None = None,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Every method against ``reference``: difference and equivalence tests, Holm per family.
+
+    Parameters
+    ----------
+    per_window : mapping method -> array (N,)
+        One metric's per-window scores of every method, on the same windows (NaN excluded).
+    source_ids : array (N,)
+        Source of each window (the pairing unit).
+    reference : str
+        The method every other one is compared with.
+    controls : collection of str
+        Methods that are controls: their comparisons form their own Holm family.
+    direction : {"up", "down"}
+        The metric's direction (which sign is better).
+    margin : float, optional
+        Equivalence margin in the metric's unit; None or NaN: equivalence not tested.
+    alpha : float
+        Level of every test.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS` (``role``: ``methods`` or ``controls``, the Holm family).
+    """
+    if reference not in per_window:
+        raise ValueError(f"reference: {reference!r} not among the methods {sorted(per_window)}")
+    if direction not in ("up", "down"):
+        raise ValueError(f"direction: must be 'up' or 'down', got {direction!r}")
+    ref = np.asarray(per_window[reference], dtype=np.float64)
+    margin_value = float("nan") if margin is None else float(margin)
+    rows = []
+    for method, values in per_window.items():
+        if method == reference:
+            continue
+        v = np.asarray(values, dtype=np.float64)
+        if v.shape != ref.shape:
+            raise ValueError(f"per_window[{method!r}]: shape {v.shape} differs from {ref.shape}")
+        d = source_means(v - ref, source_ids).to_numpy()
+        stat, p = _wilcoxon(d)
+        rows.append({
+            "method": method, "reference": reference,
+            "role": CONTROLS_FAMILY if method in controls else METHODS_FAMILY,
+            "n_sources": int(d.size), "mean_diff": float(d.mean()) if d.size else float("nan"),
+            "statistic": stat, "p_value": p, "margin": margin_value,
+            "p_equivalence": equivalence_p(d, margin_value),
+            "identical": bool(d.size >= 1 and not np.any(d != 0)),
+        })
+    table = pd.DataFrame(rows, columns=[*COLUMNS, "identical"])
+    for role in (METHODS_FAMILY, CONTROLS_FAMILY):
+        part = table["role"] == role
+        k = int(part.sum())
+        table.loc[part, "family_size"] = k
+        table.loc[part, "p_holm"] = holm(table.loc[part, "p_value"].to_numpy())
+        table.loc[part, "p_equivalence_holm"] = holm(table.loc[part, "p_equivalence"].to_numpy())
+        table.loc[part, "p_attainable"] = [min(1.0, k * min_attainable_p(int(n)))
+                                           for n in table.loc[part, "n_sources"]]
+    table["outcome"] = [
+        outcome(r.mean_diff, r.p_holm, r.p_equivalence_holm, r.p_attainable, direction,
+                bool(r.identical), alpha)
+        for r in table.itertuples()]
+    table["family_size"] = table["family_size"].astype("Int64")
+    return table[COLUMNS].reset_index(drop=True)
+
+
+__all__ = ["ALPHA", "COLUMNS", "CONTROLS_FAMILY", "METHODS_FAMILY", "OUTCOMES", "equivalence_p",
+           "holm", "min_attainable_p", "outcome", "paired_tests"]

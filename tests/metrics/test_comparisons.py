@@ -1,0 +1,106 @@
+"""Paired comparisons: attainable p, equivalence, outcomes, Holm families (metrics.comparisons)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ssl_xai_bench.metrics.comparisons import (
+    holm,
+    min_attainable_p,
+    paired_tests,
+)
+
+
+def _cell(n_sources: int, shifts: dict[str, float], noise: float, seed: int,
+          per_source: int = 2) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-window scores of methods differing from ``best`` by a per-window shift + noise."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(n_sources), per_source)
+    base = rng.normal(0.5, 0.2, n_sources)[ids]
+    out = {"best": base}
+    for name, shift in shifts.items():
+        out[name] = base + shift + rng.normal(0, noise, ids.size)
+    return out, ids
+
+
+def test_smallest_attainable_p_is_two_over_two_to_the_n():
+    assert min_attainable_p(8) == pytest.approx(0.0078125)
+    assert min_attainable_p(12) == pytest.approx(0.00048828125)
+    assert min_attainable_p(12, "greater") == pytest.approx(0.000244140625)
+    assert min_attainable_p(0) == 1.0
+
+
+def test_eight_sources_cannot_separate_nine_methods_sixteen_can():
+    # Eight methods all clearly worse than the best in every source (the "occlusion beats every
+    # method in 8 of 8 sources" case): with 8 sources and 8 comparisons the smallest Holm p is
+    # 8 * 2/256 = 0.0625, so the outcome is "underpowered", never a tie or a difference.
+    shifts = {f"m{i}": -0.3 for i in range(8)}
+    values, ids = _cell(8, shifts, noise=0.01, seed=0)
+    small = paired_tests(values, ids, reference="best", margin=0.05)
+    assert (small["family_size"] == 8).all()
+    assert small["p_attainable"].iloc[0] == pytest.approx(8 * 2 / 2**8)
+    assert (small["p_holm"] >= 0.05).all()
+    assert set(small["outcome"]) == {"underpowered"}
+    values, ids = _cell(16, shifts, noise=0.01, seed=0)
+    large = paired_tests(values, ids, reference="best", margin=0.05)
+    assert (large["p_attainable"] < 0.05).all()
+    assert set(large["outcome"]) == {"worse"}
+    # the direction of the metric decides which way "worse" points
+    down = paired_tests(values, ids, reference="best", direction="down")
+    assert set(down["outcome"]) == {"better"}
+
+
+def test_equivalence_needs_evidence_within_the_margin():
+    values, ids = _cell(16, {"close": 0.002, "noisy": 0.0}, noise=0.01, seed=1)
+    rng = np.random.default_rng(2)
+    values["noisy"] = values["best"] + rng.normal(0, 0.3, ids.size)
+    table = paired_tests(values, ids, reference="best", margin=0.05).set_index("method")
+    assert table.loc["close", "outcome"] == "equivalent"
+    assert table.loc["close", "p_equivalence_holm"] < 0.05
+    # not significantly different, but far too noisy to show equivalence: undetermined
+    assert table.loc["noisy", "p_holm"] >= 0.05
+    assert table.loc["noisy", "outcome"] == "undetermined"
+    # without a margin nothing can be shown equivalent
+    bare = paired_tests(values, ids, reference="best").set_index("method")
+    assert bare.loc["close", "outcome"] == "undetermined"
+    assert np.isnan(bare.loc["close", "p_equivalence"])
+    # identical scores are equivalent whatever the margin
+    same = paired_tests({"best": values["best"], "copy": values["best"].copy()}, ids,
+                        reference="best")
+    assert same["outcome"].iloc[0] == "equivalent" and np.isnan(same["p_value"].iloc[0])
+
+
+def test_controls_are_a_holm_family_of_their_own():
+    shifts = {"a": -0.05, "b": -0.04, "c": -0.06}
+    values, ids = _cell(14, shifts, noise=0.03, seed=3)
+    alone = paired_tests(values, ids, reference="best").set_index("method")
+    with_controls = dict(values, random=values["best"] - 0.5, energy=values["best"] + 0.01)
+    both = paired_tests(with_controls, ids, reference="best",
+                        controls={"random", "energy"}).set_index("method")
+    for m in shifts:
+        assert both.loc[m, "p_holm"] == pytest.approx(alone.loc[m, "p_holm"])
+        assert both.loc[m, "family_size"] == 3 and both.loc[m, "role"] == "methods"
+    assert both.loc["random", "role"] == "controls" and both.loc["random", "family_size"] == 2
+    # counted in one family, the controls would have inflated every method's Holm p
+    mixed = paired_tests(with_controls, ids, reference="best").set_index("method")
+    assert all(mixed.loc[m, "p_holm"] >= alone.loc[m, "p_holm"] for m in shifts)
+    assert any(mixed.loc[m, "p_holm"] > alone.loc[m, "p_holm"] for m in shifts)
+
+
+def test_holm_matches_hand_computation():
+    p = np.array([0.01, 0.04, 0.03, np.nan])
+    # sorted: 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.06, 0.04) = 0.06
+    np.testing.assert_allclose(holm(p)[:3], [0.03, 0.06, 0.06])
+    assert np.isnan(holm(p)[3])
+
+
+def test_paired_tests_detect_a_shift_and_refuse_an_unknown_reference():
+    values, ids = _cell(25, {"better": 0.3}, noise=0.05, seed=5, per_source=4)
+    row = paired_tests(values, ids, reference="best").set_index("method").loc["better"]
+    assert row["n_sources"] == 25 and row["mean_diff"] == pytest.approx(0.3, abs=0.05)
+    assert row["p_holm"] < 1e-4 and row["outcome"] == "better"
+    with pytest.raises(ValueError, match="reference"):
+        paired_tests({"a": values["best"]}, ids, reference="lrp")
+    with pytest.raises(ValueError, match="direction"):
+        paired_tests(values, ids, reference="best", direction="sideways")
