@@ -25,10 +25,11 @@ window's score is the mean over its scored microphones (NaN when none: counted i
 ``n_nonfinite``). Random relevance scores the mask fraction on ``mass``, ``rank`` and
 ``pointing`` and 0.5 on ``auc`` (the chance floors).
 
-The energy control ``|x|`` is scored in the same cell, and every metric has a paired twin
-``<metric>_gain_vs_energy``: per (window, microphone) the method's score minus the energy
-control's (energy minus the method's for ``rest``, where lower is better), averaged over the
-microphones scored for both; up = relevance more on the direct path than the signal's magnitude.
+The energy control ``|x|`` is scored in the same cell, and ``mass`` and ``auc`` have a paired
+twin ``<metric>_gain_vs_energy`` (:data:`WITH_GAIN`): per (window, microphone) the method's
+score minus the energy control's (energy minus the method's for ``rest``, where lower is
+better), averaged over the microphones scored for both; up = relevance more on the direct path
+than the signal's magnitude.
 Windows without simulated components (``data.masks`` absent: recorded or external windows) have
 no value: every metric of the family gets a row with status ``undefined`` and the reason
 :data:`NOT_APPLICABLE` (never a score; not a failure either). A metric with no scorable window
@@ -95,6 +96,10 @@ MASKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "onset": ("up", ("mass", "rank", "auc", "pointing")),
     "rest": ("down", ("mass", "auc")),
 }
+#: the metrics with a paired gain over the energy control (the two threshold-free ones: the
+#: share of relevance and the ranking; rank accuracy and pointing add a cut-off and no new
+#: comparison, and every metric costs a paired test per method pair in collect)
+WITH_GAIN = ("mass", "auc")
 MASK_WORDS = {"direct": "direct-path-dominant samples", "onset": "onset samples",
               "rest": "reverberation- and noise-dominated samples (neither)"}
 
@@ -202,7 +207,7 @@ def _gains(method: Mapping[str, np.ndarray],
     out = {}
     for mask_name, (direction, metrics) in MASKS.items():
         sign = 1.0 if direction == "up" else -1.0
-        for metric in metrics:
+        for metric in (m for m in metrics if m in WITH_GAIN):
             name = metric_name(metric, mask_name)
             out[f"{name}_gain_vs_energy"] = _window_mean(sign * (method[name] - energy[name]))
     return out
@@ -245,6 +250,8 @@ def _specs() -> tuple[MetricSpec, ...]:
             what = f"Quantus {info.quantus_class}, {MASK_WORDS[mask_name]}: {info.description}"
             specs.append(MetricSpec(name, "localisation", direction, info.unit, what,
                                     margin=MARGIN))
+            if metric not in WITH_GAIN:
+                continue
             gains.append(MetricSpec(f"{name}_gain_vs_energy", "localisation", "up", info.unit,
                                     f"{name}: improvement over the energy control |x| (paired)",
                                     margin=MARGIN))
@@ -256,5 +263,5 @@ FAMILY = Family(name="localisation", metrics=_specs(), settings=NoSettings, scor
 """Quantus' localisation metrics against the simulator's direct-path, onset and rest masks."""
 
 
-__all__ = ["FAMILY", "MASKS", "NOT_APPLICABLE", "QUANTUS_LOCALISATION", "UNSCORABLE", "metric_name",
-           "run_localisation_metric", "score_relevance", "scorable_rows"]
+__all__ = ["FAMILY", "MASKS", "NOT_APPLICABLE", "QUANTUS_LOCALISATION", "UNSCORABLE", "WITH_GAIN",
+           "metric_name", "run_localisation_metric", "score_relevance", "scorable_rows"]

@@ -114,7 +114,7 @@ def test_random_relevance_scores_the_mask_fraction_within_its_ci(scene):
 
 def test_gain_over_energy_is_paired_and_zero_for_the_energy_control(scene, energy_rows):
     gains = energy_rows[energy_rows.index.str.endswith("_gain_vs_energy")]
-    assert len(gains) == 10 and (gains["mean"] == 0).all()
+    assert len(gains) == 6 and (gains["mean"] == 0).all()  # mass and auc, three masks
     oracle = _rows(scene, scene.masks.direct.astype(np.float32))
     assert oracle.loc["localisation_auc_direct_gain_vs_energy", "ci_low"] > 0
     assert oracle.loc["localisation_auc_rest_gain_vs_energy", "direction"] == "up"
@@ -135,7 +135,7 @@ def test_a_mask_empty_everywhere_leaves_its_metrics_undefined_with_the_reason(sc
         np.zeros_like(scene.masks.direct), scene.masks.onset)})
     rows = _rows(empty, np.abs(scene.windows))
     direct = rows[rows.index.str.contains("_direct")]
-    assert len(direct) == 8 and (direct["status"] == "undefined").all()
+    assert len(direct) == 6 and (direct["status"] == "undefined").all()  # 4 raw, 2 gains
     assert (direct["reason"] == localisation.UNSCORABLE).all()
     assert (rows.loc["localisation_auc_onset", "n_windows"] > 0) and (
         rows.loc["localisation_auc_onset"].get("status", "ok") != "undefined")
