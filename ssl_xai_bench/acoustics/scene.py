@@ -22,6 +22,7 @@ from ssl_xai_bench.acoustics.absorption import ABSORPTIONS
 from ssl_xai_bench.acoustics.fractional_delay import CONVENTIONS
 from ssl_xai_bench.acoustics.geometry import SPLITS, ArrayConfig, SourceGridConfig
 from ssl_xai_bench.acoustics.image_sources import MODES
+from ssl_xai_bench.acoustics.masks import MaskConfig
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
 
@@ -84,6 +85,7 @@ class SceneConfig:
     max_windows_per_utterance: int | None = None
     input_scaling: str = "none"
     speech: SpeechConfig = field(default_factory=SpeechConfig)
+    masks: MaskConfig = field(default_factory=MaskConfig)
 
     @classmethod
     def paper(cls, t60: float = 0.15, **overrides: Any) -> SceneConfig:
@@ -131,13 +133,16 @@ class SceneConfig:
                 kw[key] = as_int(d[key], f"{f}.{key}", minimum=1, allow_none=True)
         if "speech" in d:
             kw["speech"] = SpeechConfig.from_dict(d["speech"], f"{f}.speech")
+        if "masks" in d:
+            kw["masks"] = MaskConfig.from_dict(d["masks"], f"{f}.masks")
         out = replace(base, **kw)
         out.validate(field_name)
         return out
 
     def to_dict(self) -> dict:
         """Canonical JSON-serialisable form (used for hashing); ``hop`` None when = window,
-        ``input_scaling`` only when not ``"none"`` (the study's raw windows keep their hash)."""
+        ``input_scaling`` only when not ``"none"`` and ``masks`` only when not the defaults (the
+        study's raw windows keep their hash)."""
         return {
             "name": self.name, "room": list(self.room), "t60": self.t60, "fs": self.fs,
             "speed_of_sound": self.speed_of_sound, "array": self.array.to_dict(),
@@ -148,6 +153,7 @@ class SceneConfig:
             "max_windows_per_utterance": self.max_windows_per_utterance,
             **({} if self.input_scaling == "none" else {"input_scaling": self.input_scaling}),
             "speech": self.speech.to_dict(),
+            **({} if self.masks == MaskConfig() else {"masks": self.masks.to_dict()}),
         }
 
     @property
@@ -157,14 +163,13 @@ class SceneConfig:
 
     def room_part(self) -> SceneConfig:
         """This scene with the fields that do not change its RIRs (name, speech, windowing, input
-        scaling) at
-        their defaults: what the RIR stage receives and keys on, so that changing them reuses
-        the RIRs."""
+        scaling, masks) at their defaults: what the RIR stage receives and keys on, so that
+        changing them reuses the RIRs."""
         base = SceneConfig()
         return replace(self, name=base.name, speech=base.speech,
                        window_length=base.window_length, hop=base.hop,
                        max_windows_per_utterance=base.max_windows_per_utterance,
-                       input_scaling=base.input_scaling)
+                       input_scaling=base.input_scaling, masks=base.masks)
 
     def label(self) -> str:
         """Short label, e.g. ``T60=0.30s paper-line16``."""
@@ -210,6 +215,7 @@ class SceneConfig:
         self.array.validate(self.room, f"{f}.array")
         self.sources.validate(self.room, f"{f}.sources")
         self.speech.validate(f"{f}.speech")
+        self.masks.validate(f"{f}.masks")
 
     def validate_positions(self, positions: np.ndarray, field_name: str = "positions") -> None:
         """Refuse source positions outside the room or within 1 cm of a microphone."""

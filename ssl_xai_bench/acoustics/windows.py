@@ -4,7 +4,9 @@
 replacement, scaled to peak 1, convolved with the source's RIRs, white Gaussian noise at the SNR
 (power of mic 0's reverberant signal / 10^(SNR/10)), cut into windows ``(N, M, T)`` float32 (the
 remainder dropped), with the direct-path-only component of every window ``(N, M, T)`` and the
-dry utterance's correlation time (samples). With ``scene.input_scaling`` each window and its
+dry utterance's correlation time (samples); with the direct path, the ground-truth masks of every
+window ``(N, M, T)`` bool (:mod:`ssl_xai_bench.acoustics.masks`: direct-path dominant, onsets,
+rest). With ``scene.input_scaling`` each window and its
 direct path are divided by one factor per window (:func:`window_scale`). Never computes RIRs
 (they come from :mod:`ssl_xai_bench.acoustics.rir`). Follows Comanducci, Antonacci, Sarti
 (EUSIPCO 2024).
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ssl_xai_bench.acoustics import audio
+from ssl_xai_bench.acoustics.masks import GroundTruthMasks, source_masks
 from ssl_xai_bench.acoustics.rir import RIRSet
 from ssl_xai_bench.acoustics.scene import INPUT_SCALINGS, SceneConfig, validate_snr
 from ssl_xai_bench.acoustics.speech import load_corpus
@@ -42,7 +45,8 @@ class WindowSet:
     ``windows (N, M, T)`` float32 (noisy), ``direct (N, M, T)`` float32 (direct path only, no
     noise), ``positions (N, 3)`` metres, ``source_ids (N,)`` int64 (index into the positions
     rendered), ``corr_time (N,)`` float64 samples, ``mic_positions (M, 3)``, ``fs``,
-    ``speed_of_sound``.
+    ``speed_of_sound``; ``masks``: the ground-truth masks ``(N, M, T)`` bool (None without the
+    simulated components: training splits, recorded or external windows).
     """
 
     windows: np.ndarray
@@ -53,6 +57,7 @@ class WindowSet:
     mic_positions: np.ndarray
     fs: int
     speed_of_sound: float
+    masks: GroundTruthMasks | None = None
 
     @property
     def n_sources(self) -> int:
@@ -66,14 +71,16 @@ class WindowSet:
         """The windows selected by a boolean mask or index array."""
         return WindowSet(self.windows[mask], self.direct[mask], self.positions[mask],
                          self.source_ids[mask], self.corr_time[mask], self.mic_positions,
-                         self.fs, self.speed_of_sound)
+                         self.fs, self.speed_of_sound,
+                         None if self.masks is None else self.masks.subset(mask))
 
     def save(self, path: str | Path) -> None:
-        """Write an uncompressed ``.npz``."""
+        """Write an uncompressed ``.npz`` (masks bit-packed along time)."""
         np.savez(path, windows=self.windows, direct=self.direct, positions=self.positions,
                  source_ids=self.source_ids, corr_time=self.corr_time,
                  mic_positions=self.mic_positions, fs=self.fs,
-                 speed_of_sound=self.speed_of_sound)
+                 speed_of_sound=self.speed_of_sound,
+                 **({} if self.masks is None else self.masks.packed()))
 
     @classmethod
     def load(cls, path: str | Path) -> WindowSet:
@@ -81,18 +88,21 @@ class WindowSet:
         with np.load(path, allow_pickle=False) as z:
             return cls(z["windows"], z["direct"], z["positions"], z["source_ids"],
                        z["corr_time"], z["mic_positions"], int(z["fs"]),
-                       float(z["speed_of_sound"]))
+                       float(z["speed_of_sound"]), GroundTruthMasks.unpacked(z))
 
 
 @dataclass
 class RenderedSource:
-    """Full-length signals of one source: ``noisy``/``clean``/``direct`` ``(M, N)``."""
+    """Full-length signals of one source: ``noisy``/``clean``/``direct`` ``(M, N)``, the dry
+    utterance ``(L,)`` and, with the direct path, the ground-truth masks ``(M, N)``."""
 
     noisy: np.ndarray
     clean: np.ndarray
     direct: np.ndarray
     utterance_index: int
     corr_time: int
+    dry: np.ndarray | None = None
+    masks: GroundTruthMasks | None = None
 
 
 def iter_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
@@ -103,7 +113,7 @@ def iter_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db
     Utterance indices: ``default_rng(seed).integers(len(corpus), size=S)`` (with replacement);
     the noise of source ``s`` comes from ``default_rng([seed, s])``, so the SNR only rescales it.
     ``with_direct=False`` skips the direct-path convolution (half the convolution cost) and
-    yields an empty ``(M, 0)`` ``direct``; every other signal is unchanged.
+    the masks, and yields an empty ``(M, 0)`` ``direct``; every other signal is unchanged.
     """
     snr = validate_snr(snr_db)
     scene.validate()
@@ -126,7 +136,10 @@ def iter_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db
         else:
             direct_full = np.zeros((clean.shape[0], 0))
         noisy, _ = audio.add_noise(clean, snr, np.random.default_rng([seed, s]))
-        yield RenderedSource(noisy, clean, direct_full, int(u), audio.correlation_time(dry))
+        masks = source_masks(dry, rirs.direct[s], noisy, direct_full, scene.fs,
+                             scene.masks) if with_direct else None
+        yield RenderedSource(noisy, clean, direct_full, int(u), audio.correlation_time(dry), dry,
+                             masks)
 
 
 def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
@@ -158,8 +171,9 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
     Parameters
     ----------
     with_direct : bool
-        Keep the direct-path windows; ``False`` stores an empty ``(N, M, 0)`` array instead
-        (training splits do not need them, and they double the memory).
+        Keep the direct-path windows and the ground-truth masks; ``False`` stores an empty
+        ``(N, M, 0)`` direct path and no masks instead (training splits do not need them, and
+        they double the memory).
 
     Returns
     -------
@@ -171,27 +185,33 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     t, hop, cap = scene.window_length, scene.hop_length, scene.max_windows_per_utterance
     wins, dirs, ids, corr = [], [], [], []
+    masks: dict[str, list[np.ndarray]] = {"direct": [], "onset": []}
     for s, src in enumerate(iter_sources(scene, rirs, positions, snr_db, seed, with_direct)):
         w = audio.frame(src.noisy, t, hop, cap)
         scale = window_scale(w, scene.input_scaling)[:, None, None]
         wins.append((w / scale).astype(np.float32))
         if with_direct:
             dirs.append((audio.frame(src.direct, t, hop, cap) / scale).astype(np.float32))
+            for name, full in (("direct", src.masks.direct), ("onset", src.masks.onset)):
+                masks[name].append(audio.frame(full, t, hop, cap))
         else:
             dirs.append(np.zeros((len(w), w.shape[1], 0), np.float32))
         ids.append(np.full(len(w), s, dtype=np.int64))
         corr.append(np.full(len(w), float(src.corr_time)))
     m = len(scene.mic_positions())
 
-    def cat(xs: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-        return np.concatenate(xs) if xs else np.zeros(shape, np.float32)
+    def cat(xs: list[np.ndarray], shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+        return np.concatenate(xs) if xs else np.zeros(shape, dtype)
 
     source_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    truth = GroundTruthMasks(cat(masks["direct"], (0, m, t), bool),
+                             cat(masks["onset"], (0, m, t), bool)) if with_direct else None
     return WindowSet(
         windows=cat(wins, (0, m, t)), direct=cat(dirs, (0, m, t if with_direct else 0)),
         positions=positions[source_ids], source_ids=source_ids,
         corr_time=np.concatenate(corr) if corr else np.zeros(0),
-        mic_positions=scene.mic_positions(), fs=scene.fs, speed_of_sound=scene.speed_of_sound)
+        mic_positions=scene.mic_positions(), fs=scene.fs, speed_of_sound=scene.speed_of_sound,
+        masks=truth)
 
 
 __all__ = ["RenderedSource", "WindowSet", "iter_sources", "load_scene_corpus", "render_sources",

@@ -10,6 +10,8 @@ Written into ``<results_dir>/<name>/``:
 - ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
 - ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
   each method;
+- ``spectra.csv``: relevance power per frequency band of each method, with the microphone
+  signals, the direct path and the PHAT weighting (:mod:`ssl_xai_bench.metrics.spectrum`);
 - ``paired_tests.csv``: each method against LRP per metric, paired by source
   (:mod:`ssl_xai_bench.metrics.comparisons`: Wilcoxon difference test and TOST equivalence
   test, Holm over the attribution methods of a cell, the controls a family of their own, the
@@ -90,6 +92,7 @@ def collect(
     out_dir.mkdir(parents=True, exist_ok=True)
     status = {(r.stage, r.key): r for r in results}
     rows, curves, tdoa, failed_cells, failed_metrics = [], [], [], [], []
+    spectra: list[pd.DataFrame] = []
     for cell in graph.cells:
         ident = {k: cell[k] for k in CELL_COLUMNS}
         ident["method"] = cell["method"]
@@ -107,6 +110,7 @@ def collect(
                                        "reason": row.get("reason", "")})
         curves.append(_read_csv(art.file("curves.csv"), ident))
         tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
+        spectra.append(_read_csv(art.file("spectra.csv"), ident))
     rows += _failed_rows(failed_cells, rows)
     for cond in graph.conditions:
         ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
@@ -115,6 +119,7 @@ def collect(
         for model in models:
             if sig is not None:
                 tdoa.append(_read_csv(sig.file("tdoa.csv"), {**ident, "model": model}))
+                spectra.append(_read_csv(sig.file("spectra.csv"), {**ident, "model": model}))
                 for row in json.loads(sig.file("rows.json").read_text("utf-8")):
                     rows.append(
                         {
@@ -135,6 +140,9 @@ def collect(
     )
     _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
         out_dir / "tdoa.csv", index=False
+    )
+    _concat(spectra, ["model", "condition", "method", "f_low_hz"]).to_csv(
+        out_dir / "spectra.csv", index=False
     )
     paired_tests_table(store, graph).to_csv(out_dir / "paired_tests.csv", index=False)
     paired_tests_table(store, graph, reference=None).to_csv(

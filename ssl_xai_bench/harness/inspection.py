@@ -1,8 +1,9 @@
 """The inspection windows of a run: best and worst explained test window of each cell.
 
 Written to ``<results>/inspection/<model>_<condition>_{best,worst}.npz`` with the window, its
-direct path, position, prediction, a microphone pair, its true TDoA and every method's relevance;
-the report's inspection figures and audio are drawn from them.
+direct path, its ground-truth masks (``mask_direct``, ``mask_onset`` ``(M, T)`` bool, when the
+windows have them), position, prediction, a microphone pair, its true TDoA and every method's
+relevance; the report's inspection and mask figures and audio are drawn from them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def write_inspection(
                 if test.windows.shape[1] > 8
                 else np.array([0, test.windows.shape[1] - 1]),
             }
+            if test.masks is not None:
+                payload["mask_direct"] = test.masks.direct[w]
+                payload["mask_onset"] = test.masks.onset[w]
             mics = test.mic_positions[payload["pair"]]
             d = np.linalg.norm(mics - test.positions[w], axis=1)
             payload["true_tdoa"] = np.float64((d[1] - d[0]) / test.speed_of_sound * test.fs)

@@ -9,7 +9,8 @@ cell present in both must have identical rows in both (it is then kept once); di
 for the same cell are refused.
 
 The merged folder has the same tables as a run (``leaderboard.csv``, ``model_skill.csv``,
-``curves.csv``, ``tdoa.csv``, ``paired_tests.csv``, ``paired_tests_all.csv``, ``inspection/``), a
+``curves.csv``, ``tdoa.csv``, ``spectra.csv``, ``paired_tests.csv``, ``paired_tests_all.csv``,
+``inspection/``), a
 ``provenance.json`` whose configuration has the union of the matrices and which lists every
 source folder's provenance under ``merged_from``, and a ``run_summary.json`` summing theirs.
 """
@@ -32,6 +33,7 @@ TABLES = {  # file -> columns that identify a row
     "model_skill.csv": ["model", "condition", "predictor"],
     "curves.csv": ["model", "condition", "method", "ranking", "fraction"],
     "tdoa.csv": ["model", "condition", "method", "variant", "pair", "spacing_m"],
+    "spectra.csv": ["model", "condition", "method", "f_low_hz"],
     "paired_tests.csv": ["model", "condition", "metric", "method", "reference"],
     "paired_tests_all.csv": ["model", "condition", "metric", "method", "reference"],
 }

@@ -12,8 +12,10 @@ from ssl_xai_bench.metrics import (
     channel_identity,
     conservation,
     dereverb,
+    localisation,
     manipulation,
     quantus_suite,
+    spectrum,
     srp,
     tdoa_family,
 )
@@ -28,6 +30,8 @@ FAMILIES: tuple[Family, ...] = (
     srp.FAMILY,
     channel_identity.FAMILY,
     quantus_suite.FAMILY,
+    localisation.FAMILY,
+    spectrum.FAMILY,
 )
 
 METRICS: dict[str, MetricSpec] = {spec.name: spec for f in FAMILIES for spec in f.metrics}

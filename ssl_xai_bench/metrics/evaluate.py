@@ -13,7 +13,8 @@ Output (:class:`MethodResults`):
   with ``status = "failed"`` and its reason; a metric that ran but has no finite value in any
   window (e.g. Quantus refuses every window's relevance) has ``status = "undefined"`` and the
   reason: it is not a score, and tables leave it out of ranks and tie groups;
-- ``curves`` (manipulation curves) and ``tdoa`` (TDoA per variant and pair) tables;
+- ``curves`` (manipulation curves), ``tdoa`` (TDoA per variant and pair) and ``spectra``
+  (relevance power per frequency band) tables;
 - ``per_window``: metric name -> ``(N,)`` scores (for paired tests across methods).
 """
 
@@ -46,6 +47,7 @@ class MethodResults:
     rows: list[dict[str, Any]] = field(default_factory=list)
     curves: pd.DataFrame | None = None
     tdoa: pd.DataFrame | None = None
+    spectra: pd.DataFrame | None = None
     per_window: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -106,7 +108,7 @@ class _Recorder:
         })
 
     def finish(self) -> MethodResults:
-        for name in ("curves", "tdoa"):
+        for name in ("curves", "tdoa", "spectra"):
             if name in self.tables:
                 setattr(self.result, name, pd.concat(self.tables[name], ignore_index=True))
         return self.result

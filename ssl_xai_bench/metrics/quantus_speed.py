@@ -1,4 +1,4 @@
-"""Faster equivalents of two Quantus 0.6.0 internals that cost more than the model forwards.
+"""Faster equivalents of Quantus 0.6.0 internals that cost more than the model forwards.
 
 The cost benchmark (``tests/benchmarks/test_metrics_speed.py``) bounds every perturbation metric
 by its number of model forwards; these two pieces of Quantus' bookkeeping exceeded it:
@@ -11,7 +11,12 @@ by its number of model forwards; these two pieces of Quantus' bookkeeping exceed
   per window and run for 16 x 5120); :class:`FaithfulnessCorrelation` draws the same kind of
   subset (uniform, without replacement) with ``Generator.choice``, which samples ``s`` of
   ``n`` directly. The metric is otherwise Quantus' own: its perturbation, its model interface,
-  its similarity function (Pearson), the same number of forwards.
+  its similarity function (Pearson), the same number of forwards;
+- ``AUC`` (localisation) calls scikit-learn's ``roc_curve`` and ``auc`` once per sample, ~3 ms
+  for a 5120-sample row (the localisation family scores thousands of rows per cell): :class:`AUC`
+  computes the same area in one vectorised pass, as the Mann-Whitney statistic
+  ``(sum of the mask's ranks - n1 (n1 + 1) / 2) / (n1 n0)`` with tied scores given their average
+  rank (the trapezoidal ROC area with ties, exactly what ``roc_curve`` + ``auc`` integrate).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 import numpy as np
 import quantus
 from quantus.helpers import asserts as quantus_asserts
+from scipy.stats import rankdata
 
 
 def _assert_attributions_fast(x_batch: np.ndarray, a_batch: np.ndarray) -> None:
@@ -119,4 +125,20 @@ class FaithfulnessCorrelation(quantus.FaithfulnessCorrelation):
         return similarity.tolist()
 
 
-__all__ = ["FaithfulnessCorrelation", "fast_quantus_asserts"]
+class AUC(quantus.AUC):
+    """Quantus' localisation AUC with a vectorised ROC area (see the module docstring)."""
+
+    def evaluate_batch(self, a_batch: np.ndarray, s_batch: np.ndarray,
+                       **kwargs: Any) -> np.ndarray:
+        """Scores of one batch (Quantus' values; NaN where the mask is empty or full)."""
+        a = np.asarray(a_batch, dtype=np.float64).reshape(len(a_batch), -1)
+        s = np.asarray(s_batch).astype(bool).reshape(len(a_batch), -1)
+        n_in = s.sum(axis=1)
+        n_out = s.shape[1] - n_in
+        ranks = rankdata(a, method="average", axis=1)
+        u = np.where(s, ranks, 0.0).sum(axis=1) - n_in * (n_in + 1) / 2.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((n_in > 0) & (n_out > 0), u / (n_in * n_out), np.nan)
+
+
+__all__ = ["AUC", "FaithfulnessCorrelation", "fast_quantus_asserts"]

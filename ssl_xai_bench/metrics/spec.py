@@ -81,7 +81,7 @@ class Scores:
 class SignalCell:
     """The test windows of one condition (``data``: a WindowSet-like object with ``windows``,
     ``direct``, ``positions``, ``source_ids``, ``corr_time``, ``mic_positions``, ``fs``,
-    ``speed_of_sound``) and the metric settings."""
+    ``speed_of_sound`` and optionally ``masks``) and the metric settings."""
 
     data: Any
     config: Any  # MetricsConfig
@@ -100,6 +100,14 @@ class SignalCell:
     @property
     def positions(self) -> np.ndarray:
         return np.asarray(self.data.positions, dtype=np.float64)
+
+    @property
+    def masks(self) -> dict[str, np.ndarray] | None:
+        """The ground-truth masks ``name -> (N, M, T)`` bool (``direct``, ``onset``, ``rest``)
+        of ``data.masks`` (an object with ``as_dict()``), or None when the data has none."""
+        masks = getattr(self.data, "masks", None)
+        return None if masks is None else {k: np.asarray(v, dtype=bool)
+                                           for k, v in masks.as_dict().items()}
 
 
 @dataclass

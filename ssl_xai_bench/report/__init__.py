@@ -1,7 +1,7 @@
 """Reports of a results folder: tables, figures, audio and one static HTML page.
 
 Everything here reads the files of a results folder (``leaderboard.csv``, ``model_skill.csv``,
-``curves.csv``, ``tdoa.csv``, ``paired_tests_all.csv`` / ``paired_tests.csv``,
+``curves.csv``, ``tdoa.csv``, ``spectra.csv``, ``paired_tests_all.csv`` / ``paired_tests.csv``,
 ``inspection/*.npz``, ``provenance.json``); nothing recomputes a stage.
 
 - :mod:`~ssl_xai_bench.report.headline`: headline tables (one metric per family, tie groups

@@ -34,7 +34,7 @@ from ssl_xai_bench.report.tables import slug
 
 MANIFEST = ".figures.json"
 #: The results files figures are drawn from (``inspection/*.npz`` is added to these).
-INPUT_FILES = ("leaderboard.csv", "model_skill.csv", "curves.csv", "tdoa.csv")
+INPUT_FILES = ("leaderboard.csv", "model_skill.csv", "curves.csv", "tdoa.csv", "spectra.csv")
 #: The plotting code: the import closure of the report page's module.
 _CODE_MODULE = "ssl_xai_bench.report.html"
 _LIBRARIES = ("matplotlib", "seaborn", "numpy", "pandas")

@@ -69,9 +69,9 @@ HEADLINE: tuple[HeadlineSpec, ...] = (
     HeadlineSpec("tdoa", "tdoa_bounded_gain_vs_constant", "TDoA", "TDoA",
                  ("tdoa_bounded_gain_vs_constant", "tdoa_bounded_gain_vs_microphones"),
                  "the microphones, the constant lag-0 estimator and the controls"),
-    HeadlineSpec("dereverberation", "dereverb_gain_vs_microphones", "De-reverberation",
-                 "Derev.", ("dereverb_gain_vs_microphones",),
-                 "the microphones (gain > 0) and the controls"),
+    HeadlineSpec("localisation", "localisation_auc_rest_gain_vs_energy", "Localisation", "Loc.",
+                 ("localisation_auc_rest_gain_vs_energy",),
+                 "the energy control (gain > 0) and the controls"),
 )
 HEADLINE_DIGITS = 3
 HEADLINE_CI_DIGITS = 2

@@ -114,8 +114,9 @@ def removal_sentence(tidy: pd.DataFrame) -> str | None:
     and manipulation metrics changes with the removal baseline; None with a single baseline."""
     summary = per_metric(removal_agreement(tidy))
     variants = removal_variants(tidy["metric"])
-    heads = [variants.get(metric, (metric, ""))[0] for family, metric, *_ in HEADLINE
-             if family in FAITHFULNESS_FAMILIES]
+    heads = list(dict.fromkeys(
+        variants.get(metric, (metric, ""))[0] for spec in HEADLINE
+        if spec.family in FAITHFULNESS_FAMILIES for metric in spec.candidates()))
     rows = summary[summary["metric"].isin(heads)]
     if rows.empty:
         return None

@@ -2,7 +2,9 @@
 
 - :func:`figures_section`: model skill, then per metric family one heatmap figure per model (at
   most ``MAX_PANELS`` panels: a larger family is split), the manipulation curves under the
-  manipulation family and the TDoA figures (constant estimator drawn) under the TDoA family;
+  manipulation family, the TDoA figures (constant estimator drawn) under the TDoA family, one
+  window's ground-truth masks per condition under the localisation family, and last the
+  relevance spectra (:mod:`ssl_xai_bench.report.spectra`);
 - :func:`details_section`: the sanity checks, each family's full table (every metric; overall
   open, per cell folded), the TDoA tables of ``tdoa.csv`` with the microphone, constant and
   direct-path baselines, model skill, links to the all-metric wide leaderboards and the tidy CSV,
@@ -26,8 +28,10 @@ from ssl_xai_bench.report.figures import (
     plot_tdoa_vs_spacing,
 )
 from ssl_xai_bench.report.figures.heatmaps import MAX_PANELS
+from ssl_xai_bench.report.figures.masks import plot_masks
 from ssl_xai_bench.report.figures.tdoa import estimator_order
 from ssl_xai_bench.report.page import PageContext, e, file_links, html_table
+from ssl_xai_bench.report.spectra import spectra_html
 from ssl_xai_bench.report.summary import skill_line
 from ssl_xai_bench.report.tables import (
     Leaderboard,
@@ -69,6 +73,19 @@ def figures_section(ctx: PageContext) -> str:
                     f"curves_{model}_{cond}"))
         if family == "tdoa" and ctx.tdoa is not None:
             parts.append(_tdoa_figures(ctx))
+        if family == "localisation":
+            parts.append(_mask_figures(ctx))
+    return "".join(parts) + spectra_html(ctx)
+
+
+def _mask_figures(ctx: PageContext) -> str:
+    """One window's masks under its signal per condition (its first inspection record)."""
+    parts, seen = [], set()
+    for path in sorted((ctx.results / "inspection").glob("*.npz")):
+        rec = load_inspection(path)
+        if rec.masks and rec.meta.get("condition") not in seen:
+            seen.add(rec.meta.get("condition"))
+            parts.append(ctx.figs.add(lambda r=rec: plot_masks(r), f"masks_{path.stem}"))
     return "".join(parts)
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 from ssl_xai_bench.report.citable import Written
 from ssl_xai_bench.report.headline import HeadlineTable
 from ssl_xai_bench.report.headline_render import to_html
-from ssl_xai_bench.report.page import PageContext, e, file_links
+from ssl_xai_bench.report.page import PageContext, e, file_links, read_csv
 from ssl_xai_bench.report.removal_agreement import removal_sentence
 from ssl_xai_bench.report.sanity import CHECKS
+from ssl_xai_bench.report.spectra import SPECTRA_FILE, band_sentences
 from ssl_xai_bench.report.tables.leaderboard import ARROWS
 
 MAX_NAMES = 3
@@ -89,6 +90,7 @@ def summary_section(ctx: PageContext) -> str:
     removal = removal_sentence(ctx.tidy)  # does the faithfulness winner depend on the removal?
     if removal:
         facts.append(removal)
+    facts += band_sentences(read_csv(ctx.results / SPECTRA_FILE), table.methods)
     facts += design_facts(ctx)
     return (f'<p class="lead">{e(scope)}</p><table id="summary-table" class="answer"><thead>'
             "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"

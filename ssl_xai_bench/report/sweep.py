@@ -29,10 +29,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ssl_xai_bench.report.headline import headline_columns
+
 FACTORS = ("t60", "snr_db", "geometry")
-#: Metrics of the sweep figures, one per family that needs no re-explanation.
-SWEEP_METRICS = ("faithfulness_correlation", "manipulation_gap_at_10", "sparseness",
-                 "tdoa_bounded_gain_vs_constant", "dereverb_gain_vs_microphones")
+def sweep_metrics(board: pd.DataFrame) -> list[str]:
+    """The metrics the sweep section ranks: the run's headline metric of every family
+    (:func:`ssl_xai_bench.report.headline.headline_columns`, fallbacks resolved)."""
+    return [col.metric for col in headline_columns(board)]
 NOT_RANKED = ("random", "energy", "microphones", "constant", "direct_path")
 
 
@@ -126,5 +129,5 @@ def best_per_condition(ranked: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", *FACTORS, "best"])
 
 
-__all__ = ["AGREEMENT_COLUMNS", "FACTORS", "SWEEP_METRICS", "best_per_condition",
+__all__ = ["AGREEMENT_COLUMNS", "FACTORS", "best_per_condition", "sweep_metrics",
            "independent_units", "is_sweep", "localising_cells", "rank_agreement", "ranks"]

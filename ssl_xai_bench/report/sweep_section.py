@@ -1,9 +1,10 @@
 """The report's "Sweep" section: how the method rankings change with T60, SNR and the array.
 
 A section builder of :mod:`ssl_xai_bench.report.html` (``build(ctx) -> html``): ``""`` for a run
-that varies no factor; else, per metric of :data:`~ssl_xai_bench.report.sweep.SWEEP_METRICS`, the
-rank agreement table (:func:`~ssl_xai_bench.report.sweep.rank_agreement`), the metric against
-every varied factor and the ranks per condition (:mod:`ssl_xai_bench.report.figures.sweep`).
+that varies no factor; else, per headline metric
+(:func:`~ssl_xai_bench.report.sweep.sweep_metrics`), the rank agreement table
+(:func:`~ssl_xai_bench.report.sweep.rank_agreement`), the metric against every varied factor
+and the ranks per condition (:mod:`ssl_xai_bench.report.figures.sweep`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import pandas as pd
 from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
 from ssl_xai_bench.report.sweep import (
     FACTORS,
-    SWEEP_METRICS,
     is_sweep,
     localising_cells,
     rank_agreement,
     ranks,
+    sweep_metrics,
 )
 
 
@@ -65,7 +66,7 @@ def sweep_section(ctx: Any) -> str:
              f"ranked. {html.escape(counted)} Beside each statistic, its independent units: "
              "pairs, cells, trained models (cells fine-tuned from one start count once) and "
              f"test sources (training scope {html.escape(str(scope))}).</p>"]
-    for metric in SWEEP_METRICS:
+    for metric in sweep_metrics(board):
         ranked = ranks(board, metric, localising)
         if ranked.empty:
             continue

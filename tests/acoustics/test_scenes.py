@@ -64,6 +64,9 @@ def test_paper_scene_and_round_trip():
     ({"speech": {"source": "wav_dir", "path": "/no/such/folder"}}, "scene.speech.path"),
     ({"colour": "blue"}, "scene.colour"),
     ({"preset": "studio"}, "scene.preset"),
+    ({"masks": {"frame_ms": 0}}, "scene.masks.frame_ms"),
+    ({"masks": {"onset_threshold_db": -3}}, "scene.masks.onset_threshold_db"),
+    ({"masks": {"margin": 3}}, "scene.masks.margin"),
 ])
 def test_invalid_scenes_are_refused_naming_the_field(d, field):
     with pytest.raises(ConfigError) as e:
@@ -151,6 +154,10 @@ def test_windows_direct_and_corr_time_are_consistent(small):
         direct = audio.convolve_rirs(dry, rirs.direct[s].astype(np.float64))
         np.testing.assert_allclose(ws.direct[sel][0], direct[:, :t], atol=1e-6)
         assert np.all(ws.corr_time[sel] == audio.correlation_time(dry))
+        # the masks are the source's full-length masks, framed like the windows
+        np.testing.assert_array_equal(ws.masks.direct[sel], audio.frame(src.masks.direct, t, t, 3))
+        np.testing.assert_array_equal(ws.masks.onset[sel], audio.frame(src.masks.onset, t, t, 3))
+        assert ws.masks.direct[sel].any() and ws.masks.onset[sel].any()
 
 
 def test_windows_without_direct_path_are_the_same_windows(small):
@@ -163,6 +170,7 @@ def test_windows_without_direct_path_are_the_same_windows(small):
     np.testing.assert_array_equal(lean.corr_time, full.corr_time)
     assert lean.direct.shape == (*full.windows.shape[:2], 0)
     assert np.any(full.direct != 0)
+    assert lean.masks is None and full.masks.direct.shape == full.windows.shape
 
 
 def test_windowset_save_load_subset(tmp_path, small):
@@ -175,6 +183,11 @@ def test_windowset_save_load_subset(tmp_path, small):
     sub = ws.subset(ws.source_ids == 1)
     assert sub.n_sources == 1 and len(sub) == 3
     np.testing.assert_array_equal(sub.direct, ws.direct[ws.source_ids == 1])
+    for name, mask in ws.masks.as_dict().items():  # bit-packed on disk, exact after loading
+        assert mask.dtype == bool
+        np.testing.assert_array_equal(back.masks.as_dict()[name], mask)
+        np.testing.assert_array_equal(sub.masks.as_dict()[name], mask[ws.source_ids == 1])
+    np.testing.assert_array_equal(ws.masks.rest, ~(ws.masks.direct | ws.masks.onset))
 
 
 @pytest.mark.parametrize("array", [
@@ -191,6 +204,7 @@ def test_other_arrays_run_end_to_end_from_config(array):
     assert rirs.rirs.shape[:2] == (1, 8) and rirs.direct.shape[:2] == (1, 8)
     ws = render_windows(scene, rirs, pos["train"], 10.0, seed=0)
     assert ws.windows.shape == (2, 8, 5120) and ws.mic_positions.shape == (8, 3)
+    assert ws.masks.direct.shape == ws.masks.onset.shape == ws.windows.shape  # any array
     # hop 2560: the second window starts half a window after the first
     np.testing.assert_allclose(ws.direct[1, :, :2560], ws.direct[0, :, 2560:], atol=1e-7)
 
@@ -229,5 +243,7 @@ def test_input_scaling_divides_each_window_and_its_direct_path_by_one_factor(sma
     assert scaled_scene.to_dict()["input_scaling"] == mode
     assert SceneConfig.from_dict(scaled_scene.to_dict()) == scaled_scene
     assert scaled_scene.room_part() == scene.room_part()  # the RIRs are reused
+    for name in ("direct", "onset"):  # masks are scale-free
+        np.testing.assert_array_equal(getattr(ws.masks, name), getattr(raw.masks, name))
     with pytest.raises(ConfigError, match="scene.input_scaling"):
         SceneConfig.from_dict({**SMALL, "input_scaling": "peak"})

@@ -68,3 +68,21 @@ def test_fast_asserts_refuse_what_quantus_refuses():
     good = np.arange(48, dtype=np.float32).reshape(x.shape)
     quantus_speed._assert_attributions_fast(x, good)
     quantus.helpers.asserts.assert_attributions(x, good)
+
+
+def test_localisation_auc_equals_quantus_with_ties_and_degenerate_masks():
+    rng = np.random.default_rng(4)
+    a = np.maximum(rng.standard_normal((8, 1, 300)), 0.0)  # half the samples tie at 0
+    a[1] = np.round(a[1] * 2)  # a few distinct values: many ties
+    s = rng.random((8, 1, 300)) < 0.3
+    s[2, 0, :40] = True  # a contiguous block
+    s[6], s[7] = False, True  # empty and full masks: no area
+    x = rng.standard_normal(a.shape).astype(np.float32)
+    kwargs = dict(x_batch=x, y_batch=np.zeros(8, dtype=np.int64), a_batch=a, s_batch=s,
+                  channel_first=True, softmax=False)
+    common = dict(abs=False, normalise=False, disable_warnings=True)
+    with pytest.warns(Warning):  # scikit-learn: the full mask has no negative sample
+        theirs = np.asarray(quantus.AUC(**common)(model=None, **kwargs), dtype=float)
+    ours = np.asarray(quantus_speed.AUC(**common)(model=None, **kwargs), dtype=float)
+    np.testing.assert_allclose(ours[:6], theirs[:6], rtol=1e-12)
+    assert np.isnan(ours[6:]).all() and np.isnan(theirs[6:]).all()

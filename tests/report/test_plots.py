@@ -21,8 +21,16 @@ from ssl_xai_bench.report.figures import (
     plot_tdoa_vs_spacing,
     save_figure,
 )
+from ssl_xai_bench.report.figures.masks import mask_codes, plot_masks
+from ssl_xai_bench.report.figures.spectrum import plot_band_spectra
 from ssl_xai_bench.report.tables import format_number
-from tests.report.report_fixture import FAILED, METHODS, TRUE_DELAY, write_results
+from tests.report.report_fixture import (
+    FAILED,
+    METHODS,
+    SPECTRA_SHARES,
+    TRUE_DELAY,
+    write_results,
+)
 
 UNIT = re.compile(r"\(.+\)|\[.+\]")
 MODEL, COND = "samplecnn", "t60_0.6_snr_10"
@@ -163,3 +171,28 @@ def test_save_figure_writes_png_and_pdf(results, tmp_path):
     png, pdf = save_figure(fig, tmp_path / "sub" / "skill")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_mask_figure_draws_the_records_masks(results):
+    rec = load_inspection(results["root"] / "inspection" / f"loccnn_{COND}_best.npz")
+    assert set(rec.masks) == {"direct", "onset"}
+    fig, caption = plot_masks(rec)
+    check_figure(fig, caption)
+    image = [a for a in fig.axes if a.get_ylabel().startswith("microphone")][0].images[0]
+    np.testing.assert_array_equal(image.get_array(),
+                                  mask_codes(rec.masks["direct"], rec.masks["onset"]))
+    assert f"onsets ({100 * rec.masks['onset'].mean():.0f} %)" in caption
+    no_masks = load_inspection(results["root"] / "inspection" / f"{MODEL}_{COND}_best.npz")
+    with pytest.raises(ValueError, match="no ground-truth masks"):
+        plot_masks(no_masks)
+
+
+def test_band_spectra_figure_is_relative_to_phat(results):
+    spectra = pd.read_csv(results["root"] / "spectra.csv")
+    fig, caption = plot_band_spectra(spectra, MODEL)
+    check_figure(fig, caption)
+    ax = fig.axes[0]
+    line = next(ln for ln in ax.lines if ln.get_label() == METHODS[0])
+    expected = 10 * np.log10(np.array(SPECTRA_SHARES[METHODS[0]]) / SPECTRA_SHARES["phat"])
+    np.testing.assert_allclose(line.get_ydata(), expected)
+    assert {"microphones", "direct path", "PHAT (flat)"} <= {ln.get_label() for ln in ax.lines}

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from ssl_xai_bench.report import sections as report
+from ssl_xai_bench.report import spectra
 from ssl_xai_bench.report.build_figures import MANIFEST
 from ssl_xai_bench.report.html import build_report
 from tests.report.report_fixture import CONDITIONS, MODELS, write_results
@@ -23,15 +24,17 @@ def results(tmp_path):
 def _count_plots(monkeypatch) -> dict[str, int]:
     """Count every figure the report draws (each plotting function it imports)."""
     calls = {"n": 0}
-    for name in ("plot_model_skill", "plot_metric_heatmaps", "plot_manipulation_curves",
-                 "plot_tdoa_summary", "plot_tdoa_vs_spacing", "plot_inspection"):
-        real = getattr(report, name)
+    plots = [(report, name) for name in (
+        "plot_model_skill", "plot_metric_heatmaps", "plot_manipulation_curves",
+        "plot_tdoa_summary", "plot_tdoa_vs_spacing", "plot_inspection", "plot_masks")]
+    for module, name in [*plots, (spectra, "plot_band_spectra")]:
+        real = getattr(module, name)
 
         def counted(*args, _real=real, **kwargs):
             calls["n"] += 1
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(report, name, counted)
+        monkeypatch.setattr(module, name, counted)
     return calls
 
 

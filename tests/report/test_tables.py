@@ -105,7 +105,7 @@ def test_latex_structure_units_and_escaped_methods(tables):
             unit = f" [{latex_escape(col.unit)}]" if col.unit else ""
             arrow = r"$\uparrow$" if col.direction == "up" else r"$\downarrow$"
             assert h == f"{latex_escape(col.metric)}{unit} {arrow}"
-        assert {r"[m]", r"[\%]", r"[samples]", r"[dB]"} <= {
+        assert {r"[m]", r"[\%]", r"[samples]", r"[AUC]"} <= {
             m.group(0) for m in re.finditer(r"\[[^\]]*\]", " ".join(header))}
         # every row has exactly the header's number of unescaped cells, method names round-trip
         assert all(len(r) == len(header) for r in body)

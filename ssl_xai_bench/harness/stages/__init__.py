@@ -16,9 +16,9 @@ Stages (artifact files in brackets), in data-flow order:
 - ``attribution``: model + test windows + method -> relevance [relevance.npy, index.npy]
 - ``controls``: model + test windows -> the method-independent manipulation curves [curves.npz]
 - ``metrics``: relevance + model + windows + controls -> metric rows, curves, TDoA [rows.json,
-  curves.csv, tdoa.csv, per_window.npz]
+  curves.csv, tdoa.csv, spectra.csv, per_window.npz]
 - ``signals``: windows -> method-independent rows (microphones, constant lag, direct path)
-  [tdoa.csv, rows.json]
+  [tdoa.csv, spectra.csv, rows.json]
 """
 
 #: Stage name -> module, in data-flow order.

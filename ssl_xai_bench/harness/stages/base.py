@@ -46,6 +46,8 @@ def result_writer(result: Any) -> Writer:
             result.curves.to_csv(folder / "curves.csv", index=False)
         if result.tdoa is not None:
             result.tdoa.to_csv(folder / "tdoa.csv", index=False)
+        if result.spectra is not None:
+            result.spectra.to_csv(folder / "spectra.csv", index=False)
         if result.per_window:
             np.savez(folder / "per_window.npz", **result.per_window)
         return {}

@@ -1,8 +1,8 @@
 """Stage ``metrics``: every metric of one (model, method) cell.
 
 Artifact: ``rows.json`` (one row per metric: mean, CI, n), ``curves.csv`` (manipulation
-curves), ``tdoa.csv`` (relevance TDoA per variant and pair) and ``per_window.npz`` (per-window
-scores, for paired tests across methods).
+curves), ``tdoa.csv`` (relevance TDoA per variant and pair), ``spectra.csv`` (relevance power per
+frequency band) and ``per_window.npz`` (per-window scores, for paired tests across methods).
 """
 
 from __future__ import annotations

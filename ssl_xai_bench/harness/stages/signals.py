@@ -1,7 +1,8 @@
 """Stage ``signals``: the method-independent rows of a condition.
 
 The microphone signals, the constant lag-0 estimator and the direct path, scored like a method
-(TDoA, direct-path similarity, SRP-PHAT, channel identity). Artifact: ``rows.json``, ``tdoa.csv``.
+(TDoA, direct-path similarity, SRP-PHAT, channel identity, ground-truth localisation) and their
+spectra. Artifact: ``rows.json``, ``tdoa.csv``, ``spectra.csv``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Stage ``windows``: speech x RIRs + noise at an SNR -> the windows of every split.
 
 Artifact: ``train.npz``, ``val.npz``, ``test.npz`` (:class:`WindowSet`); the direct-path windows
-are stored for the test split only (the training splits never use them).
+and the ground-truth masks (``(N, M, T)`` bool, bit-packed: :mod:`ssl_xai_bench.acoustics.masks`,
+settings ``scene.masks``) are stored for the test split only (the training splits never use
+them).
 """
 
 from __future__ import annotations

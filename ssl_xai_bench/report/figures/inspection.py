@@ -5,7 +5,8 @@ a (model, condition): ``window (M, T)`` and ``direct (M, T)`` float32 microphone
 ``relevance_<method> (M, T)`` per attribution method, ``position (3,)`` and ``prediction (3,)`` in
 metres, ``fs`` (Hz), ``pair (2,)`` microphone indices, ``true_tdoa`` (samples; positive when the
 pair's second microphone receives later), ``meta`` (JSON: model, condition, which, methods,
-source_id, error_m).
+source_id, error_m); optionally ``mask_direct`` and ``mask_onset`` ``(M, T)`` bool, the
+window's ground-truth masks (:mod:`ssl_xai_bench.report.figures.masks` draws them).
 
 Rows: the microphone window, then each method's relevance (min-max scaled to [0, 1] over the two
 channels of the pair, as the paper's plots do). Columns: the pair's two waveforms, the first
@@ -45,6 +46,7 @@ class InspectionRecord:
     pair: tuple[int, int]
     true_tdoa: float
     meta: dict[str, Any] = field(default_factory=dict)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -74,11 +76,14 @@ def load_inspection(path: str | Path) -> InspectionRecord:
                 raise ValueError(f"inspection relevance_{m}: shape {r.shape} != window "
                                  f"{window.shape}")
         pair = tuple(int(i) for i in z["pair"])
+        masks = {k[len("mask_"):]: np.asarray(z[k], dtype=bool) for k in ("mask_direct",
+                                                                         "mask_onset") if k in keys}
         return InspectionRecord(
             window=window, direct=np.asarray(z["direct"], dtype=np.float32), relevance=rel,
             position=np.asarray(z["position"], float),
             prediction=np.asarray(z["prediction"], float),
-            fs=int(z["fs"]), pair=(pair[0], pair[1]), true_tdoa=float(z["true_tdoa"]), meta=meta)
+            fs=int(z["fs"]), pair=(pair[0], pair[1]), true_tdoa=float(z["true_tdoa"]), meta=meta,
+            masks=masks)
 
 
 def gcc_phat(a: np.ndarray, b: np.ndarray, n_fft: int = N_FFT) -> tuple[np.ndarray, np.ndarray]:

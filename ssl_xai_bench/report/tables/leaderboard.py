@@ -258,7 +258,7 @@ def to_wide(lb: Leaderboard, mean_rank: bool = True) -> pd.DataFrame:
     Also ``mean_rank`` (unless ``mean_rank=False``) and ``failed`` (``metric: reason`` entries
     joined by ``" | "``).
     """
-    out = pd.DataFrame({"method": lb.methods})
+    out: dict[str, Any] = {"method": lb.methods}  # one frame at the end: no fragmentation
     for col in lb.columns:
         out[f"{col.label()} mean"] = lb.mean[col.metric].to_numpy()
         if lb.with_ci:
@@ -271,7 +271,7 @@ def to_wide(lb: Leaderboard, mean_rank: bool = True) -> pd.DataFrame:
                    if (m, c.metric) in lb.failed)
         for m in lb.methods
     ]
-    return out
+    return pd.DataFrame(out)
 
 
 
