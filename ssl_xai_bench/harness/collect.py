@@ -48,7 +48,7 @@ from ssl_xai_bench.harness.stages import windows as windows_stage
 from ssl_xai_bench.harness.store import ArtifactStore
 from ssl_xai_bench.metrics.catalogue import METRICS
 from ssl_xai_bench.metrics.comparisons import COLUMNS as COMPARISON_COLUMNS
-from ssl_xai_bench.metrics.comparisons import paired_tests
+from ssl_xai_bench.metrics.comparisons import all_paired_tests, paired_tests
 from ssl_xai_bench.metrics.stats import summarize
 from ssl_xai_bench.models.evaluation import localization_errors, per_window_abs_error
 
@@ -144,10 +144,10 @@ def collect(
     _concat(spectra, ["model", "condition", "method", "f_low_hz"]).to_csv(
         out_dir / "spectra.csv", index=False
     )
-    paired_tests_table(store, graph).to_csv(out_dir / "paired_tests.csv", index=False)
-    paired_tests_table(store, graph, reference=None).to_csv(
-        out_dir / "paired_tests_all.csv", index=False
-    )
+    every_pair = paired_tests_table(store, graph, reference=None)
+    every_pair.to_csv(out_dir / "paired_tests_all.csv", index=False)
+    # its rows against lrp are paired_tests(reference="lrp")'s (tests/metrics/test_comparisons)
+    every_pair[every_pair["reference"] == "lrp"].to_csv(out_dir / "paired_tests.csv", index=False)
     write_inspection(store, graph, out_dir / "inspection")
     provenance = make_provenance(cfg, command)
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
@@ -355,13 +355,13 @@ def paired_tests_table(
             values = {
                 m: d[metric] for m, d in per_method.items() if d[metric].shape == source_ids.shape
             }
-            for ref in (list(values) if reference is None else [reference]):
-                if ref not in values or len(values) < 2:
-                    continue
-                table = paired_tests(values, source_ids, reference=ref, controls=controls,
-                                     direction=spec.direction if spec else "up",
-                                     margin=spec.margin if spec else None)
-                frames.append(table.assign(model=model, condition=cond, metric=metric))
+            if len(values) < 2 or (reference is not None and reference not in values):
+                continue
+            how = {"controls": controls, "direction": spec.direction if spec else "up",
+                   "margin": spec.margin if spec else None}
+            table = (all_paired_tests(values, source_ids, **how) if reference is None
+                     else paired_tests(values, source_ids, reference, **how))
+            frames.append(table.assign(model=model, condition=cond, metric=metric))
     columns = ["model", "condition", "metric", *COMPARISON_COLUMNS]
     if not frames:
         return pd.DataFrame(columns=columns)

@@ -6,7 +6,10 @@ difference ``method - reference`` (windows of one utterance are not independent;
 
 - **difference**: the exact two-sided Wilcoxon signed-rank test (``scipy.stats.wilcoxon``; exact
   for up to 50 non-zero differences without ties, the normal approximation otherwise), Holm-
-  corrected (``statsmodels.stats.multitest.multipletests``) over the comparisons of one *family*;
+  corrected over the comparisons of one *family* (:func:`holm`, equal to
+  ``statsmodels.stats.multitest.multipletests(method="holm")``, which a test pins: statsmodels'
+  Holm branch calls ``gc.collect()`` on every call, 50 ms with a run's heap, and a results folder
+  has tens of thousands of families);
 - **equivalence** (TOST, two one-sided tests): the location of the differences lies within
   ``(-margin, +margin)``: one-sided Wilcoxon of ``d + margin > 0`` and of ``d - margin < 0``, the
   larger p of the two, Holm-corrected over the same family. The margin is the metric's practical
@@ -33,13 +36,11 @@ reference form a family of their own, so adding a control never weakens a method
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
-
-from ssl_xai_bench.metrics.stats import source_means
 
 ALPHA = 0.05
 OUTCOMES = ("better", "worse", "equivalent", "underpowered", "undetermined")
@@ -69,14 +70,16 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     Returns
     -------
     array (K,)
-        ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]`` over the finite
-        entries (monotone in the raw order, capped at 1).
+        ``min(1, max_{j <= i} (m - j + 1) p_(j))`` for the ``i``-th smallest of the ``m`` finite
+        p-values (monotone in the raw order, capped at 1).
     """
     p = np.asarray(p_values, dtype=np.float64)
     out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        out[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
     return out
 
 
@@ -118,6 +121,52 @@ def outcome(mean_diff: float, p_holm: float, p_equivalence_holm: float, p_attain
     return "undetermined"
 
 
+@dataclass(frozen=True)
+class PairStats:
+    """The raw tests of ``a - b`` over per-source means (before any family correction)."""
+
+    n_sources: int
+    mean_diff: float
+    statistic: float
+    p_value: float
+    p_equivalence: float
+    identical: bool
+
+    def flipped(self) -> PairStats:
+        """The same tests of ``b - a`` (both tests are symmetric in the sign)."""
+        return replace(self, mean_diff=-self.mean_diff)
+
+
+class PairCache:
+    """Per-pair statistics of one metric's per-window scores, each unordered pair tested once
+    and shared by every reference (``paired_tests_all.csv`` uses every method in turn)."""
+
+    def __init__(self, source_ids: np.ndarray, margin: float | None) -> None:
+        self.codes = np.unique(np.asarray(source_ids), return_inverse=True)[1]
+        self.margin = float("nan") if margin is None else float(margin)
+        self._stats: dict[tuple[str, str], PairStats] = {}
+
+    def get(self, a: str, values_a: np.ndarray, b: str, values_b: np.ndarray) -> PairStats:
+        """The tests of ``a - b``."""
+        if (b, a) in self._stats:
+            return self._stats[(b, a)].flipped()
+        if (a, b) not in self._stats:
+            d = self._source_means(np.asarray(values_a, np.float64)
+                                   - np.asarray(values_b, np.float64))
+            stat, p = _wilcoxon(d)
+            self._stats[(a, b)] = PairStats(
+                int(d.size), float(d.mean()) if d.size else float("nan"), stat, p,
+                equivalence_p(d, self.margin), bool(d.size >= 1 and not np.any(d != 0)))
+        return self._stats[(a, b)]
+
+    def _source_means(self, diff: np.ndarray) -> np.ndarray:
+        """Mean of the finite differences of each source that has one (source order)."""
+        ok = np.isfinite(diff)
+        sums = np.bincount(self.codes[ok], weights=diff[ok], minlength=self.codes.max() + 1)
+        counts = np.bincount(self.codes[ok], minlength=self.codes.max() + 1)
+        return sums[counts > 0] / counts[counts > 0]
+
+
 def paired_tests(
     per_window: Mapping[str, np.ndarray],
     source_ids: np.ndarray,
@@ -127,6 +176,7 @@ def paired_tests(
     direction: str = "up",
     margin: float | None = None,
     alpha: float = ALPHA,
+    cache: PairCache | None = None,
 ) -> pd.DataFrame:
     """Every method against ``reference``: difference and equivalence tests, Holm per family.
 
@@ -146,6 +196,8 @@ def paired_tests(
         Equivalence margin in the metric's unit; None or NaN: equivalence not tested.
     alpha : float
         Level of every test.
+    cache : PairCache, optional
+        Statistics already computed for this metric (same ``source_ids`` and ``margin``).
 
     Returns
     -------
@@ -157,25 +209,36 @@ def paired_tests(
     if direction not in ("up", "down"):
         raise ValueError(f"direction: must be 'up' or 'down', got {direction!r}")
     ref = np.asarray(per_window[reference], dtype=np.float64)
-    margin_value = float("nan") if margin is None else float(margin)
+    cache = cache or PairCache(source_ids, margin)
     rows = []
     for method, values in per_window.items():
         if method == reference:
             continue
-        v = np.asarray(values, dtype=np.float64)
-        if v.shape != ref.shape:
-            raise ValueError(f"per_window[{method!r}]: shape {v.shape} differs from {ref.shape}")
-        d = source_means(v - ref, source_ids).to_numpy()
-        stat, p = _wilcoxon(d)
-        rows.append({
-            "method": method, "reference": reference,
-            "role": CONTROLS_FAMILY if method in controls else METHODS_FAMILY,
-            "n_sources": int(d.size), "mean_diff": float(d.mean()) if d.size else float("nan"),
-            "statistic": stat, "p_value": p, "margin": margin_value,
-            "p_equivalence": equivalence_p(d, margin_value),
-            "identical": bool(d.size >= 1 and not np.any(d != 0)),
-        })
-    table = pd.DataFrame(rows, columns=[*COLUMNS, "identical"])
+        if np.shape(values) != ref.shape:
+            raise ValueError(f"per_window[{method!r}]: shape {np.shape(values)} differs from "
+                             f"{ref.shape}")
+        st = cache.get(method, values, reference, ref)
+        rows.append({"method": method, "reference": reference,
+                     "role": CONTROLS_FAMILY if method in controls else METHODS_FAMILY,
+                     "n_sources": st.n_sources, "mean_diff": st.mean_diff,
+                     "statistic": st.statistic, "p_value": st.p_value, "margin": cache.margin,
+                     "p_equivalence": st.p_equivalence, "identical": st.identical})
+    return _corrected(pd.DataFrame(rows, columns=[*COLUMNS, "identical"]), direction, alpha)
+
+
+def all_paired_tests(per_window: Mapping[str, np.ndarray], source_ids: np.ndarray, *,
+                     controls: Collection[str] = (), direction: str = "up",
+                     margin: float | None = None, alpha: float = ALPHA) -> pd.DataFrame:
+    """:func:`paired_tests` with every method in turn as the reference (each unordered pair
+    tested once)."""
+    cache = PairCache(source_ids, margin)
+    frames = [paired_tests(per_window, source_ids, ref, controls=controls, direction=direction,
+                           margin=margin, alpha=alpha, cache=cache) for ref in per_window]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def _corrected(table: pd.DataFrame, direction: str, alpha: float) -> pd.DataFrame:
+    """Holm per family, the attainable p and the outcome of every row."""
     for role in (METHODS_FAMILY, CONTROLS_FAMILY):
         part = table["role"] == role
         k = int(part.sum())
@@ -192,5 +255,6 @@ def paired_tests(
     return table[COLUMNS].reset_index(drop=True)
 
 
-__all__ = ["ALPHA", "COLUMNS", "CONTROLS_FAMILY", "METHODS_FAMILY", "OUTCOMES", "equivalence_p",
-           "holm", "min_attainable_p", "outcome", "paired_tests"]
+__all__ = ["ALPHA", "COLUMNS", "CONTROLS_FAMILY", "METHODS_FAMILY", "OUTCOMES", "PairCache",
+           "PairStats", "all_paired_tests", "equivalence_p", "holm", "min_attainable_p", "outcome",
+           "paired_tests"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from ssl_xai_bench.metrics.comparisons import (
+    all_paired_tests,
     holm,
     min_attainable_p,
     paired_tests,
@@ -88,11 +91,29 @@ def test_controls_are_a_holm_family_of_their_own():
     assert any(mixed.loc[m, "p_holm"] > alone.loc[m, "p_holm"] for m in shifts)
 
 
-def test_holm_matches_hand_computation():
+def test_holm_matches_hand_computation_and_statsmodels():
     p = np.array([0.01, 0.04, 0.03, np.nan])
     # sorted: 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.06, 0.04) = 0.06
     np.testing.assert_allclose(holm(p)[:3], [0.03, 0.06, 0.06])
     assert np.isnan(holm(p)[3])
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 5, 9, 30):
+        raw = rng.uniform(0, 0.2, k) ** 2
+        raw[rng.integers(0, k)] = raw[0]  # ties keep their order
+        np.testing.assert_allclose(holm(raw), multipletests(raw, method="holm")[1], rtol=1e-12)
+
+
+def test_every_reference_shares_one_test_per_pair():
+    values, ids = _cell(14, {"a": -0.05, "b": 0.02, "c": -0.1}, noise=0.03, seed=7)
+    values["energy"] = values["best"] - 0.2
+    one_by_one = pd.concat([paired_tests(values, ids, ref, controls={"energy"}, margin=0.05)
+                            for ref in values], ignore_index=True)
+    shared = all_paired_tests(values, ids, controls={"energy"}, margin=0.05)
+    pd.testing.assert_frame_equal(shared, one_by_one)
+    # a - b and b - a: the same p-values, opposite differences
+    ab = shared[(shared["method"] == "a") & (shared["reference"] == "b")].iloc[0]
+    ba = shared[(shared["method"] == "b") & (shared["reference"] == "a")].iloc[0]
+    assert ab["p_value"] == ba["p_value"] and ab["mean_diff"] == -ba["mean_diff"]
 
 
 def test_paired_tests_detect_a_shift_and_refuse_an_unknown_reference():
