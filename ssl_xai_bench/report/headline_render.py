@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 
 from ssl_xai_bench.report.headline import ALPHA, HEADLINE_CI_DIGITS, HeadlineTable, fmt
-from ssl_xai_bench.report.tables.leaderboard import ARROWS, LATEX_ARROWS, slug
+from ssl_xai_bench.report.tables.leaderboard import (
+    ARROWS,
+    LATEX_ARROWS,
+    failure_text,
+    group_failures,
+    slug,
+)
 from ssl_xai_bench.report.tables.render import latex_escape, markdown_escape, provenance_lines
 
 DAGGER = "†"
@@ -51,18 +57,24 @@ def footnotes(table: HeadlineTable) -> tuple[dict[Any, str], list[tuple[str, str
     """Letters of flagged methods (key: method) and failed cells (key: (method, metric)), and
     the ``(letter, text)`` lines, in table order."""
     keys: dict[Any, str] = {}
-    lines: list[tuple[str, str]] = []
+    notes: list[tuple[str, Any]] = []  # (letter, flag text or failure reason), in table order
+    failed: list[tuple[str, str, str]] = []
     for method in table.methods + table.controls:
         if table.flags.get(method):
-            keys[method] = _letter(len(lines))
-            lines.append((keys[method], f"{method}: " + "; ".join(table.flags[method])))
+            keys[method] = _letter(len(notes))
+            notes.append((keys[method], f"{method}: " + "; ".join(table.flags[method])))
         for col in table.columns:
-            e = table.entry(method, col.metric)
-            if e.failed:
-                keys[(method, col.metric)] = _letter(len(lines))
-                lines.append((keys[(method, col.metric)], f"{method} / {col.metric}: failed: "
-                              f"{e.failed}"))
-    return keys, lines
+            reason = table.entry(method, col.metric).failed
+            if reason:  # one letter per distinct reason, at its first cell
+                letter = next((k for k, r in notes if r == ("failed", reason)), None)
+                if letter is None:
+                    letter = _letter(len(notes))
+                    notes.append((letter, ("failed", reason)))
+                keys[(method, col.metric)] = letter
+                failed.append((method, col.metric, reason))
+    groups = {reason: where for where, reason in group_failures(failed)}
+    return keys, [(k, failure_text(groups[n[1]], n[1]) if isinstance(n, tuple) else n)
+                  for k, n in notes]
 
 
 def _parts(table: HeadlineTable, method: str, metric: str) -> tuple[str, str, bool, bool]:
@@ -94,9 +106,10 @@ def legend(table: HeadlineTable) -> list[str]:
         what = ("Equal-weight mean of the cell means (no pooled CI) and (k/n): the cells where "
                 "the method is the best or tied with it, of the cells whose tie group is known. "
                 "Bold: the largest k (the best mean where no tie was tested).")
-    out = [what, f"Columns: {cols}.",
-           "Controls (random, energy) are reference rows, never ranked; "
-           f"{DAGGER}: a control better than the best method (paired test)."]
+    out = [what, f"Columns: {cols}."]
+    if table.controls:
+        out.append(f"Controls ({', '.join(table.controls)}) are reference rows, never ranked; "
+                   f"{DAGGER}: a control better than the best method (paired test).")
     return out + list(table.notes)
 
 
