@@ -27,17 +27,22 @@ authors=(--weights "samplecnn@authors:0.15/25=$weights/model_SNR_25_T60_0.15.pth
          --weights "samplecnn@authors:0.4/15=$weights/model_SNR_15_T60_0.4.pth"
          --weights "samplecnn@authors:0.6/10=$weights/model_SNR_10_T60_0.6.pth")
 
-"$bin" run --preset paper-lite --models loccnn,samplecnn,samplecnn@authors "${authors[@]}"
+# The committed reference results: written into results/ with the explicit flag (a plain run
+# writes into runs/, ignored by git).
+reference=(--results-dir results --update-reference)
+"$bin" run --preset paper-lite --models loccnn,samplecnn,samplecnn@authors "${authors[@]}" \
+  "${reference[@]}"
 
 ablation=(--preset paper-lite --models samplecnn@authors --methods lrp "${authors[@]}"
           --set scene.sources.n_train=48 --set scene.sources.n_val=16
-          --set attribution.n_test_windows=16 --set 'metrics.quantus_metrics=[]' --no-report)
+          --set attribution.n_test_windows=16 --set 'metrics.quantus_metrics=[]' --no-report
+          "${reference[@]}")
 "$bin" run "${ablation[@]}" --name ablation-control
 "$bin" run "${ablation[@]}" --name ablation-pyroomacoustics --rir-convention pyroomacoustics
 "$bin" run "${ablation[@]}" --name ablation-calibrated --absorption calibrated
 "$bin" run "${ablation[@]}" --name ablation-exact --rir-mode exact
 
-"$bin" reproduce results/paper-lite --out docs/reproduction.md \
+"$bin" reproduce results/paper-lite --out docs/reproduction.md --update-reference \
   --ablation "nothing changed (control)=results/ablation-control" \
   --ablation "rir_convention=pyroomacoustics=results/ablation-pyroomacoustics" \
   --ablation "absorption=calibrated=results/ablation-calibrated" \

@@ -102,6 +102,17 @@ def as_str(value: Any, field: str, *, choices: Iterable[str] | None = None) -> s
     return value
 
 
+def as_name(value: Any, field: str, *, max_length: int = 64) -> str:
+    """A name that may become part of a file name: a letter, then letters, digits, ``_`` or
+    ``-`` (no path separator, no dot, no space), at most ``max_length`` characters."""
+    text = as_str(value, field)
+    if (not text or len(text) > max_length or not text[0].isascii() or not text[0].isalpha()
+            or not all(c.isascii() and (c.isalnum() or c in "_-") for c in text)):
+        raise ConfigError(field, f"{text!r} is not a valid name: a letter, then letters, "
+                          f"digits, '_' or '-' (at most {max_length} characters)")
+    return text
+
+
 def as_bool(value: Any, field: str) -> bool:
     """A boolean (true/false)."""
     if not isinstance(value, bool):

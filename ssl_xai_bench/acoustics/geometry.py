@@ -26,6 +26,13 @@ from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
 
 ARRAY_KINDS = ("line", "circle", "explicit")
+#: Most source-grid points a configuration may ask for (``x`` n times ``y`` n), checked on the
+#: numbers before any array exists: validation builds the grid to check that no split is empty
+#: and the split permutes it, so 1e6 points cost ~50 MB and about a second; the study's grid
+#: has 4225 (65 x 65). A denser grid is only useful with ``n_train``/``n_val``/``n_test``.
+MAX_GRID_POINTS = 1_000_000
+#: Most microphones of one array: validation compares every pair (``M x M`` distances).
+MAX_MICS = 1024
 SPLIT_RULES = ("paper", "random")
 SPLITS = ("train", "val", "test")
 #: Size of the test draw read while the CPU recipe was tuned (draw 0 of ``n_test = 32`` with the
@@ -63,7 +70,8 @@ class ArrayConfig:
                 raise ConfigError(f"{field_name}.kind", f"unknown {d['kind']!r}; allowed: "
                                   f"{list(ARRAY_KINDS)}")
         if "n_mics" in d:
-            kw["n_mics"] = as_int(d["n_mics"], f"{field_name}.n_mics", minimum=1)
+            kw["n_mics"] = as_int(d["n_mics"], f"{field_name}.n_mics", minimum=1,
+                                  maximum=MAX_MICS)
         for key in ("spacing", "radius"):
             if key in d:
                 kw[key] = as_float(d[key], f"{field_name}.{key}", minimum=0.0,
@@ -76,6 +84,9 @@ class ArrayConfig:
             pos = d["positions"]
             if isinstance(pos, (str, bytes)) or not hasattr(pos, "__len__") or len(pos) == 0:
                 raise ConfigError(f"{field_name}.positions", "expected a list of [x, y, z]")
+            if len(pos) > MAX_MICS:
+                raise ConfigError(f"{field_name}.positions", f"{len(pos)} microphones; at most "
+                                  f"{MAX_MICS}")
             kw["positions"] = tuple(
                 as_vector(p, 3, f"{field_name}.positions[{i}]") for i, p in enumerate(pos))
         out = cls(**kw)
@@ -181,6 +192,11 @@ class SourceGridConfig:
                 kw[key] = (as_float(v[0], f"{field_name}.{key}[0]"),
                            as_float(v[1], f"{field_name}.{key}[1]"),
                            as_int(v[2], f"{field_name}.{key}[2]", minimum=1))
+        n_x, n_y = kw.get("x", cls.x)[2], kw.get("y", cls.y)[2]
+        if n_x * n_y > MAX_GRID_POINTS:
+            raise ConfigError(f"{field_name}.{'x' if n_x >= n_y else 'y'}",
+                              f"{n_x} x {n_y} = {n_x * n_y} grid points; at most "
+                              f"{MAX_GRID_POINTS} (keep a few with n_train, n_val, n_test)")
         if "height_range" in d:
             lo, hi = as_vector(d["height_range"], 2, f"{field_name}.height_range")
             if hi < lo:

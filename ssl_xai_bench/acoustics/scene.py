@@ -27,6 +27,9 @@ from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
 
 SPEECH_SOURCES = ("espeak", "cmu_arctic", "wav_dir")
+#: What a file corpus' folder must hold.
+SPEECH_FILES = {"cmu_arctic": "CMU ARCTIC files (<root>/cmu_us_<spk>_arctic/wav/*.wav)",
+                "wav_dir": ".wav files"}
 INPUT_SCALINGS = ("none", "rms", "maxabs")
 """Per-window scaling of the stored windows (``scene.input_scaling``): ``none`` (raw samples, the
 study's), ``rms`` (each window divided by its RMS over all microphones and samples) or ``maxabs``
@@ -55,7 +58,7 @@ class SpeechConfig:
         return {"source": self.source, "path": self.path}
 
     def validate(self, field_name: str = "scene.speech") -> None:
-        """Refuse an unknown source or a missing folder."""
+        """Refuse an unknown source, a missing folder or a folder without its audio files."""
         if self.source not in SPEECH_SOURCES:
             raise ConfigError(f"{field_name}.source", f"unknown speech source {self.source!r}; "
                               f"allowed: {list(SPEECH_SOURCES)}")
@@ -64,6 +67,19 @@ class SpeechConfig:
                 raise ConfigError(f"{field_name}.path", f"required for source {self.source!r}")
             if not Path(self.path).expanduser().is_dir():
                 raise ConfigError(f"{field_name}.path", f"folder {self.path!r} does not exist")
+            if next(self.files(), None) is None:
+                raise ConfigError(f"{field_name}.path", f"no {SPEECH_FILES[self.source]} under "
+                                  f"{self.path!r}")
+
+    def files(self):
+        """The corpus' audio files, unsorted (``cmu_arctic``: ``<root>/cmu_us_<spk>_arctic/
+        wav/*.wav``; ``wav_dir``: every ``.wav`` below the folder, any case); none for espeak."""
+        if self.source == "espeak" or not self.path:
+            return iter(())
+        root = Path(self.path).expanduser()
+        if self.source == "cmu_arctic":
+            return root.glob("cmu_us_*_arctic/wav/*.wav")
+        return (p for p in root.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
 
 
 @dataclass(frozen=True)

@@ -207,13 +207,4 @@ def load_corpus(config: SpeechConfig, fs: int, field_name: str = "scene.speech")
     config.validate(field_name)
     if config.source == "espeak":
         return EspeakCorpus(fs)
-    root = Path(config.path).expanduser()
-    if config.source == "cmu_arctic":
-        files = sorted(root.glob("cmu_us_*_arctic/wav/*.wav"))
-        what = "CMU ARCTIC files (<root>/cmu_us_<spk>_arctic/wav/*.wav)"
-    else:
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".wav")
-        what = ".wav files"
-    if not files:
-        raise ConfigError(f"{field_name}.path", f"no {what} under {str(root)!r}")
-    return FileCorpus(config.source, files, fs)
+    return FileCorpus(config.source, sorted(config.files()), fs)

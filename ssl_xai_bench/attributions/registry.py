@@ -312,6 +312,10 @@ def load_methods_from(path: str | Path) -> list[MethodSpec]:
     try:
         with _source(source):
             spec.loader.exec_module(module)
+    except SystemExit as exc:  # the file's own sys.exit() must not end the caller silently
+        raise MethodLoadError(
+            f"methods file: {str(path)!r} failed to execute: it called sys.exit({exc.code!r})"
+        ) from None
     except Exception as exc:
         raise MethodLoadError(
             f"methods file: {str(path)!r} failed to execute: {type(exc).__name__}: {exc}"

@@ -1,92 +1,91 @@
 """The ``ssl-xai-bench`` command line.
 
-Commands: ``run`` (the benchmark), ``list`` (presets, methods, models, metrics, geometries),
-``show-config`` (the resolved configuration), ``report`` (rebuild tables, figures and the HTML page
-from stored results), ``cache`` (list or prune the artifact store), ``reproduce`` (the study's
-numbers beside ours, claim by claim, from a stored run). Options of ``run`` mirror configuration
-fields; ``--set KEY=VALUE`` reaches any field.
+Commands: ``run`` (the benchmark), ``plan`` (its cost on this machine), ``train`` (export
+checkpoints), ``merge`` (results of several machines), ``list`` (presets with their planned time,
+methods, models, metrics, geometries), ``show-config`` (the resolved configuration), ``report``
+(rebuild tables, figures and the HTML page from stored results), ``compare`` (a fresh run against
+a reference run, metric by metric), ``cache`` (list or prune the artifact store), ``reproduce``
+(the study's numbers beside ours, claim by claim, from a stored run). Options of ``run`` mirror
+configuration fields; ``--set KEY=VALUE`` reaches any field.
+
+Errors a user can cause print one line (``error: FIELD: what is wrong and what is allowed``) and
+exit with status 2; ``--debug`` (before or after the command) prints the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
 from ssl_xai_bench.cli import commands
-from ssl_xai_bench.cli.commands import EXIT_CONFIG, EXIT_FAILED_CELLS, EXIT_OK
+from ssl_xai_bench.cli.commands import (
+    EXIT_CONFIG,
+    EXIT_FAILED_CELLS,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
 from ssl_xai_bench.cli.options import add_config_options
 from ssl_xai_bench.errors import ConfigError
 
+UPDATE_HELP = ("allow writing into a folder or file that git tracks (the committed reference "
+               "results, docs/reproduction.md); refused without it")
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ssl-xai-bench",
-        description="Benchmark attribution (XAI) methods on deep speech source localizers.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="run the benchmark matrix (stages already stored are reused)",
         description="Run the benchmark: scenes -> training -> attribution -> "
-        "metrics -> tables and report.",
+        "metrics -> tables and report (in RESULTS_DIR/NAME, default runs/NAME).",
     )
     add_config_options(p)
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan (stages, estimated seconds, wall time) and exit")
+    p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
     p.set_defaults(func=commands.cmd_run)
     p = sub.add_parser(
         "plan",
-        help="estimate a run's cost per stage and its wall time",
+        help="estimate a run's cost per stage and its wall time on this machine",
         description="Estimate the cost of a run (nodes and seconds per stage, wall time on the "
-        "configured workers and on other worker counts) without running it.",
+        "configured workers and on other worker counts) without running it: calibrated to this "
+        "machine by a short probe, and counting the stages the store already holds as free.",
     )
     add_config_options(p)
-    p.add_argument("--calibrate", action="store_true",
-                   help="scale the estimate by a short probe on this machine")
+    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
+                   help="scale the estimate by a short probe of this machine's speed "
+                   "(default; --no-calibrate: the reference machine's rates)")
     p.set_defaults(func=commands.cmd_plan)
     p = sub.add_parser(
         "train",
         help="train the matrix's models and export their checkpoints",
         description="Train (or take from the store) every model of the matrix and export the "
-        "weights with a weights.toml that 'run --config' reuses.",
+        "weights with a weights.toml that 'run --config' reuses (paths relative to it: the "
+        "folder can be moved or copied to another machine).",
     )
     add_config_options(p)
     p.add_argument("--out", default=None,
                    help="checkpoint folder (default RESULTS_DIR/NAME/checkpoints)")
-    p.add_argument("--label", default="exported", help="label of the exported weights")
+    p.add_argument("--label", default="exported",
+                   help="label of the exported weights (entries ARCH@LABEL)")
+    p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
     p.set_defaults(func=commands.cmd_train)
+
+
+def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "merge",
         help="merge the results folders of compatible runs",
         description="Merge results folders of compatible runs into one (refused, naming the "
-        "field, when they are not compatible).",
+        "field, when they are not compatible or a folder is given twice).",
     )
     p.add_argument("folders", nargs="+", help="results folders to merge")
     p.add_argument("--out", required=True, help="the merged results folder")
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
+    p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
     p.set_defaults(func=commands.cmd_merge)
-    p = sub.add_parser(
-        "list",
-        help="list presets, models, geometries, methods and metrics",
-        description="List presets, models, geometries, attribution methods "
-        "(with family, parameters and source) and metrics.",
-    )
-    p.add_argument(
-        "--methods-from",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="also load methods from this file; repeatable",
-    )
-    p.set_defaults(func=commands.cmd_list)
-    p = sub.add_parser(
-        "show-config",
-        help="print the resolved configuration",
-        description="Print the resolved, validated configuration as JSON.",
-    )
-    add_config_options(p)
-    p.set_defaults(func=commands.cmd_show_config)
     p = sub.add_parser(
         "report",
         help="rebuild tables, figures and HTML from stored results",
@@ -100,18 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "and cite.bib; no figures, no HTML")
     p.add_argument("--out", default=None,
                    help="report folder (default RESULTS/report; tables in its tables/)")
+    p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
     p.set_defaults(func=commands.cmd_report)
     p = sub.add_parser(
-        "cache",
-        help="list or prune the artifact store",
-        description="List or prune the content-addressed artifact store.",
+        "compare",
+        help="did a fresh run reproduce a reference run? (metric by metric)",
+        description="Compare a fresh run with a reference run (e.g. runs/default with the "
+        "committed results/default): every metric row's 95 % CIs overlap, the methods rank "
+        "alike, every model's skill lies within the reference's CI. One line answers; the "
+        "differences follow; exit status 0 when reproduced, 1 when not.",
     )
-    p.add_argument("action", choices=["list", "prune"], help="list entries or delete them")
-    p.add_argument("--store", default=".ssl-xai-bench-cache", help="store folder")
-    p.add_argument("--stage", help="prune only this stage's artifacts")
-    p.set_defaults(func=commands.cmd_cache)
-    p = sub.add_parser("reproduce", help="write docs/reproduction.md: the study's numbers "
-                       "beside ours, claim by claim",
+    p.add_argument("fresh", help="the fresh run's results folder (e.g. runs/default)")
+    p.add_argument("reference", help="the reference results folder (e.g. results/default)")
+    p.add_argument("--max-lines", type=int, default=20, help="differences listed (default 20)")
+    p.set_defaults(func=commands.cmd_compare)
+    p = sub.add_parser("reproduce", help="the study's numbers beside ours, claim by claim "
+                       "(RESULTS/reproduction.md)",
                        description="Write the reproduction report (the study's numbers beside "
                                    "ours with 95 % CIs and a verdict per claim) from a stored "
                                    "results folder; nothing is recomputed.")
@@ -119,21 +122,88 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ablation", action="append", default=[], metavar="NAME=RESULTS_DIR",
                    help="an ablation run's results folder, e.g. rir_mode=exact=results/abl; "
                         "its authors'-weights MAE is tabulated against the main run; repeatable")
-    p.add_argument("--out", default="docs/reproduction.md", help="output Markdown file")
+    p.add_argument("--out", default=None,
+                   help="output Markdown file (default RESULTS/reproduction.md)")
     p.add_argument("--method", default="lrp", help="attribution method the claims are about")
+    p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
     p.set_defaults(func=commands.cmd_reproduce)
+
+
+def _add_info_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "list",
+        help="list presets (with their planned time), models, geometries, methods and metrics",
+        description="List presets (each with the wall time 'plan' gives on this machine, "
+        "counting what the store holds), models, geometries, attribution methods (with family, "
+        "parameters and source) and metrics.",
+    )
+    p.add_argument("--methods-from", action="append", default=[], metavar="FILE",
+                   help="also load methods from this file; repeatable")
+    p.add_argument("--store", default=".ssl-xai-bench-cache",
+                   help="artifact store the planned times count as done")
+    p.add_argument("--no-time", dest="time", action="store_false",
+                   help="skip the presets' planned times (no calibration probe)")
+    p.set_defaults(func=commands.cmd_list)
+    p = sub.add_parser(
+        "show-config",
+        help="print the resolved configuration",
+        description="Print the resolved, validated configuration as JSON.",
+    )
+    add_config_options(p)
+    p.set_defaults(func=commands.cmd_show_config)
+    p = sub.add_parser(
+        "cache",
+        help="list or prune the artifact store",
+        description="List the content-addressed artifact store (stage, what the artifact is "
+        "of, size, age), or prune it: every artifact (--all) or one stage's (--stage); "
+        "--dry-run says what would go.",
+    )
+    p.add_argument("action", choices=["list", "prune"], help="list entries or delete them")
+    p.add_argument("--store", default=".ssl-xai-bench-cache", help="store folder")
+    p.add_argument("--stage", help="only this stage's artifacts (prune: needed unless --all)")
+    p.add_argument("--all", action="store_true", help="prune: every artifact of the store")
+    p.add_argument("--dry-run", action="store_true",
+                   help="prune: list what would be removed, remove nothing")
+    p.set_defaults(func=commands.cmd_cache)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ssl-xai-bench",
+        description="Benchmark attribution (XAI) methods on deep speech source localizers.",
+    )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error instead of one line")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(sub)
+    _add_results_commands(sub)
+    _add_info_commands(sub)
+    for command in sub.choices.values():  # --debug after the command too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an error instead of one line")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; a user's error is one line on stderr (``--debug``: the traceback)."""
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:
+        if args.debug:
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("interrupted: stored stages are kept; the same command resumes", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback on --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
-
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED_CELLS", "EXIT_OK", "build_parser", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED_CELLS", "EXIT_INTERNAL", "EXIT_OK", "build_parser",
+           "main"]

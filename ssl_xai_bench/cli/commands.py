@@ -1,4 +1,9 @@
-"""The commands of ``ssl-xai-bench``: one function per sub-command, ``args -> exit status``."""
+"""The commands of ``ssl-xai-bench``: one function per sub-command, ``args -> exit status``.
+
+Every command that writes checks where it writes before it computes anything
+(:mod:`ssl_xai_bench.harness.preflight`): a folder that cannot be created, or one holding the
+committed reference results without ``--update-reference``, is a ``ConfigError``.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,43 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ssl_xai_bench.cli.options import load
+from ssl_xai_bench.cli.inventory import cmd_cache, cmd_list
+from ssl_xai_bench.cli.options import load, load_method_files
 from ssl_xai_bench.errors import ConfigError
 
-EXIT_OK, EXIT_FAILED_CELLS, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED_CELLS, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: ``compare``: the fresh run does not reproduce the reference.
+EXIT_NOT_REPRODUCED = 1
+
+
+def _command_line() -> str:
+    return "ssl-xai-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _check_out(out: Path, field: str, update_reference: bool, is_file: bool = False) -> None:
+    """``out`` (a folder, or a file with ``is_file``) can be written and is not a committed
+    reference (unless ``update_reference``)."""
+    from ssl_xai_bench.harness.preflight import check_not_tracked, check_output_dir
+
+    if is_file and out.is_dir():
+        raise ConfigError(field, f"{out} is a folder; give the file to write")
+    check_output_dir(out.parent if is_file else out, field)
+    check_not_tracked(out, field, allow=update_reference)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ssl_xai_bench.harness.preflight import check_run_outputs
     from ssl_xai_bench.harness.runner import run_benchmark
     from ssl_xai_bench.report.html import build_report as build_outputs
 
     cfg = load(args)
     if args.dry_run:
-        return _print_plan(cfg, calibrate=False)
-    command = "ssl-xai-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        return _print_plan(cfg, calibrate=True)
+    check_run_outputs(cfg, update_reference=args.update_reference)
     start = time.perf_counter()
     summary = run_benchmark(
-        cfg, methods_from=[str(Path(p).resolve()) for p in args.methods_from], command=command
-    )
+        cfg, methods_from=[str(Path(p).resolve()) for p in args.methods_from],
+        command=_command_line())
     out = cfg.results_path()
     if not args.no_report:
         build_outputs(out)
@@ -37,6 +61,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"results: {out / 'leaderboard.csv'}  ({seconds:.1f} s)")
     computed = ", ".join(f"{k} {v}" for k, v in summary["computed"].items()) or "nothing"
     print(f"computed: {computed}; from store: {sum(summary['stored'].values())} stage(s)")
+    return _report_failures(summary)
+
+
+def _report_failures(summary: dict[str, Any]) -> int:
     if summary["failed"]:
         print(f"{len(summary['failed'])} stage(s) failed:", file=sys.stderr)
         for f in summary["failed"]:
@@ -54,11 +82,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _print_plan(cfg: Any, calibrate: bool) -> int:
     from ssl_xai_bench.harness.graph import build_graph
-    from ssl_xai_bench.harness.plan import estimate, format_plan, wall_for
+    from ssl_xai_bench.harness.plan import estimate, format_plan, stored_nodes, wall_for
     from ssl_xai_bench.harness.runner import n_workers
 
     graph = build_graph(cfg)
-    est = estimate(graph, n_workers(cfg), calibrate=calibrate)
+    est = estimate(graph, n_workers(cfg), calibrate=calibrate,
+                   stored=stored_nodes(graph, cfg.store_path()))
     print(format_plan(est, cfg.preset))
     others = [w for w in (1, 2, 4, 8, 16, 32, 64) if w != est.workers]
     print("other worker counts: " + ", ".join(
@@ -67,23 +96,24 @@ def _print_plan(cfg: Any, calibrate: bool) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    for path in args.methods_from:
-        from ssl_xai_bench.attributions import load_methods_from
-
-        load_methods_from(path)
+    load_method_files(args.methods_from)
     return _print_plan(load(args), calibrate=args.calibrate)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ssl_xai_bench.harness.export import export_models
+    from ssl_xai_bench.harness.preflight import check_run_outputs
+    from ssl_xai_bench.models.registry import model_arch
 
     cfg = load(args)
+    model_arch(f"{cfg.matrix.models[0].partition('@')[0]}@{args.label}", "--label")
     out = Path(args.out or cfg.results_path() / "checkpoints")
+    check_run_outputs(cfg, update_reference=args.update_reference, out=out, out_field="--out")
     exported = export_models(cfg, out, label=args.label)
     for f in exported["files"]:
         print(f"  {f['file']}: test MAE {f['test_mae_m']:.4f} m")
     print(f"{len(exported['files'])} checkpoint(s) in {out}; reuse them with "
-          f"ssl-xai-bench run --config {out / 'weights.toml'}")
+          f"ssl-xai-bench run --config {out / 'weights.toml'} (the folder may be moved)")
     return EXIT_OK
 
 
@@ -91,43 +121,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from ssl_xai_bench.harness.merge import merge_results
     from ssl_xai_bench.report.html import build_report
 
+    _check_out(Path(args.out), "--out", args.update_reference)
     provenance = merge_results(args.folders, args.out)
     print(f"merged {len(provenance['merged_from'])} folders into {args.out} "
           f"(config {provenance['config_hash']})")
     if not args.no_report:
         print(f"report: {build_report(Path(args.out))}")
-    return EXIT_OK
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from ssl_xai_bench.acoustics.geometry import NAMED_ARRAYS
-    from ssl_xai_bench.attributions import list_methods, load_methods_from
-    from ssl_xai_bench.harness.presets import PRESETS, preset_dict
-    from ssl_xai_bench.metrics.catalogue import METRICS
-    from ssl_xai_bench.models.registry import MODELS
-
-    for path in args.methods_from:
-        load_methods_from(path)
-    print("presets:")
-    for name in PRESETS:
-        d = preset_dict(name)
-        print(f"  {name:<11} {d.get('description', '')}")
-    print("models:")
-    for name, model in MODELS.items():
-        print(f"  {name:<11} {model.description}")
-    print("geometries:")
-    for name, geom in NAMED_ARRAYS.items():
-        print(f"  {name:<11} {json.dumps(geom.to_dict())}")
-    print("attribution methods (name, family, parameters, source):")
-    for spec in list_methods():
-        params = ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()) or "-"
-        print(f"  {spec.name:<24} {spec.family:<12} {params}  [{spec.source}]")
-        if spec.description:
-            print(f"  {'':<24} {spec.description}")
-    print("metrics (name, category, direction, unit):")
-    for spec in METRICS.values():
-        arrow = "up" if spec.direction == "up" else "down"
-        print(f"  {spec.name:<32} {spec.category:<16} {arrow:<5} {spec.unit}")
     return EXIT_OK
 
 
@@ -145,6 +144,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             "results", f"no leaderboard.csv in {folder}; run 'ssl-xai-bench run' first"
         )
     out = Path(args.out) if args.out else folder / "report"
+    _check_out(out, "--out", args.update_reference)
     if args.tables_only:
         from ssl_xai_bench.report.citable import write_citable
 
@@ -161,32 +161,32 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_cache(args: argparse.Namespace) -> int:
-    from ssl_xai_bench.harness.store import ArtifactStore
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ssl_xai_bench.harness.compare import compare_runs
 
-    store = ArtifactStore(args.store)
-    if args.action == "list":
-        total = 0
-        for e in store.entries():
-            total += e["bytes"]
-            print(f"{e['stage']:<12} {e['key']}  {e['bytes'] / 1e6:9.2f} MB  {e['created']}")
-        print(f"total {total / 1e6:.1f} MB in {store.root}")
-    else:
-        n = store.prune(stage=args.stage)
-        print(f"removed {n} artifact(s) from {store.root}")
-    return EXIT_OK
+    result = compare_runs(args.fresh, args.reference)
+    print(result.verdict_line())
+    for line in result.detail_lines(args.max_lines):
+        print(f"  {line}")
+    return EXIT_OK if result.reproduced else EXIT_NOT_REPRODUCED
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ssl_xai_bench.reproduce.document import build_reproduction, parse_ablation
 
     ablations = dict(parse_ablation(a) for a in args.ablation)
-    command = "ssl-xai-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    rep = build_reproduction(args.results, ablations, method=args.method, command=command)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else Path(args.results) / "reproduction.md"
+    _check_out(out, "--out", args.update_reference, is_file=True)
+    rep = build_reproduction(args.results, ablations, method=args.method,
+                             command=_command_line())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(rep.markdown, encoding="utf-8")
     print(f"reproduction: {out}")
     for claim, verdict in rep.claims.items():
         print(f"  {claim}: {verdict.verdict} ({verdict.reason})")
     return EXIT_OK
+
+
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED_CELLS", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
+           "EXIT_NOT_REPRODUCED", "EXIT_OK", "cmd_cache", "cmd_compare", "cmd_list", "cmd_merge",
+           "cmd_plan", "cmd_report", "cmd_reproduce", "cmd_run", "cmd_show_config", "cmd_train"]

@@ -79,9 +79,9 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MODEL[:T60/SNR]=PATH",
         help="external state_dict for a model entry, optionally for one condition "
-        "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth (the entry "
-        "'samplecnn@authors' is then evaluated beside the trained samplecnn); "
-        "repeatable",
+        "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth: the entry "
+        "'samplecnn@authors' is added to matrix.models if it is not there and evaluated "
+        "beside the other models; repeatable",
     )
     g.add_argument(
         "--methods-from",
@@ -165,17 +165,43 @@ def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [o] + [parse_override(s) for s in getattr(args, "set", [])]
 
 
-def load(args: argparse.Namespace):
+def load_method_files(paths: list[str]) -> None:
+    """Register the methods of each ``--methods-from`` file; any failure of a file (missing,
+    no method, an exception or ``sys.exit`` while it runs) is a ``ConfigError`` naming it."""
     from ssl_xai_bench.attributions import load_methods_from
-    from ssl_xai_bench.harness.config import load_config
 
-    for path in args.methods_from:
+    for path in paths:
         try:
             load_methods_from(path)
         except (FileNotFoundError, ValueError, ImportError, SyntaxError) as exc:
             raise ConfigError("--methods-from", str(exc)) from None
+
+
+def with_weight_entries(data: dict[str, Any], entries: list[str]) -> dict[str, Any]:
+    """``data`` with each ``--weights`` model entry appended to ``matrix.models`` when it is not
+    there (what the option's help promises: the entry is evaluated)."""
+    from ssl_xai_bench.harness.config_sections import MatrixConfig
+
+    matrix = data.setdefault("matrix", {})
+    if not isinstance(matrix, dict):
+        return data  # the validator names the field
+    models = matrix.get("models", list(MatrixConfig().models))
+    if isinstance(models, list):
+        matrix["models"] = models + [m for m in dict.fromkeys(entries) if m not in models]
+    return data
+
+
+def load(args: argparse.Namespace):
+    """The validated configuration of the options (preset <- ``--config`` <- options)."""
+    from ssl_xai_bench.harness.config import config_from_dict
+    from ssl_xai_bench.harness.presets import resolve_layers
+
+    load_method_files(args.methods_from)
     preset = args.preset if args.preset is not None else ("default" if not args.config else None)
-    return load_config(preset, args.config, overrides(args))
+    data = resolve_layers(preset, args.config, overrides(args))
+    entries = [spec.partition("=")[0].partition(":")[0] for spec in args.weights]
+    return config_from_dict(with_weight_entries(data, entries))
 
 
-__all__ = ["add_config_options", "load", "overrides"]
+__all__ = ["add_config_options", "load", "load_method_files", "overrides",
+           "with_weight_entries"]

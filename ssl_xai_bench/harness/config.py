@@ -28,6 +28,7 @@ Units: T60 in seconds, SNR in dB, lengths in metres.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -55,6 +56,8 @@ from ssl_xai_bench.harness.config_sections import (
 from ssl_xai_bench.harness.presets import PRESETS, parse_override, preset_dict, resolve_layers
 from ssl_xai_bench.hashing import stable_hash
 from ssl_xai_bench.metrics.config import MetricsConfig
+from ssl_xai_bench.models.checkpoint import CheckpointError, load_state_dict
+from ssl_xai_bench.models.registry import build_model, model_arch
 from ssl_xai_bench.models.train_config import TrainConfig
 
 MAX_CELLS = 20_000  # (condition, geometry, model, method) cells one configuration may ask for
@@ -220,6 +223,7 @@ def _geometries(d: Any) -> dict[str, ArrayConfig]:
     check.check_keys(d, list(d) if isinstance(d, dict) else [], "geometries")
     out = dict(NAMED_ARRAYS)
     for name, geom in d.items():
+        check.as_name(name, f"geometries.{name}")  # it becomes part of file names
         if not isinstance(geom, dict):
             raise ConfigError(f"geometries.{name}", "must be a table of array fields")
         out[name] = ArrayConfig.from_dict(geom, f"geometries.{name}")
@@ -246,6 +250,18 @@ def _validate_cells(cfg: BenchConfig) -> None:
             resolve_params(method, {**params, "target_mode": cfg.attribution.target_mode})
         except ValueError as exc:
             raise ConfigError(f"attribution.params.{method}", str(exc)) from None
+    _validate_weights(cfg)
+
+
+def _validate_weights(cfg: BenchConfig) -> None:
+    """Every weights entry is a matrix model, covers its conditions, and names a checkpoint of
+    its architecture trained with the scene's input scaling."""
+    m = cfg.matrix
+    for model in cfg.weights:
+        if model not in m.models:
+            raise ConfigError(f"weights.{model}", f"entry {model!r} is not in matrix.models "
+                              f"({', '.join(m.models)}): its weights would never be evaluated; "
+                              f"add it (--models {','.join([*m.models, model])}) or drop it")
     for model in m.models:
         if "@" not in model:
             continue
@@ -259,12 +275,40 @@ def _validate_cells(cfg: BenchConfig) -> None:
         for path in [spec] if isinstance(spec, str) else list(spec.values()):
             if not Path(path).is_file():
                 raise ConfigError(f"weights.{model}", f"file not found: {path}")
+            check_checkpoint(path, model, cfg.scene.window_length, f"weights.{model}")
             trained_on = weights_input_scaling(path)
             if scaling != {trained_on}:
                 raise ConfigError("scene.input_scaling", f"{sorted(scaling)} differs from the "
                                   f"{trained_on!r} that weights.{model} ({path}) were trained "
                                   "with (read from its .json provenance; none beside it: raw "
                                   "samples, as the authors' weights)")
+
+
+def check_checkpoint(path: str | Path, model: str, window_length: int, field: str) -> None:
+    """Refuse, before any compute, a weights file that is not a state_dict of ``model``'s
+    architecture (a text file, a pickled object, another network's weights): its tensors are
+    loaded safely (``weights_only``) and its keys compared with the architecture's."""
+    stat = Path(path).stat()
+    try:
+        keys = _checkpoint_keys(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    except CheckpointError as exc:
+        raise ConfigError(field, str(exc)) from None
+    arch = model_arch(model, field)
+    expected = _architecture_keys(arch, window_length)
+    if keys != expected:
+        missing, extra = sorted(expected - keys), sorted(keys - expected)
+        raise ConfigError(field, f"{path} is not a {arch} state_dict (missing {missing[:3]}, "
+                          f"unexpected {extra[:3]})")
+
+
+@functools.lru_cache(maxsize=64)
+def _checkpoint_keys(path: str, size: int, mtime_ns: int) -> frozenset[str]:
+    return frozenset(load_state_dict(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _architecture_keys(arch: str, window_length: int) -> frozenset[str]:
+    return frozenset(build_model(arch, window_length=window_length).state_dict())
 
 
 def weights_input_scaling(path: str | Path) -> str:

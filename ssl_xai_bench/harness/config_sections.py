@@ -89,9 +89,12 @@ class RunnerConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """Where results and the artifact store live (relative paths are resolved against the CWD)."""
+    """Where results and the artifact store live (relative paths: from the current directory,
+    or from the configuration file's folder when a file gives them). The default results folder,
+    ``runs``, is ignored by git: a run never writes into the committed reference ``results/``
+    unless asked (``--update-reference``)."""
 
-    results_dir: str = "results"
+    results_dir: str = "runs"
     store_dir: str = ".ssl-xai-bench-cache"
 
 

@@ -78,7 +78,7 @@ def execute(
         memory.reset_peak()
         module = importlib.import_module(STAGE_MODULES[spec.stage])
         writer = module.compute(spec.config, upstream, runtime)
-        store.put(spec.stage, spec.key, writer)
+        store.put(spec.stage, spec.key, writer, label=spec.label)
         del writer  # the writer's closure holds the stage's arrays
         return result(True, True, peak=memory.peak_rss_mb())
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, the run goes on

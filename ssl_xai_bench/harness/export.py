@@ -12,6 +12,9 @@ reused: the checkpoints become the model entry ``ARCH@LABEL``, evaluated beside 
 the models trained in the run::
 
     ssl-xai-bench run --preset default --config exported/weights.toml
+
+``weights.toml`` names the checkpoints by file name: a configuration file's relative paths are
+read from its own folder, so the folder can be moved or copied to another machine as a whole.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ def export_models(cfg: BenchConfig, out: str | Path, label: str = "exported",
     -------
     dict
         ``files`` (model, condition, file, test MAE) and ``weights`` (the ``[weights]`` table
-        written to ``out/weights.toml``); failures raise ``RuntimeError`` naming the node.
+        written to ``out/weights.toml``, file names relative to ``out``); failures raise
+        ``RuntimeError`` naming the node.
     """
     graph = build_graph(cfg)
     sub = training_graph(graph)
@@ -86,7 +90,7 @@ def export_models(cfg: BenchConfig, out: str | Path, label: str = "exported",
         (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         entry = f"{cell['model']}@{label}"
         key = f"{cell['t60']:g}/{cell['snr_db']:g}/{cell['geometry']}"
-        weights.setdefault(entry, {})[key] = str((out / name).resolve())
+        weights.setdefault(entry, {})[key] = name  # read from weights.toml's folder
         files.append({"model": cell["model"], "condition": cell["condition"], "file": name,
                       "test_mae_m": mae})
     lines = ["# Reuse these checkpoints: ssl-xai-bench run --config THIS_FILE (another preset:",

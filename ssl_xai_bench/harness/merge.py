@@ -141,14 +141,21 @@ def merge_results(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        Fewer than two folders, a folder that is not a results folder, an incompatible pair
-        (naming the field) or a cell with different numbers in two folders.
+        Fewer than two folders, one folder given twice (under any spelling), a folder that is
+        not a results folder, an incompatible pair (naming the field) or a cell with different
+        numbers in two folders.
     """
     paths = [Path(f) for f in folders]
     if len(paths) < 2:
         raise ConfigError("merge", "give at least two results folders")
+    resolved = [p.resolve() for p in paths]  # other spellings and symlinks of one folder
+    for i, folder in enumerate(resolved):
+        if folder in resolved[:i]:
+            first = paths[resolved.index(folder)]
+            raise ConfigError("folders", f"{paths[i]} and {first} are the same folder "
+                              f"({folder}): a folder is not merged with itself")
     out = Path(out)
-    if out.resolve() in {p.resolve() for p in paths}:
+    if out.resolve() in set(resolved):
         raise ConfigError("--out", "must be a new folder, not one of the merged ones")
     provs = [_config(p)[0] for p in paths]
     for prov, path in zip(provs[1:], paths[1:], strict=True):

@@ -10,7 +10,9 @@ The wall time for ``N`` workers is the makespan of a list schedule of the graph 
 first among those whose inputs are done) plus the run's fixed cost (client start, collection,
 report). ``calibrate=True`` times a short probe (a LocCNN training step and an FFT batch) and
 scales every rate by this machine's speed relative to the reference machine's, since a 2-core
-machine's speed drifts 2-5x over minutes.
+machine's speed drifts 2-5x over minutes. Nodes the store already holds (:func:`stored_nodes`)
+cost nothing. ``plan``, ``run --dry-run`` and ``list`` report this estimate, calibrated: it is the
+package's only statement of how long a run takes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 from ssl_xai_bench.acoustics.scene import SceneConfig, scene_positions
 from ssl_xai_bench.harness.execute import StageSpec
 from ssl_xai_bench.harness.graph import StageGraph
+from ssl_xai_bench.harness.store import ArtifactStore
 from ssl_xai_bench.metrics.cost import cell_forwards, control_forwards
 from ssl_xai_bench.metrics.quantus_params import explain_calls_per_window
 from ssl_xai_bench.models.device import native_bf16, resolve_device
@@ -72,6 +75,7 @@ class Estimate:
     makespan: float
     overhead: float
     speed: float
+    stored: int = 0  # nodes already in the store (counted as free)
 
     @property
     def wall_seconds(self) -> float:
@@ -249,20 +253,39 @@ def _schedule(graph: StageGraph, seconds: dict[tuple[str, str], float], workers:
     return now
 
 
+def machine_speed(rates: dict[str, Any] | None = None) -> float:
+    """This machine's time for the probe relative to the reference machine's (2.0: half as
+    fast); the factor ``calibrate`` applies to every rate."""
+    return probe_seconds() / (rates or load_rates())["probe_seconds"]
+
+
+def stored_nodes(graph: StageGraph, store_root: str | Path) -> set[tuple[str, str]]:
+    """The nodes whose artifact the store already holds (the store is not created)."""
+    store = ArtifactStore(store_root, create=False)
+    return {(n.stage, n.key) for n in graph.nodes if store.holds(n.stage, n.key)}
+
+
 def estimate(graph: StageGraph, workers: int, rates: dict[str, Any] | None = None,
-             calibrate: bool = False) -> Estimate:
-    """Seconds per node and stage, and the wall time of ``graph`` on ``workers`` workers."""
+             calibrate: bool = False, stored: set[tuple[str, str]] | None = None,
+             speed: float | None = None) -> Estimate:
+    """Seconds per node and stage, and the wall time of ``graph`` on ``workers`` workers.
+
+    ``stored`` nodes (:func:`stored_nodes`) cost nothing; ``speed`` (:func:`machine_speed`)
+    scales every rate, measured here when ``calibrate`` and not given.
+    """
     rates = rates or load_rates()
-    speed = probe_seconds() / rates["probe_seconds"] if calibrate else 1.0
+    if speed is None:
+        speed = machine_speed(rates) if calibrate else 1.0
+    stored = stored or set()
     scenes = node_scenes(graph)
     seconds: dict[tuple[str, str], float] = {}
     stage_seconds: dict[str, float] = {}
     stage_nodes: dict[str, int] = {}
     for node in graph.nodes:
         ident = (node.stage, node.key)
-        feats = node_features(node, scenes[ident])
+        feats = {} if ident in stored else node_features(node, scenes[ident])
         stage_rates = rates["stages"][node.stage]
-        cost = stage_rates.get("base", 0.0) + sum(
+        cost = 0.0 if ident in stored else stage_rates.get("base", 0.0) + sum(
             stage_rates.get(name, 0.0) * value for name, value in feats.items())
         seconds[ident] = cost * speed
         stage_seconds[node.stage] = stage_seconds.get(node.stage, 0.0) + seconds[ident]
@@ -270,7 +293,7 @@ def estimate(graph: StageGraph, workers: int, rates: dict[str, Any] | None = Non
     makespan = _schedule(graph, seconds, workers) if graph.nodes else 0.0
     overhead = (rates["overhead"]["base"] + rates["overhead"]["per_cell"] * len(graph.cells))
     return Estimate(seconds, stage_seconds, stage_nodes, workers, makespan, overhead * speed,
-                    speed)
+                    speed, len(stored & set(seconds)))
 
 
 def fit_rates(runs: Iterable[tuple[StageGraph, dict[str, Any], float]],
@@ -348,10 +371,12 @@ def format_plan(est: Estimate, preset: str | None) -> str:
             lines.append(f"{stage:<12} {est.stage_nodes[stage]:>6} {sec / 3600:>9.3f} "
                          f"{sec / total:>6.0%}")
     lines.append(f"{'total':<12} {sum(est.stage_nodes.values()):>6} {total / 3600:>9.3f}")
-    lines.append(f"wall time on {est.workers} worker(s): {_hms(est.wall_seconds)} "
-                 f"(schedule {_hms(est.makespan)} + run overhead {_hms(est.overhead)})"
+    lines.append(f"wall time on {est.workers} worker(s): {hms(est.wall_seconds)} "
+                 f"(schedule {hms(est.makespan)} + run overhead {hms(est.overhead)})"
                  + (f"; speed probe: this machine at {1 / est.speed:.2f}x the reference"
-                    if est.speed != 1.0 else ""))
+                    if est.speed != 1.0 else "; the reference machine's rates, not calibrated"))
+    lines.append(f"{est.stored} of {sum(est.stage_nodes.values())} node(s) already in the store "
+                 "(counted as free)")
     return "\n".join(lines)
 
 
@@ -360,7 +385,8 @@ def wall_for(est: Estimate, graph: StageGraph, workers: int) -> float:
     return _schedule(graph, est.node_seconds, workers) + est.overhead
 
 
-def _hms(seconds: float) -> str:
+def hms(seconds: float) -> str:
+    """``H:MM:SS`` (``M:SS`` under an hour), rounded up."""
     seconds = max(0.0, seconds)
     h, rem = divmod(int(math.ceil(seconds)), 3600)
     m, s = divmod(rem, 60)
@@ -368,5 +394,5 @@ def _hms(seconds: float) -> str:
 
 
 __all__ = ["FEATURES", "Estimate", "estimate", "fit_from_folders", "fit_rates", "format_plan",
-           "load_rates",
-           "node_features", "probe_seconds", "wall_for"]
+           "hms", "load_rates", "machine_speed", "node_features", "probe_seconds",
+           "stored_nodes", "wall_for"]

@@ -4,6 +4,12 @@ A run's configuration is resolved as preset <- file <- overrides (``--set KEY=VA
 CLI's options), each layer merged over the previous one (tables merge, values replace), then
 validated once by :func:`ssl_xai_bench.harness.config.config_from_dict`. The presets are TOML files
 in ``ssl_xai_bench/harness/presets/`` (their comments say why each setting is what it is).
+
+A relative path in a configuration file (weights, the speech folder, the output folders:
+:data:`PATH_FIELDS`) is read from that file's folder, not from the current directory, so a folder
+holding a configuration and its files (``train --out``'s ``weights.toml`` and checkpoints) can be
+moved or copied to another machine; paths given on the command line are read from the current
+directory.
 """
 
 from __future__ import annotations
@@ -99,6 +105,38 @@ def nested(dotted: str, value: Any) -> dict[str, Any]:
     return out
 
 
+#: The path fields of a configuration (dotted; ``weights`` is every path of the table).
+PATH_FIELDS = ("weights", "scene.speech.path", "output.results_dir", "output.store_dir")
+
+
+def relative_to(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` with every relative path of :data:`PATH_FIELDS` made absolute from ``folder``
+    (a configuration file's own folder, so that a file and what it names move together);
+    values that are not strings are left for the validators."""
+
+    def absolute(value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return value
+        path = Path(value).expanduser()
+        return value if path.is_absolute() else str(folder.resolve() / path)
+
+    out = copy.deepcopy(data)
+    for dotted in PATH_FIELDS:
+        *parents, leaf = dotted.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or leaf not in node:
+            continue
+        value = node[leaf]
+        if isinstance(value, dict):  # weights: MODEL = path or {"T60/SNR" = path}
+            node[leaf] = {k: ({c: absolute(p) for c, p in v.items()} if isinstance(v, dict)
+                              else absolute(v)) for k, v in value.items()}
+        else:
+            node[leaf] = absolute(value)
+    return out
+
+
 def resolve_layers(
     preset: str | None, config_file: str | Path | None, overrides: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -107,7 +145,9 @@ def resolve_layers(
     The file may name its own ``preset``; ``preset=None`` with no file's preset means the layers
     must be complete by themselves.
     """
-    file_data = read_config_file(config_file) if config_file is not None else {}
+    file_data = {}
+    if config_file is not None:
+        file_data = relative_to(read_config_file(config_file), Path(config_file).parent)
     base = file_data.get("preset", preset)
     data: dict[str, Any] = {}
     if base is not None:
@@ -121,5 +161,5 @@ def resolve_layers(
     return data
 
 
-__all__ = ["PRESETS", "deep_merge", "nested", "parse_override", "preset_dict",
-           "read_config_file", "resolve_layers"]
+__all__ = ["PATH_FIELDS", "PRESETS", "deep_merge", "nested", "parse_override", "preset_dict",
+           "read_config_file", "relative_to", "resolve_layers"]

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.harness.config import BenchConfig
 from ssl_xai_bench.harness.execute import StageResult, execute
 from ssl_xai_bench.harness.graph import StageGraph
@@ -78,7 +79,14 @@ def _client(cfg: BenchConfig) -> Iterator[Any]:
     from dask.distributed import Client, LocalCluster
 
     if cfg.runner.mode == "scheduler":
-        client = Client(cfg.runner.scheduler, timeout="30s")
+        from ssl_xai_bench.harness.preflight import SCHEDULER_TIMEOUT_S, check_scheduler
+
+        check_scheduler(cfg.runner.scheduler)  # seconds, not Dask's 30 s, for a dead address
+        try:
+            client = Client(cfg.runner.scheduler, timeout=f"{2 * SCHEDULER_TIMEOUT_S:g}s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError("runner.scheduler", f"no Dask scheduler at "
+                              f"{cfg.runner.scheduler}: {exc}") from None
         try:
             yield client
         finally:

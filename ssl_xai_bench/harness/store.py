@@ -87,15 +87,22 @@ class StoredArtifact:
 class ArtifactStore:
     """A folder of verified, immutable stage outputs (safe to share between processes)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, create: bool = True) -> None:
+        """``create=False``: a reader (``cache list``, ``plan``) that never creates the folder."""
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, stage: str, key: str) -> Path:
         return self.root / stage / key
 
     def has(self, stage: str, key: str) -> bool:
         return self.get(stage, key) is not None
+
+    def holds(self, stage: str, key: str) -> bool:
+        """Whether the artifact is in place (its manifest exists), without verifying its files:
+        the cheap question a plan asks."""
+        return (self.path(stage, key) / MANIFEST).is_file()
 
     def get(self, stage: str, key: str) -> StoredArtifact | None:
         """The artifact if intact; a corrupt one is quarantined and ``None`` is returned."""
@@ -115,11 +122,13 @@ class ArtifactStore:
         return StoredArtifact(stage, key, folder, manifest.get("meta", {}))
 
     def put(
-        self, stage: str, key: str, write: Callable[[Path], dict[str, Any] | None]
+        self, stage: str, key: str, write: Callable[[Path], dict[str, Any] | None],
+        label: str = "",
     ) -> StoredArtifact:
         """Create an artifact by calling ``write(tmp_folder)``; returns the verified artifact.
 
-        ``write`` fills the folder with files and may return metadata for the manifest.
+        ``write`` fills the folder with files and may return metadata for the manifest;
+        ``label`` (what the artifact is of: its node's label) is recorded for ``cache list``.
         """
         final = self.path(stage, key)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +140,7 @@ class ArtifactStore:
             manifest = {
                 "stage": stage,
                 "key": key,
+                "label": label,
                 "files": files,
                 "meta": meta,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -164,7 +174,8 @@ class ArtifactStore:
             shutil.rmtree(target, ignore_errors=True)
 
     def entries(self) -> Iterator[dict[str, Any]]:
-        """Every stored artifact: stage, key, size in bytes, creation time."""
+        """Every stored artifact: stage, key, label (what it is of; ``""`` for artifacts stored
+        before labels were recorded), size in bytes, creation time (local, ISO 8601)."""
         if not self.root.is_dir():
             return
         for stage_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
@@ -176,29 +187,36 @@ class ArtifactStore:
                     continue
                 size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
                 try:
-                    created = json.loads(manifest.read_text("utf-8")).get("created", "")
+                    head = json.loads(manifest.read_text("utf-8"))
                 except (OSError, ValueError):
-                    created = "?"
+                    head = {"created": "?"}
                 yield {
                     "stage": stage_dir.name,
                     "key": folder.name,
+                    "label": str(head.get("label", "")),
                     "bytes": size,
-                    "created": created,
+                    "created": head.get("created", ""),
                 }
 
-    def prune(self, keep: set[tuple[str, str]] | None = None, stage: str | None = None) -> int:
-        """Delete artifacts (all, one stage's, or all but ``keep``) and stale temporaries."""
+    def prune(self, keep: set[tuple[str, str]] | None = None, stage: str | None = None,
+              dry_run: bool = False) -> int:
+        """Delete artifacts (all, one stage's, or all but ``keep``) and stale temporaries;
+        ``dry_run``: count what would go and delete nothing. Returns the artifacts counted."""
         removed = 0
+        if not self.root.is_dir():
+            return 0
         for stage_dir in [p for p in self.root.iterdir() if p.is_dir()]:
             for folder in [p for p in stage_dir.iterdir() if p.is_dir()]:
                 if folder.name.startswith(".tmp-") or folder.name.startswith(".corrupt-"):
-                    shutil.rmtree(folder, ignore_errors=True)
+                    if not dry_run:
+                        shutil.rmtree(folder, ignore_errors=True)
                     continue
                 if stage is not None and stage_dir.name != stage:
                     continue
                 if keep is not None and (stage_dir.name, folder.name) in keep:
                     continue
-                shutil.rmtree(folder, ignore_errors=True)
+                if not dry_run:
+                    shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
         return removed
 

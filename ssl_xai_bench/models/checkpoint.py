@@ -94,6 +94,9 @@ def load_state_dict(
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
+    if not _looks_like_torch_file(path):
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither torch.save's zip "
+                              "archive nor a pickle stream)")
     try:
         state = torch.load(path, weights_only=True, map_location=map_location)
     except pickle.UnpicklingError as exc:
@@ -102,8 +105,9 @@ def load_state_dict(
             f"{path}: refused: the file holds pickled Python objects, not only tensors "
             f"(weights_only load failed: {first})"
         ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable torch checkpoint ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - torch raises anything on a damaged archive
+        raise CheckpointError(f"{path}: not a readable torch checkpoint "
+                              f"({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, Mapping):
         raise CheckpointError(
             f"{path}: expected a state_dict (mapping str -> Tensor), got {type(state).__name__}"
@@ -114,6 +118,13 @@ def load_state_dict(
             f"{path}: expected a state_dict (mapping str -> Tensor); entries not tensors: {bad[:5]}"
         )
     return dict(state)
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """``torch.save``'s zip archive (``PK``) or its legacy pickle stream (protocol byte 0x80)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
 def load_checkpoint(

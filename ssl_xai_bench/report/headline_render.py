@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from ssl_xai_bench.report.headline import ALPHA, HEADLINE_CI_DIGITS, HeadlineTable, fmt
-from ssl_xai_bench.report.tables.leaderboard import ARROWS, LATEX_ARROWS, slug
+from ssl_xai_bench.report.tables.leaderboard import (
+    ARROWS,
+    LATEX_ARROWS,
+    failure_text,
+    group_failures,
+    slug,
+)
 from ssl_xai_bench.report.tables.render import latex_escape, markdown_escape, provenance_lines
 
 DAGGER = "†"
@@ -56,18 +62,26 @@ def footnotes(table: HeadlineTable) -> tuple[dict[Any, str], list[tuple[str, str
     """Letters of flagged methods (key: method) and failed cells (key: (method, metric)), and
     the ``(letter, text)`` lines, in table order."""
     keys: dict[Any, str] = {}
-    lines: list[tuple[str, str]] = []
+    notes: list[tuple[str, Any]] = []  # (letter, flag text or failure reason), in table order
+    failed: list[tuple[str, str, tuple[str, str]]] = []
     for method in table.methods + table.controls:
         if table.flags.get(method):
-            keys[method] = _letter(len(lines))
-            lines.append((keys[method], f"{method}: " + "; ".join(table.flags[method])))
+            keys[method] = _letter(len(notes))
+            notes.append((keys[method], f"{method}: " + "; ".join(table.flags[method])))
         for col in table.columns:
             e = table.entry(method, col.metric)
-            if e.failed or e.undefined:
-                keys[(method, col.metric)] = _letter(len(lines))
-                what = f"failed: {e.failed}" if e.failed else f"undefined: {e.undefined}"
-                lines.append((keys[(method, col.metric)], f"{method} / {col.metric}: {what}"))
-    return keys, lines
+            status = "failed" if e.failed else "undefined" if e.undefined else ""
+            if status:  # one letter per distinct (status, reason), at its first cell
+                reason = e.failed or e.undefined
+                letter = next((k for k, r in notes if r == (status, reason)), None)
+                if letter is None:
+                    letter = _letter(len(notes))
+                    notes.append((letter, (status, reason)))
+                keys[(method, col.metric)] = letter
+                failed.append((method, col.metric, (status, reason)))
+    groups = {key: where for where, key in group_failures(failed)}
+    return keys, [(k, failure_text(groups[n], n[1], n[0]) if isinstance(n, tuple) else n)
+                  for k, n in notes]
 
 
 def _parts(table: HeadlineTable, method: str, metric: str) -> tuple[str, str, bool, str]:

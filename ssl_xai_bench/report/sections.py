@@ -112,8 +112,8 @@ def _family_html(ctx: PageContext, w: Written, tid: str) -> str:
              for c in r] for r in body]
     classes = ["baseline" if m in ("microphones", "constant", "direct_path") else ""
                for m in lb.methods]
-    notes = "".join(f"<li><sup>{e(letter)}</sup> {e(m)} / {e(k)}: failed: {e(r)}</li>"
-                    for letter, m, k, r in lb.footnotes())
+    notes = "".join(f"<li><sup>{e(letter)}</sup> {e(text)}</li>"
+                    for letter, text in lb.footnote_lines())
     return (f"<h4>{e(lb.title)}</h4>" + html_table(header, body, classes, table_id=tid)
             + (f'<ul class="note">{notes}</ul>' if notes else "")
             + f'<p class="note">Mean [95 % CI]; best per column in bold; files: '

@@ -15,6 +15,8 @@ outcomes against the best); links to the files and to ``cite.tex`` / ``cite.bib`
 
 from __future__ import annotations
 
+import pandas as pd
+
 from ssl_xai_bench.report.citable import Written
 from ssl_xai_bench.report.headline import HeadlineTable
 from ssl_xai_bench.report.headline_render import to_html
@@ -92,6 +94,7 @@ def summary_section(ctx: PageContext) -> str:
         facts.append(removal)
     facts += band_sentences(read_csv(ctx.results / SPECTRA_FILE), table.methods)
     facts += design_facts(ctx)
+    facts += failures_fact(ctx.tidy)
     return (f'<p class="lead">{e(scope)}</p><table id="summary-table" class="answer"><thead>'
             "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>"
@@ -153,10 +156,22 @@ def _table_html(ctx: PageContext, w: Written, tid: str) -> str:
             + f'<p class="note">Files: {file_links(ctx, w.files)}</p>')
 
 
+def failures_fact(tidy: pd.DataFrame) -> list[str]:
+    """One line counting the failed methods, cells and metric rows (none when nothing failed)."""
+    failed = tidy[tidy["status"] == "failed"]
+    if failed.empty:
+        return []
+    methods = list(dict.fromkeys(failed["method"]))
+    cells = len(failed.groupby(["model", "condition"]))
+    return [f"Failed: {len(methods)} method(s) ({', '.join(methods)}) in {cells} cell(s), "
+            f"{len(failed)} metric row(s) of {len(tidy)}, for "
+            f"{failed['reason'].nunique()} distinct reason(s) (footnotes of the tables)."]
+
+
 def skill_line(ctx: PageContext) -> str:
     """One line per cell on the model's gain over the trivial predictor (for the details)."""
     return "".join(f"<li>{e(m)}, {e(c)}: {'localises' if ok else 'does not localise'} ({e(t)})"
                    "</li>" for (m, c), (ok, t) in ctx.citable.localises.items())
 
 
-__all__ = ["headline_section", "skill_line", "summary_section", "winners"]
+__all__ = ["failures_fact", "headline_section", "skill_line", "summary_section", "winners"]

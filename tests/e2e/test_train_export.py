@@ -1,10 +1,13 @@
 """``ssl-xai-bench train``: only the models are trained, their checkpoints are exported with their
 provenance, and ``weights.toml`` reuses them in a run as ``ARCH@LABEL`` entries that predict
-exactly what the trained models predict."""
+exactly what the trained models predict, after the folder was moved and from another current
+directory (``weights.toml`` names its checkpoints relative to itself: issue 33, case 2)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,12 +37,19 @@ def test_train_exports_checkpoints_that_a_run_reuses(tmp_path):
     meta = json.loads(ckpt.with_name(ckpt.name + ".json").read_text())
     assert meta["training"]["max_epochs"] == 1 and meta["config_hash"]
     assert {"metrics", "attribution"}.isdisjoint(p.name for p in store.iterdir())
-    cfg = load_config(None, out / "weights.toml", [{"output": {"store_dir": str(store)}}])
+    assert str(tmp_path) not in (out / "weights.toml").read_text()  # no absolute path
+    moved = tmp_path / "elsewhere" / "ckpt-copy"
+    moved.parent.mkdir()
+    shutil.move(out, moved)  # as if copied to another machine
+    elsewhere = tmp_path / "another-cwd"
+    elsewhere.mkdir()
+    cfg = load_config(None, moved / "weights.toml", [{"output": {"store_dir": str(store)}}])
     assert cfg.matrix.models == ("loccnn", "loccnn@mine")
+    assert all(Path(p).parent == moved for p in cfg.weights["loccnn@mine"].values())
     # the exported weights, reused in a run, predict exactly what the trained model predicts
-    run = run_cli("run", "--config", str(out / "weights.toml"), *TINY[2:], "--store",
+    run = run_cli("run", "--config", str(moved / "weights.toml"), *TINY[2:], "--store",
                   str(store), "--results-dir", str(tmp_path / "results"), "--no-report",
-                  "--methods", "gradient", cwd=tmp_path)
+                  "--methods", "gradient", cwd=elsewhere)
     assert run.returncode == 0, run.stdout + run.stderr
     skill = pd.read_csv(tmp_path / "results" / "smoke" / "model_skill.csv").set_index(
         ["model", "predictor"])

@@ -4,10 +4,12 @@ compute with a message naming the field and what is allowed."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.harness.config import config_from_dict, load_config
 from ssl_xai_bench.harness.presets import PRESETS, parse_override, preset_dict
+from ssl_xai_bench.models.registry import build_model
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -79,7 +81,9 @@ MALFORMED = [
     ({"matrix__snr_db": list(range(-20, 100)), "matrix__t60": [0.1 + 0.01 * i for i in range(100)],
       "matrix__methods": ["lrp", "gradient"]}, "matrix", "at most"),
     ({"output__results_dir": 5}, "output.results_dir", "string"),
-    ({"weights__samplecnn": "/does/not/exist.pth"}, "weights.samplecnn", "not found"),
+    ({"weights__loccnn": "/does/not/exist.pth"}, "weights.loccnn", "not found"),
+    ({"weights__samplecnn": "/does/not/exist.pth"}, "weights.samplecnn",
+     "not in matrix.models"),
     ({"weights__samplecnn": {"fast": "x.pth"}}, "weights.samplecnn.fast", "T60/SNR"),
     ({"weights__vgg": "x.pth"}, "weights.vgg", "allowed"),
     ({"scene__t60": 0.3}, "scene.t60", "allowed"),  # t60 is a matrix axis, not a scene field
@@ -124,7 +128,8 @@ def test_config_file_hostile_content(tmp_path):
 
 def test_input_scaling_must_match_what_external_weights_were_trained_on(tmp_path):
     weights = tmp_path / "model.pt"
-    weights.write_bytes(b"state")
+    torch.save(build_model("loccnn", window_length=load_config("smoke").scene.window_length)
+               .state_dict(), weights)
 
     def load(scaling):
         return load_config("smoke", overrides=[{

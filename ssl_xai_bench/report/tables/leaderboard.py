@@ -147,14 +147,41 @@ class Leaderboard:
         ).fillna(False).astype(bool)
 
     def footnotes(self) -> list[tuple[str, str, str, str]]:
-        """``(letter, method, metric, reason)`` for each failed cell, in table order."""
-        notes = []
-        for method in self.methods:
-            for col in self.columns:
-                if (method, col.metric) in self.failed:
-                    letter = _letter(len(notes))
-                    notes.append((letter, method, col.metric, self.failed[(method, col.metric)]))
-        return notes
+        """``(letter, method, metric, reason)`` for each failed cell, in table order; cells that
+        failed for the same reason share a letter (:meth:`footnote_lines` has one line each)."""
+        groups = group_failures([(m, c.metric, self.failed[(m, c.metric)]) for m in self.methods
+                                 for c in self.columns if (m, c.metric) in self.failed])
+        return [(_letter(i), m, k, reason) for i, (where, reason) in enumerate(groups)
+                for m, k in where]
+
+    def footnote_lines(self) -> list[tuple[str, str]]:
+        """``(letter, text)``: one line per distinct failure reason, its cells counted."""
+        groups = group_failures([(m, k, r) for _, m, k, r in self.footnotes()])
+        return [(_letter(i), failure_text(where, reason))
+                for i, (where, reason) in enumerate(groups)]
+
+
+def group_failures(failed: list[tuple[str, str, str]]
+                   ) -> list[tuple[list[tuple[str, str]], str]]:
+    """``(method, metric, reason)`` triples grouped by reason, in order of first appearance:
+    ``[([(method, metric), ...], reason), ...]``."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for method, metric, reason in failed:
+        groups.setdefault(reason, []).append((method, metric))
+    return [(where, reason) for reason, where in groups.items()]
+
+
+def failure_text(where: list[tuple[str, str]], reason: str, word: str = "failed") -> str:
+    """A footnote for the entries ``where`` that failed (or are ``word``, e.g. ``undefined``)
+    for ``reason``: ``lrp / x: failed: R`` for one, ``failed in 21 entries (methods a, b, c;
+    7 metrics): R`` for several."""
+    if len(where) == 1:
+        return f"{where[0][0]} / {where[0][1]}: {word}: {reason}"
+    methods = list(dict.fromkeys(m for m, _ in where))
+    metrics = list(dict.fromkeys(k for _, k in where))
+    what = (f"method{'s' if len(methods) > 1 else ''} {', '.join(methods)}; "
+            f"{len(metrics)} metric{'s' if len(metrics) > 1 else ''}")
+    return f"{word} in {len(where)} entries ({what}): {reason}"
 
 
 def _letter(i: int) -> str:

@@ -112,9 +112,8 @@ def to_markdown(lb: Leaderboard, provenance: Mapping[str, Any] | None = None,
     lines += _md_table(header, body)
     lines += ["", "Mean [95 % CI]; best per column in bold"
               + ("; mean rank over metric columns." if mean_rank else ".")]
-    for letter, method, metric, reason in lb.footnotes():
-        lines.append(f"({letter}) {markdown_escape(method)} / {markdown_escape(metric)}: "
-                     f"failed: {markdown_escape(reason)}")
+    for letter, text in lb.footnote_lines():
+        lines.append(f"({letter}) {markdown_escape(text)}")
     if skill is not None and len(skill):
         lines += ["", "### Model skill", ""]
         lines += _md_table(SKILL_HEADER, skill_cells(skill, markdown_escape))
@@ -150,8 +149,8 @@ def to_latex(lb: Leaderboard, provenance: Mapping[str, Any] | None = None,
              r"\caption{Leaderboard: " + latex_escape(lb.title) + ". Mean [95\\,\\% CI]; best "
              r"per column in bold" + rank_txt + ".}"]
     lines += _latex_tabular(header, body)
-    notes = [rf"\textsuperscript{{{letter}}}{latex_escape(m)} / {latex_escape(k)}: failed: "
-             + latex_escape(reason) for letter, m, k, reason in lb.footnotes()]
+    notes = [rf"\textsuperscript{{{letter}}}" + latex_escape(text)
+             for letter, text in lb.footnote_lines()]
     if skill is not None and len(skill):
         lines += [r"\par\medskip", "% model skill"]
         lines += _latex_tabular(SKILL_HEADER, skill_cells(skill, latex_escape))
