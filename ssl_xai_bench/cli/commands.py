@@ -48,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _print_plan(cfg, calibrate=True)
     check_run_outputs(cfg, update_reference=args.update_reference)
+    predicted = _plan_summary(cfg)  # before any compute: what the plan said for this run
     start = time.perf_counter()
     summary = run_benchmark(
         cfg, methods_from=[str(Path(p).resolve()) for p in args.methods_from],
@@ -57,6 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         build_outputs(out)
     seconds = time.perf_counter() - start
     summary["wall_seconds"] = round(seconds, 2)  # with the report: what a plan predicts
+    summary["plan"] = predicted
     (out / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     print(f"results: {out / 'leaderboard.csv'}  ({seconds:.1f} s)")
     computed = ", ".join(f"{k} {v}" for k, v in summary["computed"].items()) or "nothing"
@@ -78,6 +80,21 @@ def _report_failures(summary: dict[str, Any]) -> int:
     if summary["failed"] or failed_metrics:
         return EXIT_FAILED_CELLS
     return EXIT_OK
+
+
+def _plan_summary(cfg: Any) -> dict[str, Any]:
+    """The calibrated plan of ``cfg`` on this machine, counting what the store holds, as
+    ``run_summary.json`` records it beside the measured times (``plan``)."""
+    from ssl_xai_bench.harness.graph import build_graph
+    from ssl_xai_bench.harness.plan import estimate, stored_nodes
+    from ssl_xai_bench.harness.runner import n_workers
+
+    graph = build_graph(cfg)
+    est = estimate(graph, n_workers(cfg), calibrate=True,
+                   stored=stored_nodes(graph, cfg.store_path()))
+    return {"wall_seconds": round(est.wall_seconds, 1), "workers": est.workers,
+            "speed": round(est.speed, 3), "stored_nodes": est.stored,
+            "stage_seconds": {k: round(v, 1) for k, v in sorted(est.stage_seconds.items())}}
 
 
 def _print_plan(cfg: Any, calibrate: bool) -> int:

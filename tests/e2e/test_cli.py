@@ -77,6 +77,11 @@ def test_rerun_recomputes_nothing(smoke_run):
     assert summary["computed"] == {}
     assert summary["failed"] == []
     assert sum(summary["stored"].values()) > 0
+    # the plan made before the run is recorded beside the measured time: everything stored, so
+    # it predicts no stage work
+    plan = summary["plan"]
+    assert plan["stored_nodes"] == sum(summary["stored"].values())
+    assert sum(plan["stage_seconds"].values()) == 0 and plan["wall_seconds"] > 0
 
 
 def test_added_method_computes_only_its_own_cells(smoke_run):
