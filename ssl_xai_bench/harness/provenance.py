@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ssl_xai_bench import __version__
 from ssl_xai_bench.harness.config import BenchConfig
 from ssl_xai_bench.harness.store import library_versions
+from ssl_xai_bench.models.device import native_bf16
 
 
 def make_provenance(cfg: BenchConfig, command: str) -> dict[str, Any]:
@@ -46,9 +49,23 @@ def make_provenance(cfg: BenchConfig, command: str) -> dict[str, Any]:
         "machine": {
             "platform": platform.platform(),
             "cpu": platform.processor() or platform.machine(),
+            "cpu_model": cpu_model(),
+            "native_bf16": native_bf16(torch.device("cpu")),
             "n_cores": _n_cores(),
         },
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; the architecture elsewhere): timings depend on
+    it, and on whether it computes bfloat16 natively (``machine.native_bf16``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _n_cores() -> int:
