@@ -31,7 +31,7 @@ from ssl_xai_bench.hashing import stable_hash
 TABLES = {  # file -> columns that identify a row
     "leaderboard.csv": ["model", "condition", "method", "metric"],
     "model_skill.csv": ["model", "condition", "predictor"],
-    "curves.csv": ["model", "condition", "method", "ranking", "fraction"],
+    "curves.csv": ["model", "condition", "method", "ranking", "fraction", "baseline"],
     "tdoa.csv": ["model", "condition", "method", "variant", "pair", "spacing_m"],
     "spectra.csv": ["model", "condition", "method", "f_low_hz"],
     "paired_tests.csv": ["model", "condition", "metric", "method", "reference"],

@@ -28,7 +28,9 @@ def test_a_six_mic_circle_from_a_config_file_runs_end_to_end(tmp_path):
     out = tmp_path / "results" / "circle6"
     board = pd.read_csv(out / "leaderboard.csv")
     assert set(board["geometry"]) == {"circle6"}
-    assert (board["status"] == "ok").all()
+    # nothing failed; a metric with no finite window on these few windows is undefined
+    assert set(board["status"]) <= {"ok", "undefined"}
+    assert board.loc[board["status"] == "undefined", "reason"].str.len().gt(0).all()
     assert set(board["method"]) >= {"lrp", "gradient", "microphones", "constant"}
     tdoa = pd.read_csv(out / "tdoa.csv")
     pairs = set(tdoa.loc[tdoa["pair"].str.contains("-"), "pair"])
