@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "ssl_xai_bench"
-BASE = {"errors", "validate", "hashing", "codehash"}
+BASE = {"errors", "validate", "hashing", "codehash", "plugins"}
 
 #: What each part of the package may import (besides itself and the base modules).
 ALLOWED: dict[str, set[str]] = {

@@ -26,7 +26,7 @@ from ssl_xai_bench.cli.commands import (
     EXIT_INTERRUPTED,
     EXIT_OK,
 )
-from ssl_xai_bench.cli.options import add_config_options
+from ssl_xai_bench.cli.options import add_config_options, add_plugin_options
 from ssl_xai_bench.errors import ConfigError
 
 UPDATE_HELP = ("allow writing into a folder or file that git tracks (the committed reference "
@@ -137,8 +137,7 @@ def _add_info_commands(sub: argparse._SubParsersAction) -> None:
         "counting what the store holds), models, geometries, attribution methods (with family, "
         "parameters and source) and metrics.",
     )
-    p.add_argument("--methods-from", action="append", default=[], metavar="FILE",
-                   help="also load methods from this file; repeatable")
+    add_plugin_options(p)
     p.add_argument("--store", default=".ssl-xai-bench-cache",
                    help="artifact store the planned times count as done")
     p.add_argument("--no-time", dest="time", action="store_false",

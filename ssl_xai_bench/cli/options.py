@@ -83,13 +83,7 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         "'samplecnn@authors' is added to matrix.models if it is not there and evaluated "
         "beside the other models; repeatable",
     )
-    g.add_argument(
-        "--methods-from",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="Python file registering extra attribution methods; repeatable",
-    )
+    add_plugin_options(g)
     g.add_argument("--results-dir", help="parent folder of run results (output.results_dir)")
     g.add_argument("--store", help="artifact store folder (output.store_dir)")
     g.add_argument(
@@ -165,16 +159,34 @@ def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [o] + [parse_override(s) for s in getattr(args, "set", [])]
 
 
-def load_method_files(paths: list[str]) -> None:
-    """Register the methods of each ``--methods-from`` file; any failure of a file (missing,
-    no method, an exception or ``sys.exit`` while it runs) is a ``ConfigError`` naming it."""
-    from ssl_xai_bench.attributions import load_methods_from
+#: What each plug-in option registers (``ssl_xai_bench.harness.plugin_files.OPTIONS``).
+PLUGIN_HELP = {"models": "localizers", "methods": "attribution methods",
+               "metrics": "metrics"}
 
-    for path in paths:
-        try:
-            load_methods_from(path)
-        except (FileNotFoundError, ValueError, ImportError, SyntaxError) as exc:
-            raise ConfigError("--methods-from", str(exc)) from None
+
+def add_plugin_options(p: Any) -> None:
+    """``--models-from``, ``--methods-from``, ``--metrics-from`` (each repeatable)."""
+    from ssl_xai_bench.harness.plugin_files import OPTIONS
+
+    for kind, option in OPTIONS.items():
+        p.add_argument(option, action="append", default=[], metavar="FILE",
+                       help=f"Python file registering extra {PLUGIN_HELP[kind]}; repeatable")
+
+
+def plugin_files(args: argparse.Namespace) -> dict[str, list[str]]:
+    """Kind -> the files of the plug-in options given."""
+    from ssl_xai_bench.harness.plugin_files import OPTIONS
+
+    return {kind: list(getattr(args, f"{kind}_from", []) or []) for kind in OPTIONS}
+
+
+def load_plugins(args: argparse.Namespace) -> None:
+    """Register the plug-ins of every ``--*-from`` file; any failure of a file (missing,
+    registers nothing, an exception or ``sys.exit`` while it runs) is a ``ConfigError`` naming
+    its option."""
+    from ssl_xai_bench.harness.plugin_files import load_plugin_files
+
+    load_plugin_files(plugin_files(args))
 
 
 def with_weight_entries(data: dict[str, Any], entries: list[str]) -> dict[str, Any]:
@@ -196,12 +208,12 @@ def load(args: argparse.Namespace):
     from ssl_xai_bench.harness.config import config_from_dict
     from ssl_xai_bench.harness.presets import resolve_layers
 
-    load_method_files(args.methods_from)
+    load_plugins(args)
     preset = args.preset if args.preset is not None else ("default" if not args.config else None)
     data = resolve_layers(preset, args.config, overrides(args))
     entries = [spec.partition("=")[0].partition(":")[0] for spec in args.weights]
     return config_from_dict(with_weight_entries(data, entries))
 
 
-__all__ = ["add_config_options", "load", "load_method_files", "overrides",
-           "with_weight_entries"]
+__all__ = ["add_config_options", "add_plugin_options", "load", "load_plugins", "overrides",
+           "plugin_files", "with_weight_entries"]

@@ -20,6 +20,9 @@ Written into ``<results_dir>/<name>/``:
 - ``paired_tests_all.csv``: the same with every method in turn as the reference (all ordered
   pairs; its ``reference == "lrp"`` rows are ``paired_tests.csv``): the report compares each
   method with the best of a column, and each method with the controls;
+- ``metrics.json``: every metric's spec (category, direction, unit, margin, headline column)
+  with its family and the family's source (built-in or a plug-in): the report's headline columns
+  come from it;
 - ``inspection/*.npz``: best and worst test source of each (model, condition) with every
   method's relevance (for the report's inspection figures and audio);
 - ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
@@ -30,6 +33,7 @@ Rows are sorted deterministically so the same stored results give byte-identical
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +50,9 @@ from ssl_xai_bench.harness.stages import baselines as baselines_stage
 from ssl_xai_bench.harness.stages import model as model_stage
 from ssl_xai_bench.harness.stages import windows as windows_stage
 from ssl_xai_bench.harness.store import ArtifactStore
-from ssl_xai_bench.metrics.catalogue import METRICS
 from ssl_xai_bench.metrics.comparisons import COLUMNS as COMPARISON_COLUMNS
 from ssl_xai_bench.metrics.comparisons import all_paired_tests, paired_tests
+from ssl_xai_bench.metrics.registry import families, metric_specs
 from ssl_xai_bench.metrics.stats import summarize
 from ssl_xai_bench.models.evaluation import localization_errors, per_window_abs_error
 
@@ -78,6 +82,8 @@ BASELINE_FAMILY = "baseline"
 #: Registry family of the controls (random, energy): reference rows, not competitors.
 CONTROL_FAMILY = "control"
 CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
+#: The run's metric specs (:func:`metrics_table`; ``ssl_xai_bench.report.headline`` reads it).
+METRICS_FILE = "metrics.json"
 
 
 def collect(
@@ -149,6 +155,7 @@ def collect(
     # its rows against lrp are paired_tests(reference="lrp")'s (tests/metrics/test_comparisons)
     every_pair[every_pair["reference"] == "lrp"].to_csv(out_dir / "paired_tests.csv", index=False)
     write_inspection(store, graph, out_dir / "inspection")
+    (out_dir / METRICS_FILE).write_text(json.dumps(metrics_table(), indent=2))
     provenance = make_provenance(cfg, command)
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
     failed = [r for r in results if not r.ok]
@@ -175,6 +182,14 @@ def collect(
     return summary
 
 
+def metrics_table() -> list[dict[str, Any]]:
+    """``metrics.json``: every registered metric's spec (name, category, direction, unit,
+    description, margin, paired, headline column or None) with its family and the family's
+    source, in evaluation order; the report builds the headline columns from it."""
+    return [{**asdict(spec), "family": family.name, "source": family.source}
+            for family in families() for spec in family.metrics]
+
+
 def _failed_rows(
     failed_cells: list[tuple[dict[str, Any], str]], ok_rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -182,11 +197,12 @@ def _failed_rows(
     report (every registered metric when none succeeded), with their category, direction and
     unit, so a failed cell shows in every table and figure as 'failed', not as a gap."""
     names = list(dict.fromkeys(r["metric"] for r in ok_rows))
-    names = [n for n in names if n in METRICS] or list(METRICS)
+    specs = metric_specs()
+    names = [n for n in names if n in specs] or list(specs)
     out = []
     for ident, reason in failed_cells:
         for name in names:
-            spec = METRICS[name]
+            spec = specs[name]
             out.append({**ident, "metric": name, "category": spec.category,
                         "direction": spec.direction, "unit": spec.unit, "status": "failed",
                         "reason": reason, "family": _family(ident["method"])})
@@ -336,6 +352,7 @@ def paired_tests_table(
     pairs); its rows with ``reference == "lrp"`` are the default table's rows. Metrics whose
     spec says ``paired=False`` (values on method-dependent windows) get no test.
     """
+    specs = metric_specs()
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for cell in graph.cells:
         groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
@@ -349,7 +366,7 @@ def paired_tests_table(
         controls = {m for m in per_method if _family(m) == CONTROL_FAMILY}
         metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
         for metric in metrics:
-            spec = METRICS.get(metric)
+            spec = specs.get(metric)
             if spec is not None and not spec.paired:
                 continue
             values = {

@@ -53,7 +53,14 @@ from ssl_xai_bench.metrics.removal import (
     make_removal,
     suffix,
 )
-from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
+from ssl_xai_bench.metrics.spec import (
+    Family,
+    Headline,
+    MethodCell,
+    MetricSpec,
+    Scores,
+    with_headlines,
+)
 from ssl_xai_bench.metrics.stats import summarize
 
 CURVE_COLUMNS = ["ranking", "fraction", "mae", "ci_low", "ci_high", "n", "baseline", "change"]
@@ -328,8 +335,17 @@ def _specs() -> tuple[MetricSpec, ...]:
         for b in REMOVAL_BASELINES for name, direction, unit, description, margin in _METRICS)
 
 
-FAMILY = Family(name="manipulation", metrics=_specs(), settings=ManipulationSettings,
-                score=_score)
+#: The headline column of the family: the symmetric relevance gain under the noisy removal,
+#: else (a run without it) under zero removal, else the gap over random removal.
+HEADLINES = {"manipulation_srg_noisy_linear": Headline(
+    "Manipulation", "Manip.", ("manipulation_srg_noisy_linear",),
+    "no gain (MoRF no steeper than LeRF) and the controls",
+    fallbacks=(("manipulation_srg", "no gain (MoRF no steeper than LeRF) and the controls"),
+               ("manipulation_gap_at_10", "random removal (gap > 0) and the controls")),
+    order=2)}
+
+FAMILY = Family(name="manipulation", metrics=with_headlines(_specs(), HEADLINES),
+                settings=ManipulationSettings, score=_score)
 """Experiment A of the study: relevance-ranked removal against the energy and random controls,
 under every removal baseline."""
 

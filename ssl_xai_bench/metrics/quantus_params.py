@@ -16,6 +16,7 @@ from typing import Any
 
 from ssl_xai_bench import validate as check
 from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.metrics.spec import Headline
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class QuantusMetric:
     cumulative : bool
         Each removal step perturbs the previous step's output (PixelFlipping,
         RegionPerturbation).
+    headline : Headline or None
+        The metric's headline column (of its run under the study's removal).
     """
 
     name: str
@@ -57,6 +60,7 @@ class QuantusMetric:
     margin: float | None = None
     removes: bool = False
     cumulative: bool = False
+    headline: Headline | None = None
 
 
 QUANTUS_METRICS: dict[str, QuantusMetric] = {
@@ -68,6 +72,8 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             description="Pearson corr. of relevance sums of random subsets with the scalar drop",
             margin=0.05,
             removes=True,
+            headline=Headline("Faithfulness", "Faithf.", ("faithfulness_correlation",),
+                              "zero correlation and the controls", order=1),
         ),
         QuantusMetric(
             "faithfulness_estimate", "FaithfulnessEstimate", "faithfulness", "up",
@@ -101,6 +107,7 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             needs_explain=True,
             description="max relative change of the relevance under uniform input noise",
             margin=0.05,
+            headline=Headline("Robustness", "Robust.", order=3),
         ),
         QuantusMetric(
             "efficient_mprt", "EfficientMPRT", "randomisation", "up",
@@ -108,10 +115,13 @@ QUANTUS_METRICS: dict[str, QuantusMetric] = {
             needs_explain=True,
             description="relative rise of relevance entropy after randomising all layers",
             margin=0.05,
+            headline=Headline("Randomisation", "Random.", ("efficient_mprt",),
+                              "no change (0) and the controls", order=4),
         ),
         QuantusMetric(
             "sparseness", "Sparseness", "complexity", "up", {},
             description="Gini index of |relevance|", margin=0.02,
+            headline=Headline("Complexity", "Compl.", order=5),
         ),
         QuantusMetric(
             "complexity", "Complexity", "complexity", "down", {},

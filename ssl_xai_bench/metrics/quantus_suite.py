@@ -346,7 +346,8 @@ def _specs() -> tuple[MetricSpec, ...]:
             extra = "" if b == STUDY_BASELINE else f" ({b} removal)"
             specs.append(MetricSpec(f"{q.name}{suffix(b)}", q.category, q.direction, "score",
                                     f"Quantus {q.quantus_class}: {q.description}{extra}",
-                                    margin=q.margin))
+                                    margin=q.margin,
+                                    headline=q.headline if b == STUDY_BASELINE else None))
     return tuple(specs)
 
 

@@ -66,7 +66,7 @@ def sweep_section(ctx: Any) -> str:
              f"ranked. {html.escape(counted)} Beside each statistic, its independent units: "
              "pairs, cells, trained models (cells fine-tuned from one start count once) and "
              f"test sources (training scope {html.escape(str(scope))}).</p>"]
-    for metric in sweep_metrics(board):
+    for metric in sweep_metrics(board, ctx.citable.specs):
         ranked = ranks(board, metric, localising)
         if ranked.empty:
             continue
