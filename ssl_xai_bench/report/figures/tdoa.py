@@ -48,12 +48,13 @@ def default_pair(rows: pd.DataFrame) -> str:
     return "7-8" if "7-8" in set(pairs["pair"]) else str(pairs["pair"].iloc[0])
 
 
+#: Line styles of the TDoA baselines; every method is drawn in its colour with dots.
+BASELINE_STYLES = {"microphones": {"color": "k", "ls": "-", "marker": "s"},
+                   "constant": {"color": "0.5", "ls": "--", "marker": "x"}}
+
+
 def _style(name: str, colors: dict) -> dict:
-    if name == "microphones":
-        return {"color": "k", "ls": "-", "marker": "s"}
-    if name == "constant":
-        return {"color": "0.5", "ls": "--", "marker": "x"}
-    return {"color": colors[name], "ls": "-", "marker": "o"}
+    return BASELINE_STYLES.get(name) or {"color": colors[name], "ls": "-", "marker": "o"}
 
 
 def plot_tdoa_summary(tdoa: pd.DataFrame, model: str, condition: str,
