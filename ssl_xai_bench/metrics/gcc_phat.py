@@ -199,22 +199,4 @@ class _PairBatch:
         self.fill = 0
 
 
-def gcc_phat_reference(sig: np.ndarray, refsig: np.ndarray, max_lag: int | None = None) -> int:
-    """The authors' per-window GCC-PHAT lag (numpy FFTs, every lag, signed argmax).
-
-    Mirrors ``utils.gcc_phat`` + ``np.argmax(cc) - len(cc)/2`` of lucacoma/XAISrcLoc, returning
-    the integer lag (their ``-len/2`` offset of half a sample cancels against the ground truth
-    computed the same way). With ``max_lag`` only lags ``|tau| <= max_lag`` are searched (the
-    ``bounded`` variant, same order). Kept as the reference for tests and the speed benchmark.
-    """
-    n = nextpow2(sig.shape[0] + refsig.shape[0] + 1)
-    r = np.fft.rfft(sig, n=n) * np.conj(np.fft.rfft(refsig, n=n))
-    cc = np.fft.irfft(r / np.abs(r), n=n)
-    half = n // 2
-    cc = np.concatenate((cc[-half:], cc[: half + 1]))
-    if max_lag is not None:
-        return int(np.argmax(cc[half - max_lag : half + max_lag + 1])) - max_lag
-    return int(np.argmax(cc)) - half
-
-
-__all__ = ["gcc_phat_lags", "gcc_phat_reference", "mic_pairs", "nextpow2"]
+__all__ = ["gcc_phat_lags", "mic_pairs", "nextpow2"]

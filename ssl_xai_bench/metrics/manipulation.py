@@ -40,11 +40,8 @@ from ssl_xai_bench.metrics.manipulation_curves import (
     control_key,
     curve_area,
     curve_predictions,
-    random_order,
-    ranking_order,
     relevance_key,
     top_k_masks,
-    zero_top,
 )
 from ssl_xai_bench.metrics.removal import (
     REMOVAL_BASELINES,
@@ -121,48 +118,6 @@ class ManipulationSettings:
             return make_removal(baseline, windows, source_ids, seed, self.removal_noise)
         except ValueError as exc:
             raise ConfigError("metrics.removal_baselines", str(exc)) from None
-
-
-def manipulation_errors(
-    model: nn.Module,
-    windows: np.ndarray,
-    positions: np.ndarray,
-    relevance: np.ndarray,
-    fractions: Sequence[float] = PAPER_FRACTIONS,
-    seed: int = 0,
-    batch_size: int = 64,
-    rankings: Sequence[str] = RANKINGS,
-    baseline_errors: np.ndarray | None = None,
-    removal: Removal | None = None,
-) -> dict[str, np.ndarray]:
-    """Per-window localization error (m) after removing the top fraction of samples (MoRF, per
-    sample) of each ranking, ``ranking -> (N, F)``; ``removal`` default: zero on ``windows``.
-
-    ``seed`` draws the ``random`` ranking; ``baseline_errors`` ``(N,)``: the errors of the
-    unmanipulated windows if known (saves the ``P = 0`` forward).
-    """
-    x = np.asarray(windows, dtype=np.float32)
-    rel = np.asarray(relevance)
-    if rel.shape != x.shape:
-        raise ValueError(f"relevance: shape {rel.shape} differs from windows {x.shape}")
-    for r in rankings:
-        if r not in RANKINGS:
-            raise ValueError(f"rankings: unknown ranking {r!r}; allowed: {list(RANKINGS)}")
-    fr = np.asarray(fractions, dtype=np.float64)
-    if np.any((fr < 0) | (fr >= 1)):
-        raise ValueError(f"fractions: must lie in [0, 1), got {fr.tolist()}")
-    pos = np.asarray(positions, dtype=np.float64)
-    removal = removal or make_removal(STUDY_BASELINE, x, np.zeros(len(x)), seed)
-    keys = {r: (relevance_key(rel, RELEVANCE_CURVES["morf"]), "sample") if r == "relevance"
-            else (control_key(r, x, seed), "sample") for r in rankings}
-    unmodified = np.round(fr * x[0].size) == 0
-    base = None if baseline_errors is None else np.full((len(x), 3), np.nan)
-    preds = curve_predictions(model, removal, keys, fr, batch_size, base)
-    out = {r: np.abs(p - pos[:, None, :]).mean(axis=-1) for r, p in preds.items()}
-    if base is not None:
-        for curve in out.values():
-            curve[:, unmodified] = np.asarray(baseline_errors, float)[:, None]
-    return out
 
 
 def control_curves(model: nn.Module, x: np.ndarray, source_ids: np.ndarray,
@@ -362,10 +317,6 @@ __all__ = [
     "curve_area",
     "derived_scores",
     "gap_at",
-    "manipulation_errors",
     "normalised_area_between",
-    "random_order",
-    "ranking_order",
     "top_k_masks",
-    "zero_top",
 ]

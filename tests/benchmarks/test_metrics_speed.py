@@ -16,6 +16,7 @@ from torch import nn
 
 from ssl_xai_bench.metrics import gcc_phat, manipulation, quantus_params, quantus_suite, tdoa
 from ssl_xai_bench.metrics.removal import make_removal
+from tests.metrics import reference
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -39,7 +40,7 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
         return np.array(
             [
                 [
-                    gcc_phat.gcc_phat_reference(
+                    reference.gcc_phat_reference(
                         w[j], w[i], None if max_lag is None else int(max_lag[p])
                     )
                     for p, (i, j) in enumerate(pairs)
@@ -85,7 +86,7 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
         "gcc-phat",
         [
             "TDoA of 6 windows x 120 microphone pairs (16 x 5120 samples, FFT length 16384): the",
-            "authors' per-window, per-pair loop over numpy FFTs (`gcc_phat.gcc_phat_reference`)",
+            "authors' per-window, per-pair loop over numpy FFTs (`tests/metrics/reference.py`)",
             "against `gcc_phat.gcc_phat_lags` (one FFT per channel, batched inverse FFTs); results",
             "asserted equal",
             "(`tests/benchmarks/test_metrics_speed.py`). Target: >= 20x. Why it is not reached:",
@@ -162,7 +163,7 @@ def _perturbation_runs(model, x, pos, rel, batch):
         counting = _Counting(model)
 
         def manip(counting=counting, removal=removal):
-            manipulation.manipulation_errors(counting, x, pos, rel, manipulation.PAPER_FRACTIONS,
+            reference.manipulation_errors(counting, x, pos, rel, manipulation.PAPER_FRACTIONS,
                                              batch_size=batch, removal=removal)
 
         manip()
