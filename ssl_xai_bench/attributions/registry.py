@@ -129,24 +129,20 @@ def register_method(
         if not callable(fn):
             raise TypeError(f"register_method({name!r}): expected a function, got {fn!r}")
         params = signature_defaults(fn) if given is None else given
-        spec = MethodSpec(
-            name=name,
-            fn=fn,
-            family=family,
-            defaults=types.MappingProxyType(params),
-            description=description,
-            source=REGISTRY.current_source(fn.__module__),
-            source_hash=plugins.code_hash(fn),
-            validator=validator,
-        )
-        try:
-            REGISTRY.add(name, spec)
-        except PluginLoadError as exc:
-            raise MethodLoadError(str(exc)) from None
-        fn.method_spec = spec  # type: ignore[attr-defined]
+        fn.method_spec = _add(MethodSpec(  # type: ignore[attr-defined]
+            name=name, fn=fn, family=family, defaults=types.MappingProxyType(params),
+            description=description, source=REGISTRY.current_source(fn.__module__),
+            source_hash=plugins.code_hash(fn), validator=validator))
         return fn
 
     return decorator
+
+
+def _add(spec: MethodSpec) -> MethodSpec:
+    try:
+        return REGISTRY.add(spec.name, spec)
+    except PluginLoadError as exc:
+        raise MethodLoadError(str(exc)) from None
 
 
 def signature_defaults(fn: MethodFn) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from typing import Any
 
 from ssl_xai_bench.cli import commands
 from ssl_xai_bench.cli.commands import (
@@ -33,14 +34,14 @@ UPDATE_HELP = ("allow writing into a folder or file that git tracks (the committ
                "results, docs/reproduction.md); refused without it")
 
 
-def _add_run(sub: argparse._SubParsersAction) -> None:
+def _add_run(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> None:
     p = sub.add_parser(
         "run",
         help="run the benchmark matrix (stages already stored are reused)",
         description="Run the benchmark: scenes -> training -> attribution -> "
         "metrics -> tables and report (in RESULTS_DIR/NAME, default runs/NAME).",
     )
-    add_config_options(p)
+    configured["run"] = p
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan (stages, estimated seconds, wall time) and exit")
@@ -53,7 +54,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "configured workers and on other worker counts) without running it: calibrated to this "
         "machine by a short probe, and counting the stages the store already holds as free.",
     )
-    add_config_options(p)
+    configured["plan"] = p
     p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
                    help="scale the estimate by a short probe of this machine's speed "
                    "(default; --no-calibrate: the reference machine's rates)")
@@ -65,7 +66,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "weights with a weights.toml that 'run --config' reuses (paths relative to it: the "
         "folder can be moved or copied to another machine).",
     )
-    add_config_options(p)
+    configured["train"] = p
     p.add_argument("--out", default=None,
                    help="checkpoint folder (default RESULTS_DIR/NAME/checkpoints)")
     p.add_argument("--label", default="exported",
@@ -129,7 +130,7 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_reproduce)
 
 
-def _add_info_commands(sub: argparse._SubParsersAction) -> None:
+def _add_info_commands(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> None:
     p = sub.add_parser(
         "list",
         help="list presets (with their planned time), models, geometries, methods and metrics",
@@ -148,7 +149,7 @@ def _add_info_commands(sub: argparse._SubParsersAction) -> None:
         help="print the resolved configuration",
         description="Print the resolved, validated configuration as JSON.",
     )
-    add_config_options(p)
+    configured["show-config"] = p
     p.set_defaults(func=commands.cmd_show_config)
     p = sub.add_parser(
         "cache",
@@ -166,7 +167,10 @@ def _add_info_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_cache)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. The configuration options (run, plan, train, show-config)
+    name the package's own lists, which takes imports: with ``argv`` they are added only to
+    the command it names (other commands and ``--help`` start fast); without, to all."""
     parser = argparse.ArgumentParser(
         prog="ssl-xai-bench",
         description="Benchmark attribution (XAI) methods on deep speech source localizers.",
@@ -174,9 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_run(sub)
+    configured: dict[str, Any] = {}
+    _add_run(sub, configured)
     _add_results_commands(sub)
-    _add_info_commands(sub)
+    _add_info_commands(sub, configured)
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for name, command_parser in configured.items():
+        if argv is None or name == command:
+            add_config_options(command_parser)
     for command in sub.choices.values():  # --debug after the command too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the traceback of an error instead of one line")
@@ -185,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a user's error is one line on stderr (``--debug``: the traceback)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:

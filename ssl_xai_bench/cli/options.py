@@ -26,88 +26,80 @@ def _names(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _field_options() -> list[tuple[str, str, dict[str, Any]]]:
+    """``(option, config field, argparse keywords)`` of every option that sets one field; the
+    choices are the package's own lists."""
+    from ssl_xai_bench.acoustics.absorption import ABSORPTIONS
+    from ssl_xai_bench.acoustics.fractional_delay import CONVENTIONS
+    from ssl_xai_bench.acoustics.image_sources import MODES
+    from ssl_xai_bench.acoustics.scene import SPEECH_SOURCES
+    from ssl_xai_bench.harness.config_sections import RUNNER_MODES
+
+    floats = {"type": _floats}
+    names = {"type": _names, "metavar": "NAME[,..]"}
+    return [
+        ("--name", "name", {"help": "run name (name); results go to RESULTS_DIR/NAME"}),
+        ("--seed", "seed", {"type": int, "help": "global seed (seed)"}),
+        ("--t60", "matrix.t60", {**floats, "metavar": "S[,S..]",
+                                 "help": "reverberation times, s (matrix.t60)"}),
+        ("--snr", "matrix.snr_db", {**floats, "metavar": "DB[,DB..]",
+                                    "help": "SNRs, dB (matrix.snr_db)"}),
+        ("--geometries", "matrix.geometries",
+         {**names, "help": "array geometries (matrix.geometries), see 'list'"}),
+        ("--models", "matrix.models", {**names, "help": "localizers (matrix.models)"}),
+        ("--methods", "matrix.methods",
+         {**names, "help": "attribution methods (matrix.methods), see 'list'"}),
+        ("--max-epochs", "training.max_epochs",
+         {"type": int, "help": "training budget (training.max_epochs)"}),
+        ("--rir-mode", "scene.rir_mode",
+         {"choices": MODES, "help": "RIR simulation (scene.rir_mode)"}),
+        ("--rir-convention", "scene.rir_convention",
+         {"choices": CONVENTIONS, "help": "RIR convention (scene.rir_convention)"}),
+        ("--absorption", "scene.absorption", {"choices": ABSORPTIONS, "help": (
+            "wall absorption: Sabine's formula (the study's) or calibrated so that the measured "
+            "T60 matches the target (scene.absorption)")}),
+        ("--speech", "scene.speech.source",
+         {"choices": SPEECH_SOURCES, "help": "speech source (scene.speech.source)"}),
+        ("--speech-path", "scene.speech.path",
+         {"metavar": "DIR", "help": "corpus folder (scene.speech.path)"}),
+        ("--results-dir", "output.results_dir",
+         {"help": "parent folder of run results (output.results_dir)"}),
+        ("--store", "output.store_dir", {"help": "artifact store folder (output.store_dir)"}),
+        ("--scheduler", "runner.scheduler", {"metavar": "ADDRESS", "help": (
+            "run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 (runner.scheduler; "
+            "workers need the package and the store path)")}),
+        ("--mode", "runner.mode", {"choices": RUNNER_MODES, "help": (
+            "local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)")}),
+        ("--workers", "runner.n_workers",
+         {"type": int, "help": "LocalCluster worker processes (runner.n_workers)"}),
+    ]
+
+
 def add_config_options(p: argparse.ArgumentParser) -> None:
+    """The options that mirror configuration fields, ``--weights``, the plug-in files and
+    ``--set``."""
+    from ssl_xai_bench.harness.presets import PRESETS
+
     g = p.add_argument_group("configuration (each mirrors a config field)")
-    g.add_argument(
-        "--preset",
-        default=None,
-        help="built-in preset: smoke, default, paper-lite, paper, full "
-        "(default: 'default', or the config file's own preset)",
-    )
+    g.add_argument("--preset", default=None, help=f"built-in preset: {', '.join(PRESETS)} "
+                   "(default: 'default', or the config file's own preset)")
     g.add_argument("--config", metavar="FILE", help="TOML config merged over the preset")
-    g.add_argument("--name", help="run name (name); results go to RESULTS_DIR/NAME")
-    g.add_argument("--seed", type=int, help="global seed (seed)")
+    for option, _, kwargs in _field_options():
+        g.add_argument(option, **kwargs)
     g.add_argument(
-        "--t60", type=_floats, metavar="S[,S..]", help="reverberation times, s (matrix.t60)"
-    )
-    g.add_argument("--snr", type=_floats, metavar="DB[,DB..]", help="SNRs, dB (matrix.snr_db)")
-    g.add_argument(
-        "--geometries",
-        type=_names,
-        metavar="NAME[,..]",
-        help="array geometries (matrix.geometries), see 'list'",
-    )
-    g.add_argument("--models", type=_names, metavar="NAME[,..]", help="localizers (matrix.models)")
-    g.add_argument(
-        "--methods",
-        type=_names,
-        metavar="NAME[,..]",
-        help="attribution methods (matrix.methods), see 'list'",
-    )
-    g.add_argument("--max-epochs", type=int, help="training budget (training.max_epochs)")
-    g.add_argument("--rir-mode", choices=["exact", "fast"], help="RIR simulation (scene.rir_mode)")
-    g.add_argument(
-        "--rir-convention",
-        choices=["pyroomacoustics", "gpurir"],
-        help="RIR convention (scene.rir_convention)",
-    )
-    g.add_argument(
-        "--absorption",
-        choices=["sabine", "calibrated"],
-        help="wall absorption: Sabine's formula (the study's) or calibrated so that the measured "
-        "T60 matches the target (scene.absorption)",
-    )
-    g.add_argument(
-        "--speech",
-        choices=["espeak", "cmu_arctic", "wav_dir"],
-        help="speech source (scene.speech.source)",
-    )
-    g.add_argument("--speech-path", metavar="DIR", help="corpus folder (scene.speech.path)")
-    g.add_argument(
-        "--weights",
-        action="append",
-        default=[],
-        metavar="MODEL[:T60/SNR]=PATH",
+        "--weights", action="append", default=[], metavar="MODEL[:T60/SNR]=PATH",
         help="external state_dict for a model entry, optionally for one condition "
         "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth: the entry "
         "'samplecnn@authors' is added to matrix.models if it is not there and evaluated "
-        "beside the other models; repeatable",
-    )
+        "beside the other models; repeatable")
     add_plugin_options(g)
-    g.add_argument("--results-dir", help="parent folder of run results (output.results_dir)")
-    g.add_argument("--store", help="artifact store folder (output.store_dir)")
-    g.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 "
-        "(runner.scheduler; workers need the package and the store path)",
-    )
-    g.add_argument(
-        "--mode",
-        choices=["local", "inprocess", "scheduler"],
-        help="local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)",
-    )
-    g.add_argument("--workers", type=int, help="LocalCluster worker processes (runner.n_workers)")
-    g.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set any config field by dotted key, value in TOML syntax; repeatable",
-    )
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field by dotted key, value in TOML syntax; repeatable")
 
 
 def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The configuration layers of the options: one table of the field options and
+    ``--weights``, then one per ``--set``."""
     from ssl_xai_bench.harness.presets import parse_override
 
     o: dict[str, Any] = {}
@@ -119,28 +111,8 @@ def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
 
-    simple = {
-        "name": "name",
-        "seed": "seed",
-        "t60": "matrix.t60",
-        "snr": "matrix.snr_db",
-        "geometries": "matrix.geometries",
-        "models": "matrix.models",
-        "methods": "matrix.methods",
-        "max_epochs": "training.max_epochs",
-        "rir_mode": "scene.rir_mode",
-        "rir_convention": "scene.rir_convention",
-        "absorption": "scene.absorption",
-        "speech": "scene.speech.source",
-        "speech_path": "scene.speech.path",
-        "results_dir": "output.results_dir",
-        "store": "output.store_dir",
-        "scheduler": "runner.scheduler",
-        "mode": "runner.mode",
-        "workers": "runner.n_workers",
-    }
-    for attr, path in simple.items():
-        value = getattr(args, attr, None)
+    for option, path, _ in _field_options():
+        value = getattr(args, option.lstrip("-").replace("-", "_"), None)
         if value is not None:
             put(path, value)
     if getattr(args, "scheduler", None) and getattr(args, "mode", None) is None:

@@ -6,7 +6,8 @@ Written into ``<results_dir>/<name>/``:
   ``docs/design.md`` (mean, 95 % CI over sources, n, non-finite count, status, reason) and the
   method's ``family`` (the attribution registry's ``lrp``, ``gradient``, ``perturbation``,
   ``control`` or ``user``; ``baseline`` for the signal rows: microphones, constant, direct path);
-- ``model_skill.csv``: test-set localization error of each model and of the baselines;
+- ``model_skill.csv``: test-set localization error of each model and of the baselines, with the
+  paired gain over the trivial predictor (:func:`ssl_xai_bench.metrics.skill.predictor_skill`);
 - ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
 - ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
   each method;
@@ -33,7 +34,7 @@ Rows are sorted deterministically so the same stored results give byte-identical
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,8 @@ from ssl_xai_bench.harness.store import ArtifactStore
 from ssl_xai_bench.metrics.comparisons import COLUMNS as COMPARISON_COLUMNS
 from ssl_xai_bench.metrics.comparisons import all_paired_tests, paired_tests
 from ssl_xai_bench.metrics.registry import families, metric_specs
-from ssl_xai_bench.metrics.stats import summarize
-from ssl_xai_bench.models.evaluation import localization_errors, per_window_abs_error
+from ssl_xai_bench.metrics.skill import predictor_skill
+from ssl_xai_bench.metrics.stats import SUMMARY_FIELDS
 
 LEADERBOARD_COLUMNS = [
     "model",
@@ -67,12 +68,7 @@ LEADERBOARD_COLUMNS = [
     "category",
     "direction",
     "unit",
-    "n_windows",
-    "n_sources",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "n_nonfinite",
+    *SUMMARY_FIELDS,
     "status",
     "reason",
 ]
@@ -86,6 +82,23 @@ CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
 METRICS_FILE = "metrics.json"
 
 
+@dataclass
+class _Gathered:
+    """What the stored artifacts of a run hold: leaderboard rows (the metric cells', then the
+    signal rows'), the extra tables' frames, the failed cells and the failed metrics."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    curves: list[pd.DataFrame] = field(default_factory=list)
+    tdoa: list[pd.DataFrame] = field(default_factory=list)
+    spectra: list[pd.DataFrame] = field(default_factory=list)
+    failed_cells: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    failed_metrics: list[dict[str, str]] = field(default_factory=list)
+
+    def add_tables(self, art: Any, ident: dict[str, Any], curves: bool = True) -> None:
+        for name in ("curves", "tdoa", "spectra") if curves else ("tdoa", "spectra"):
+            getattr(self, name).append(_read_csv(art.file(f"{name}.csv"), ident))
+
+
 def collect(
     cfg: BenchConfig,
     graph: StageGraph,
@@ -97,89 +110,89 @@ def collect(
     store = ArtifactStore(cfg.store_path())
     out_dir.mkdir(parents=True, exist_ok=True)
     status = {(r.stage, r.key): r for r in results}
-    rows, curves, tdoa, failed_cells, failed_metrics = [], [], [], [], []
-    spectra: list[pd.DataFrame] = []
+    got = _Gathered()
     for cell in graph.cells:
-        ident = {k: cell[k] for k in CELL_COLUMNS}
-        ident["method"] = cell["method"]
-        res = status[("metrics", cell["metrics"])]
-        art = store.get("metrics", cell["metrics"]) if res.ok else None
-        if art is None:
-            failed_cells.append((ident, _one_line(res.reason or "artifact missing")))
-            continue
-        family = {"family": _family(cell["method"])}
-        for row in json.loads(art.file("rows.json").read_text("utf-8")):
-            rows.append({**ident, "status": "ok", "reason": "", **row, **family})
-            if row.get("status") == "failed":
-                failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
-                                       f"{ident['condition']}", "metric": row["metric"],
-                                       "reason": row.get("reason", "")})
-        curves.append(_read_csv(art.file("curves.csv"), ident))
-        tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
-        spectra.append(_read_csv(art.file("spectra.csv"), ident))
-    rows += _failed_rows(failed_cells, rows)
+        _gather_cell(got, store, cell, status[("metrics", cell["metrics"])])
+    got.rows += _failed_rows(got.failed_cells, got.rows)
     for cond in graph.conditions:
-        ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
-        sig = store.get("signals", cond["signals"])
-        models = sorted({c["model"] for c in graph.cells if c["condition"] == cond["condition"]})
-        for model in models:
-            if sig is not None:
-                tdoa.append(_read_csv(sig.file("tdoa.csv"), {**ident, "model": model}))
-                spectra.append(_read_csv(sig.file("spectra.csv"), {**ident, "model": model}))
-                for row in json.loads(sig.file("rows.json").read_text("utf-8")):
-                    rows.append(
-                        {
-                            **ident,
-                            "model": model,
-                            "method": row.pop("method", "signals"),
-                            "status": "ok",
-                            "reason": "",
-                            **row,
-                            "family": BASELINE_FAMILY,
-                        }
-                    )
-    board = _frame(rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"])
-    board.to_csv(out_dir / "leaderboard.csv", index=False)
-    skill_table(store, graph).to_csv(out_dir / "model_skill.csv", index=False)
-    _concat(curves, ["model", "condition", "method", "ranking", "fraction"]).to_csv(
-        out_dir / "curves.csv", index=False
-    )
-    _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
-        out_dir / "tdoa.csv", index=False
-    )
-    _concat(spectra, ["model", "condition", "method", "f_low_hz"]).to_csv(
-        out_dir / "spectra.csv", index=False
-    )
-    every_pair = paired_tests_table(store, graph, reference=None)
-    every_pair.to_csv(out_dir / "paired_tests_all.csv", index=False)
-    # its rows against lrp are paired_tests(reference="lrp")'s (tests/metrics/test_comparisons)
-    every_pair[every_pair["reference"] == "lrp"].to_csv(out_dir / "paired_tests.csv", index=False)
+        _gather_signals(got, store, graph, cond)
+    _write_tables(got, store, graph, out_dir)
     write_inspection(store, graph, out_dir / "inspection")
     (out_dir / METRICS_FILE).write_text(json.dumps(metrics_table(), indent=2))
     provenance = make_provenance(cfg, command)
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
-    failed = [r for r in results if not r.ok]
-    summary = {
+    summary = run_summary(results, got.failed_metrics)
+    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary
+
+
+def _gather_cell(got: _Gathered, store: ArtifactStore, cell: dict[str, Any],
+                 result: StageResult) -> None:
+    """The rows and tables of one (model, method, condition) cell, or its failure."""
+    ident = {**{k: cell[k] for k in CELL_COLUMNS}, "method": cell["method"]}
+    art = store.get("metrics", cell["metrics"]) if result.ok else None
+    if art is None:
+        got.failed_cells.append((ident, _one_line(result.reason or "artifact missing")))
+        return
+    family = {"family": _family(cell["method"])}
+    for row in json.loads(art.file("rows.json").read_text("utf-8")):
+        got.rows.append({**ident, "status": "ok", "reason": "", **row, **family})
+        if row.get("status") == "failed":
+            got.failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
+                                       f"{ident['condition']}", "metric": row["metric"],
+                                       "reason": row.get("reason", "")})
+    got.add_tables(art, ident)
+
+
+def _gather_signals(got: _Gathered, store: ArtifactStore, graph: StageGraph,
+                    cond: dict[str, Any]) -> None:
+    """The method-independent rows of a condition, once for every model evaluated there."""
+    sig = store.get("signals", cond["signals"])
+    if sig is None:
+        return
+    ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
+    for model in sorted({c["model"] for c in graph.cells if c["condition"] == cond["condition"]}):
+        got.add_tables(sig, {**ident, "model": model}, curves=False)
+        for row in json.loads(sig.file("rows.json").read_text("utf-8")):
+            got.rows.append({**ident, "model": model, "method": row.pop("method", "signals"),
+                             "status": "ok", "reason": "", **row, "family": BASELINE_FAMILY})
+
+
+def _write_tables(got: _Gathered, store: ArtifactStore, graph: StageGraph,
+                  out_dir: Path) -> None:
+    """leaderboard, model skill, curves, TDoA, spectra and paired tests, as CSV."""
+    _frame(got.rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"]).to_csv(
+        out_dir / "leaderboard.csv", index=False)
+    skill_table(store, graph).to_csv(out_dir / "model_skill.csv", index=False)
+    for name, sort in (("curves", ["ranking", "fraction"]), ("tdoa", ["variant", "pair"]),
+                       ("spectra", ["f_low_hz"])):
+        _concat(getattr(got, name), ["model", "condition", "method", *sort]).to_csv(
+            out_dir / f"{name}.csv", index=False)
+    every_pair = paired_tests_table(store, graph, reference=None)
+    every_pair.to_csv(out_dir / "paired_tests_all.csv", index=False)
+    # its rows against lrp are paired_tests(reference="lrp")'s (tests/metrics/test_comparisons)
+    every_pair[every_pair["reference"] == "lrp"].to_csv(out_dir / "paired_tests.csv", index=False)
+
+
+def run_summary(results: list[StageResult], failed_metrics: list[dict[str, str]]
+                ) -> dict[str, Any]:
+    """``run_summary.json``: nodes computed and stored per stage, failures, seconds and peak
+    memory per stage, and every computed node."""
+    return {
         "computed": _count(results, computed=True),
         "stored": _count(results, computed=False),
-        "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason} for r in failed],
+        "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason}
+                   for r in results if not r.ok],
         "failed_metrics": failed_metrics,
-        "seconds": {
-            stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
-            for stage in sorted({r.stage for r in results})
-        },
-        "peak_rss_mb": {
-            stage: max(r.peak_rss_mb for r in results if r.stage == stage)
-            for stage in sorted({r.stage for r in results if r.computed})
-        },
+        "seconds": {stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
+                    for stage in sorted({r.stage for r in results})},
+        "peak_rss_mb": {stage: max(r.peak_rss_mb for r in results if r.stage == stage)
+                        for stage in sorted({r.stage for r in results if r.computed})},
         "computed_nodes": sorted(
             ({"stage": r.stage, "label": r.label, "seconds": round(r.seconds, 2),
               "peak_rss_mb": r.peak_rss_mb} for r in results if r.computed),
-            key=lambda d: (d["stage"], d["label"]),
-        ),
+            key=lambda d: (d["stage"], d["label"])),
     }
-    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
-    return summary
 
 
 def metrics_table() -> list[dict[str, Any]]:
@@ -306,38 +319,8 @@ def _skill_rows(
         if art is not None:
             label = model if art.meta.get("source") != "external" else f"{model} (external)"
             model_preds[label] = model_stage.load_predictions(art)
-        trivial_mae = None
-        trivial_err = None
-        if "trivial" in model_preds:
-            trivial_err = per_window_abs_error(model_preds["trivial"], test.positions)
-        for predictor, pred in sorted(model_preds.items()):
-            ok = np.all(np.isfinite(pred), axis=1)
-            err = localization_errors(pred[ok], test.positions[ok])
-            per_window = per_window_abs_error(pred[ok], test.positions[ok])
-            stats = summarize(per_window, test.source_ids[ok], seed=0)
-            if predictor == "trivial":
-                trivial_mae = err["mae"]
-            gain = {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-            if trivial_err is not None:  # paired: the same windows, trivial error minus ours
-                gain = summarize(trivial_err[ok] - per_window, test.source_ids[ok], seed=0)
-            rows.append(
-                {
-                    **ident,
-                    "model": model,
-                    "predictor": predictor,
-                    **err,
-                    "ci_low": stats["ci_low"],
-                    "ci_high": stats["ci_high"],
-                    "n_windows": stats["n_windows"],
-                    "n_sources": stats["n_sources"],
-                    "gain_vs_trivial": gain["mean"],
-                    "gain_ci_low": gain["ci_low"],
-                    "gain_ci_high": gain["ci_high"],
-                }
-            )
-        for row in rows:
-            if row["model"] == model:
-                row["beats_trivial"] = bool(trivial_mae is not None and row["mae"] < trivial_mae)
+        rows += [{**ident, "model": model, **row} for row in predictor_skill(
+            model_preds, test.positions, test.source_ids)]
     return rows
 
 

@@ -112,13 +112,10 @@ def run_quantus_metric(
     ----------
     name : str
         A key of :data:`QUANTUS_METRICS`.
-    model : nn.Module
-        Localizer in eval mode, ``(B, M, T) -> (B, 3)``.
-    windows : array (N, M, T)
-    targets : array (N, 3)
-        Ground-truth positions (the explained scalar's weights).
-    relevance : array (N, M, T)
-        Precomputed attributions of the method under test.
+    model, windows, targets, relevance
+        The localizer in eval mode ``(B, M, T) -> (B, 3)``, the windows ``(N, M, T)``, the
+        ground-truth positions ``(N, 3)`` (the explained scalar's weights) and the method's
+        precomputed relevance ``(N, M, T)``.
     explain_fn : callable, optional
         ``explain_fn(model, inputs, targets) -> relevance``; required by metrics that recompute
         explanations.
@@ -127,26 +124,18 @@ def run_quantus_metric(
     removal : Removal, optional
         What removed samples become (:func:`ssl_xai_bench.metrics.removal.make_removal` on these
         ``windows``); default: ``zero``, the paper's removal.
-    batch_size : int
-        Windows per Quantus call (each call sees only its own windows and targets).
-    seed : int
-        Seed of the metric's random draws.
-    target_mode : str
-        Explained scalar (see ``ssl_xai_bench.attributions.target``).
+    batch_size, seed, target_mode
+        Windows per Quantus call (each call sees only its own windows and targets), the seed
+        of the metric's random draws, the explained scalar (``ssl_xai_bench.attributions.target``).
 
     Returns
     -------
     array (N,) float64
-        NaN for windows whose relevance Quantus refuses (all zero, a single value, all
-        negative: :func:`ssl_xai_bench.metrics.quantus_speed.refused_windows`) and wherever Quantus
-        returns a non-finite value.
+        NaN for windows whose relevance Quantus refuses (all zero, a single value, all negative:
+        :func:`~ssl_xai_bench.metrics.quantus_speed.refused_windows`) or scores non-finite.
     """
     x, a, t = _checked(windows, relevance, targets, batch_size)
-    _, n_mics, n_t = x.shape
-    p = metric_params(name, params)
-    validate_params(name, p, n_mics, n_t)
-    p = resolve_params(p, n_t)
-    spec = quantus_metric(name)
+    p, spec = _resolved(name, params, *x.shape[1:]), quantus_metric(name)
     removal = _removal_for(removal, x, seed)
     if spec.needs_explain and explain_fn is None:
         raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
@@ -156,17 +145,34 @@ def run_quantus_metric(
     for c, start in enumerate(range(0, valid.size, batch_size)):
         rows = valid[start : start + batch_size]
         scalar = ScalarModel(model, torch.from_numpy(t[rows]), mode=target_mode).eval()
-        view = spec.adapter.view(scalar, x[rows], a[rows].copy(), p, explain)
-        with _seeded(seed + 7919 * c), fast_quantus_asserts():
-            metric = spec.build(p, QuantusRemoval(removal, rows, cumulative=spec.cumulative),
-                                seed)
-            result = metric(model=view.model, x_batch=view.x,
-                            y_batch=np.zeros(len(rows), dtype=np.int64), a_batch=view.a,
-                            channel_first=True, softmax=False, explain_func=view.explain,
-                            batch_size=len(rows))
-        scores[rows] = spec.adapter.scores(np.asarray(result, dtype=np.float64), len(rows))
+        scores[rows] = _score_chunk(spec, p, scalar, x[rows], a[rows].copy(), explain,
+                                    QuantusRemoval(removal, rows, cumulative=spec.cumulative),
+                                    seed, c)
     scores[~np.isfinite(scores)] = np.nan
     return scores
+
+
+def _score_chunk(spec: QuantusMetric, params: Mapping[str, Any], scalar: nn.Module,
+                 x: np.ndarray, a: np.ndarray, explain: Any, perturb: QuantusRemoval,
+                 seed: int, chunk: int) -> np.ndarray:
+    """One Quantus call on a chunk of windows (its own targets in ``scalar``): the chunk laid
+    out by the metric's adapter, Quantus' global generators seeded per chunk."""
+    view = spec.adapter.view(scalar, x, a, params, explain)
+    with _seeded(seed + 7919 * chunk), fast_quantus_asserts():
+        metric = spec.build(params, perturb, seed)
+        result = metric(model=view.model, x_batch=view.x, y_batch=np.zeros(len(x), np.int64),
+                        a_batch=view.a, channel_first=True, softmax=False,
+                        explain_func=view.explain, batch_size=len(x))
+    return spec.adapter.scores(np.asarray(result, dtype=np.float64), len(x))
+
+
+def _resolved(name: str, params: Mapping[str, Any] | None, n_mics: int,
+              n_samples: int) -> dict[str, Any]:
+    """The metric's defaults with ``params``, checked for the input shape ``(M, T)``, window
+    lengths resolved to samples."""
+    p = metric_params(name, params)
+    validate_params(name, p, n_mics, n_samples)
+    return resolve_params(p, n_samples)
 
 
 def _checked(windows: np.ndarray, relevance: np.ndarray, targets: np.ndarray,

@@ -207,27 +207,42 @@ def write_citable(results: str | Path, out_dir: str | Path | None = None,
 
     for scope, model, cond, table in headline_tables(tidy, tests, done.localises, done.specs):
         annotate(table, done.checks, done.localises)
-        stem = "headline_" + ("_".join(slug(x) for x in (model, cond) if x) or "overall")
-        files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}
-        headline_frame(table).to_csv(files["csv"], index=False)
-        files["md"].write_text(to_markdown(table, provenance), encoding="utf-8")
-        files["tex"].write_text(to_latex(table, provenance, cite.SUITE_KEY), encoding="utf-8")
-        for p in files.values():
-            _sidecar(p, provenance, {"table": table.title, "scope": scope})
+        files = _write_table(out, "headline_", (model, cond), provenance,
+                             {"table": table.title, "scope": scope}, headline_frame(table),
+                             to_markdown(table, provenance),
+                             to_latex(table, provenance, cite.SUITE_KEY))
         done.headline.append(Written(table, scope, files, model, cond))
-
     for category, model, cond, lb in family_tables(tidy, done.specs):
-        stem = f"family_{slug(category)}_" + ("_".join(slug(x) for x in (model, cond) if x)
-                                               or "overall")
-        files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}
-        to_wide(lb, mean_rank=False).to_csv(files["csv"], index=False)
-        files["md"].write_text(lb_markdown(lb, provenance, mean_rank=False), encoding="utf-8")
-        files["tex"].write_text(lb_latex(lb, provenance, mean_rank=False), encoding="utf-8")
-        for p in files.values():
-            _sidecar(p, provenance, {"table": lb.title, "family": category})
+        files = _write_table(out, f"family_{slug(category)}_", (model, cond), provenance,
+                             {"table": lb.title, "family": category},
+                             to_wide(lb, mean_rank=False),
+                             lb_markdown(lb, provenance, mean_rank=False),
+                             lb_latex(lb, provenance, mean_rank=False))
         done.families.append(Written(lb, "overall" if model is None else "cell", files, model,
                                      cond, category))
+    _write_cite(done, out, results, provenance)
+    return done
 
+
+def _write_table(out: Path, prefix: str, scope: tuple[str | None, str | None],
+                 provenance: Mapping[str, Any] | None, sidecar: Mapping[str, Any],
+                 frame: pd.DataFrame, markdown: str, latex: str) -> dict[str, Path]:
+    """``<prefix><model>_<condition>`` (or ``<prefix>overall``) as CSV, Markdown and LaTeX,
+    each with its provenance sidecar; returns the files by kind."""
+    stem = prefix + ("_".join(slug(x) for x in scope if x) or "overall")
+    files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}
+    frame.to_csv(files["csv"], index=False)
+    files["md"].write_text(markdown, encoding="utf-8")
+    files["tex"].write_text(latex, encoding="utf-8")
+    for p in files.values():
+        _sidecar(p, provenance, sidecar)
+    return files
+
+
+def _write_cite(done: Citable, out: Path, results: Path,
+                provenance: Mapping[str, Any] | None) -> None:
+    """``sanity_checks.csv``, ``cite.tex`` (the overall and per-model headline tables) and
+    ``cite.bib``."""
     done.files["sanity"] = out / "sanity_checks.csv"
     sanity_table(done.checks).to_csv(done.files["sanity"], index=False)
     _sidecar(done.files["sanity"], provenance, {"table": "sanity checks"})
@@ -241,7 +256,6 @@ def write_citable(results: str | Path, out_dir: str | Path | None = None,
            cite.bibtex({"title": "ssl-xai-bench"}, provenance).replace(
                "@software", "% CITATION.cff not found: a minimal entry\n@software", 1))
     done.files["cite_bib"].write_text(bib, encoding="utf-8")
-    return done
 
 
 __all__ = ["Citable", "Written", "family_tables", "headline_frame", "headline_tables",
