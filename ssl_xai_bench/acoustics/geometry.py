@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyroomacoustics as pra
 
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
@@ -115,12 +116,11 @@ class ArrayConfig:
             return np.asarray(self.positions, dtype=np.float64).reshape(-1, 3)
         c = np.asarray(self.center, dtype=np.float64)
         phi = np.deg2rad(self.orientation_deg)
-        k = np.arange(self.n_mics, dtype=np.float64)
-        if self.kind == "line":  # pyroomacoustics.linear_2D_array convention
-            offs = (k - (self.n_mics - 1) / 2.0) * self.spacing
-            return c + np.stack([offs * np.cos(phi), offs * np.sin(phi), 0.0 * offs], axis=1)
-        ang = phi + 2.0 * np.pi * k / self.n_mics
-        return c + np.stack([self.radius * np.cos(ang), self.radius * np.sin(ang), 0.0 * k], 1)
+        if self.kind == "line":
+            xy = pra.linear_2D_array(c[:2], self.n_mics, phi, self.spacing)
+        else:
+            xy = pra.circular_2D_array(c[:2], self.n_mics, phi, self.radius)
+        return np.column_stack([xy.T, np.full(self.n_mics, c[2])])
 
     def label(self) -> str:
         """Short name, e.g. ``line16``, ``circle8``, ``explicit4``."""
