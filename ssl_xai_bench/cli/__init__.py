@@ -34,9 +34,16 @@ UPDATE_HELP = ("allow writing into a folder or file that git tracks (the committ
                "results, docs/reproduction.md); refused without it")
 
 
+def _command(sub: argparse._SubParsersAction, name: str, func: Any, **texts: str
+             ) -> argparse.ArgumentParser:
+    """The sub-command ``name`` (``help`` and ``description`` in ``texts``) run by ``func``."""
+    p = sub.add_parser(name, **texts)
+    p.set_defaults(func=func)
+    return p
+
+
 def _add_run(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> None:
-    p = sub.add_parser(
-        "run",
+    p = _command(sub, "run", commands.cmd_run,
         help="run the benchmark matrix (stages already stored are reused)",
         description="Run the benchmark: scenes -> training -> attribution -> "
         "metrics -> tables and report (in RESULTS_DIR/NAME, default runs/NAME).",
@@ -46,9 +53,7 @@ def _add_run(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> Non
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan (stages, estimated seconds, wall time) and exit")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_run)
-    p = sub.add_parser(
-        "plan",
+    p = _command(sub, "plan", commands.cmd_plan,
         help="estimate a run's cost per stage and its wall time on this machine",
         description="Estimate the cost of a run (nodes and seconds per stage, wall time on the "
         "configured workers and on other worker counts) without running it: calibrated to this "
@@ -58,9 +63,7 @@ def _add_run(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> Non
     p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
                    help="scale the estimate by a short probe of this machine's speed "
                    "(default; --no-calibrate: the reference machine's rates)")
-    p.set_defaults(func=commands.cmd_plan)
-    p = sub.add_parser(
-        "train",
+    p = _command(sub, "train", commands.cmd_train,
         help="train the matrix's models and export their checkpoints",
         description="Train (or take from the store) every model of the matrix and export the "
         "weights with a weights.toml that 'run --config' reuses (paths relative to it: the "
@@ -72,12 +75,10 @@ def _add_run(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> Non
     p.add_argument("--label", default="exported",
                    help="label of the exported weights (entries ARCH@LABEL)")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_train)
 
 
 def _add_results_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "merge",
+    p = _command(sub, "merge", commands.cmd_merge,
         help="merge the results folders of compatible runs",
         description="Merge results folders of compatible runs into one (refused, naming the "
         "field, when they are not compatible or a folder is given twice).",
@@ -86,9 +87,7 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the merged results folder")
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_merge)
-    p = sub.add_parser(
-        "report",
+    p = _command(sub, "report", commands.cmd_report,
         help="rebuild tables, figures and HTML from stored results",
         description="Rebuild tables, figures and the HTML report of a results "
         "folder without recomputing anything.",
@@ -101,9 +100,7 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None,
                    help="report folder (default RESULTS/report; tables in its tables/)")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_report)
-    p = sub.add_parser(
-        "compare",
+    p = _command(sub, "compare", commands.cmd_compare,
         help="did a fresh run reproduce a reference run? (metric by metric)",
         description="Compare a fresh run with a reference run (e.g. runs/default with the "
         "committed results/default): every metric row's 95 % CIs overlap, the methods rank "
@@ -113,9 +110,8 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("fresh", help="the fresh run's results folder (e.g. runs/default)")
     p.add_argument("reference", help="the reference results folder (e.g. results/default)")
     p.add_argument("--max-lines", type=int, default=20, help="differences listed (default 20)")
-    p.set_defaults(func=commands.cmd_compare)
-    p = sub.add_parser("reproduce", help="the study's numbers beside ours, claim by claim "
-                       "(RESULTS/reproduction.md)",
+    p = _command(sub, "reproduce", commands.cmd_reproduce,
+                 help="the study's numbers beside ours, claim by claim (RESULTS/reproduction.md)",
                        description="Write the reproduction report (the study's numbers beside "
                                    "ours with 95 % CIs and a verdict per claim) from a stored "
                                    "results folder; nothing is recomputed.")
@@ -127,12 +123,10 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
                    help="output Markdown file (default RESULTS/reproduction.md)")
     p.add_argument("--method", default="lrp", help="attribution method the claims are about")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_reproduce)
 
 
 def _add_info_commands(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> None:
-    p = sub.add_parser(
-        "list",
+    p = _command(sub, "list", commands.cmd_list,
         help="list presets (with their planned time), models, geometries, methods and metrics",
         description="List presets (each with the wall time 'plan' gives on this machine, "
         "counting what the store holds), models, geometries, attribution methods (with family, "
@@ -143,16 +137,12 @@ def _add_info_commands(sub: argparse._SubParsersAction, configured: dict[str, An
                    help="artifact store the planned times count as done")
     p.add_argument("--no-time", dest="time", action="store_false",
                    help="skip the presets' planned times (no calibration probe)")
-    p.set_defaults(func=commands.cmd_list)
-    p = sub.add_parser(
-        "show-config",
+    p = _command(sub, "show-config", commands.cmd_show_config,
         help="print the resolved configuration",
         description="Print the resolved, validated configuration as JSON.",
     )
     configured["show-config"] = p
-    p.set_defaults(func=commands.cmd_show_config)
-    p = sub.add_parser(
-        "cache",
+    p = _command(sub, "cache", commands.cmd_cache,
         help="list or prune the artifact store",
         description="List the content-addressed artifact store (stage, what the artifact is "
         "of, size, age), or prune it: every artifact (--all) or one stage's (--stage); "
@@ -164,7 +154,6 @@ def _add_info_commands(sub: argparse._SubParsersAction, configured: dict[str, An
     p.add_argument("--all", action="store_true", help="prune: every artifact of the store")
     p.add_argument("--dry-run", action="store_true",
                    help="prune: list what would be removed, remove nothing")
-    p.set_defaults(func=commands.cmd_cache)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

@@ -12,11 +12,11 @@ import os
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from ssl_xai_bench.metrics import gcc_phat, manipulation, quantus_params, quantus_suite, tdoa
 from ssl_xai_bench.metrics.removal import make_removal
 from tests.metrics import reference
+from tests.metrics.conftest import CountingModel
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -116,17 +116,6 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
     assert ratio >= GCC_MIN_SPEEDUP
 
 
-class _Counting(nn.Module):
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-        self.windows = 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.windows += int(x.shape[0])
-        return self.inner(x)
-
-
 PERTURBATION_METRICS = {
     "faithfulness_correlation": {"nr_runs": 10, "subset_size": 512},
     "faithfulness_estimate": {"features_in_step": 5120},
@@ -150,7 +139,7 @@ def _perturbation_runs(model, x, pos, rel, batch):
     for baseline in BASELINE_BOUNDS:
         removal = make_removal(baseline, x, np.arange(len(x)), seed=0)
         for name, params in PERTURBATION_METRICS.items():
-            counting = _Counting(model)
+            counting = CountingModel(model)
 
             def run(name=name, params=params, counting=counting, removal=removal):
                 quantus_suite.run_quantus_metric(name, counting, x, pos, rel, params=params,
@@ -160,7 +149,7 @@ def _perturbation_runs(model, x, pos, rel, batch):
             assert counting.windows == len(x) * quantus_params.forwards_per_window(
                 name, quantus_params.metric_params(name, params), 16, 5120)
             runs[f"{name} ({baseline})"] = (run, counting.windows)
-        counting = _Counting(model)
+        counting = CountingModel(model)
 
         def manip(counting=counting, removal=removal):
             reference.manipulation_errors(counting, x, pos, rel, manipulation.PAPER_FRACTIONS,
