@@ -3,11 +3,12 @@
 import torch
 from torch import nn
 
+from ssl_xai_bench.models import register_model
 
+
+@register_model("tiny", description="two strided convolutions and a linear head")
 class TinyLocalizer(nn.Module):
     """``(B, M, T)`` raw samples -> ``(B, 3)`` metres."""
-
-    arch_name = "tiny"
 
     def __init__(self, n_mics: int = 16, window_length: int = 5120, paper_quirks: bool = True):
         super().__init__()

@@ -245,16 +245,24 @@ def module_closure_hash(*modules: str) -> str:
 
 
 def callable_closure(fn: Callable) -> list[Path]:
-    """The import closure of the file that defines ``fn`` (a package module or a loose file)."""
+    """The import closure of the file that defines ``fn``, a function or a class (a package
+    module or a loose file)."""
     module_name = getattr(fn, "__module__", None) or ""
     module = sys.modules.get(module_name)
-    path = getattr(module, "__file__", None) or getattr(getattr(fn, "__code__", None),
-                                                       "co_filename", None)
+    path = getattr(module, "__file__", None) or _code_file(fn)
     if not path or not Path(path).is_file():
         raise ValueError(f"no source file for {fn!r}")
     # A module in sys.modules is part of a package; a user's method file is executed without
     # entering sys.modules (load_methods_from) and is a loose file.
     return closure(path, module_name if module is not None else None)
+
+
+def _code_file(obj: Callable) -> str | None:
+    """The file of a function's code, or of the first method of a class."""
+    code = getattr(obj, "__code__", None)
+    if code is None and isinstance(obj, type):
+        code = next((f.__code__ for f in vars(obj).values() if hasattr(f, "__code__")), None)
+    return None if code is None else code.co_filename
 
 
 def callable_closure_hash(fn: Callable) -> str:

@@ -22,3 +22,11 @@ class ConfigError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class PluginLoadError(ValueError):
+    """A plug-in (a method, metric or model file, or an entry point) could not be loaded, or
+    registers nothing; the message names the file or entry point."""
+
+
+__all__ = ["ConfigError", "PluginLoadError"]

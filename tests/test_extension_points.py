@@ -5,8 +5,6 @@ lines) and the example does what the document says. The method example is tested
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +12,13 @@ import pytest
 import torch
 
 from ssl_xai_bench.attributions import attribute
+from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.harness.config import load_config
-from ssl_xai_bench.metrics.catalogue import FAMILIES
+from ssl_xai_bench.metrics import load_metrics_from, unregister_family
 from ssl_xai_bench.metrics.config import MetricsConfig
 from ssl_xai_bench.metrics.evaluate import evaluate_method
-from ssl_xai_bench.models import registry
-from ssl_xai_bench.models.registry import ModelSpec, build_model
+from ssl_xai_bench.metrics.spec import MethodCell
+from ssl_xai_bench.models.registry import build_model, load_models_from, unregister_model
 from ssl_xai_bench.models.train_config import TrainConfig
 from ssl_xai_bench.models.training import train_model
 from tests.metrics.conftest import make_scene
@@ -32,14 +31,6 @@ HOWTOS = [("adding-a-method.md", "my_method.py", "python"),
           ("adding-a-geometry.md", "circle6.toml", "toml")]
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # ModelSpec names its network by module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(("doc", "example", "lang"), HOWTOS)
 def test_each_howto_shows_its_example_verbatim(doc, example, lang):
     code = (EXAMPLES / example).read_text("utf-8")
@@ -47,47 +38,68 @@ def test_each_howto_shows_its_example_verbatim(doc, example, lang):
     assert f"```{lang}\n{code}```" in (ROOT / "docs" / doc).read_text("utf-8")
 
 
-def test_metric_example_scores_known_cases_and_joins_an_evaluation():
-    example = _load("my_metric")
+@pytest.fixture
+def metric_example():
+    (family,) = load_metrics_from(EXAMPLES / "my_metric.py")
+    yield family
+    unregister_family(family.name)
+
+
+def test_metric_example_scores_known_cases_and_joins_an_evaluation(metric_example):
+    assert metric_example.source == f"file:{(EXAMPLES / 'my_metric.py').resolve()}"
+    (spec,) = metric_example.metrics
+    assert (spec.name, spec.direction, spec.margin, spec.headline.short) == (
+        "mic_entropy", "up", 0.02, "Spread")
     even = np.ones((1, 4, 8))
     one_mic = np.zeros((1, 4, 8))
     one_mic[0, 2] = 1.0
-    scores = example.mic_entropy(np.concatenate([even, one_mic, np.zeros((1, 4, 8))]))
+    config = MetricsConfig()
+    cell = MethodCell(data=None, config=config,
+                      relevance=np.concatenate([even, one_mic, np.zeros((1, 4, 8))]))
+    scores = metric_example.score(cell).values["mic_entropy"]
     np.testing.assert_allclose(scores[:2], [1.0, 0.0], atol=1e-12)
     assert np.isnan(scores[2])
     scene = make_scene(n_sources=3, windows_per_source=2, seed=1)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(3)).eval()
     model(torch.zeros(1, *scene.windows.shape[1:]))
-    config = MetricsConfig.from_dict({"quantus_metrics": [], "srp_phat": False,
-                                      "n_bootstrap": 50, "tdoa_paper_pair": [0, 1]})
+    base = {"quantus_metrics": [], "srp_phat": False, "n_bootstrap": 50,
+            "tdoa_paper_pair": [0, 1]}
     relevance = np.repeat(scene.windows[:, :1], scene.windows.shape[1], axis=1)
-    result = evaluate_method(model, scene, relevance, method="copy", explain_fn=None,
-                             config=config, seed=0, families=(*FAMILIES, example.FAMILY))
-    row = next(r for r in result.rows if r["metric"] == "mic_entropy")
-    assert row["category"] == "complexity" and row["n_windows"] == len(scene.windows)
-    assert row["mean"] == pytest.approx(1.0)  # a map copied to every microphone is even
+
+    def row(**settings):
+        result = evaluate_method(model, scene, relevance, method="copy", explain_fn=None,
+                                 config=MetricsConfig.from_dict({**base, **settings}), seed=0)
+        return next(r for r in result.rows if r["metric"] == "mic_entropy")
+
+    got = row()
+    assert got["category"] == "complexity" and got["n_windows"] == len(scene.windows)
+    assert got["mean"] == pytest.approx(1.0)  # a map copied to every microphone is even
+    assert row(mic_entropy_floor=1e12)["status"] == "undefined"  # its parameter is a key
+    with pytest.raises(ConfigError, match="metrics.mic_entropy_floor"):
+        MetricsConfig.from_dict({"mic_entropy_floor": "high"})
 
 
-def test_model_example_registers_trains_and_is_explained(monkeypatch):
-    example = _load("my_model")
-    monkeypatch.setitem(registry.MODELS, "tiny", ModelSpec(
-        "tiny", f"{example.__name__}:TinyLocalizer", None, "two convolutions, a linear head"))
-    model = build_model("tiny", n_mics=4, window_length=256)
-    assert isinstance(model, example.TinyLocalizer)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((24, 4, 256)).astype(np.float32)
-    pos = rng.uniform([1, 4, 1], [2, 6, 1.5], (24, 3))
-    ids = np.repeat(np.arange(12), 2)
-    result = train_model(model, (x, pos, ids), (x[:8], pos[:8], ids[:8]),
-                         TrainConfig(lr=1e-3, batch_size=8, max_epochs=2), seed=0,
-                         progress=False)
-    assert len(result.history) == 2
-    target = torch.from_numpy(pos[:2]).float()
-    for method in ("gradient", "lrp_epsilon_plus_flat"):
-        rel = attribute(method, result.model, torch.from_numpy(x[:2]), target)
-        assert rel.shape == (2, 4, 256) and torch.isfinite(rel).all()
-    with pytest.raises(Exception, match="no LRP rules of its own"):
-        attribute("lrp", result.model, torch.from_numpy(x[:2]), target)
+def test_model_example_registers_trains_and_is_explained():
+    (spec,) = load_models_from(EXAMPLES / "my_model.py")
+    try:
+        model = build_model("tiny", n_mics=4, window_length=256)
+        assert spec.source.startswith("file:") and model.arch_name == "tiny"
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((24, 4, 256)).astype(np.float32)
+        pos = rng.uniform([1, 4, 1], [2, 6, 1.5], (24, 3))
+        ids = np.repeat(np.arange(12), 2)
+        result = train_model(model, (x, pos, ids), (x[:8], pos[:8], ids[:8]),
+                             TrainConfig(lr=1e-3, batch_size=8, max_epochs=2), seed=0,
+                             progress=False)
+        assert len(result.history) == 2
+        target = torch.from_numpy(pos[:2]).float()
+        for method in ("gradient", "lrp_epsilon_plus_flat"):
+            rel = attribute(method, result.model, torch.from_numpy(x[:2]), target)
+            assert rel.shape == (2, 4, 256) and torch.isfinite(rel).all()
+        with pytest.raises(Exception, match="no LRP rules of its own"):
+            attribute("lrp", result.model, torch.from_numpy(x[:2]), target)
+    finally:
+        unregister_model("tiny")
 
 
 def test_geometry_example_is_a_six_mic_circle_no_preset_uses():

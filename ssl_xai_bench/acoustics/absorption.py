@@ -113,6 +113,24 @@ def _secant(log_error: Callable[[float], float], v0: float, slope0: float,
     return best
 
 
+def _renderer(room: tuple[float, float, float], t60: float, fs: float, c: float,
+              convention: str, source: tuple[float, ...], mics: tuple[tuple[float, ...], ...],
+              mode: str) -> Callable[..., np.ndarray]:
+    """``render(absorption, tail_t60=None) -> RIRs (k, L)`` from ``source`` to ``mics`` in
+    ``mode`` (``exact``, ``fast``), the image sources found once."""
+    conv = make_convention(convention, fs)
+    src, rec = np.asarray(source, dtype=np.float64), np.asarray(mics, dtype=np.float64)
+    n = image_sources.ism_length(t60, fs, mode, conv)
+    images, orders = image_sources.nearby_images(room, src, rec, fs, (n - conv.lo) * c / fs,
+                                                 image_sources.image_generator(mode))
+
+    def render(absorption: float, *tail: float) -> np.ndarray:
+        return image_sources.render_position(images, orders, absorption, room, t60, src, rec,
+                                             fs, c, mode, conv, *tail)[0]
+
+    return render
+
+
 @functools.lru_cache(maxsize=64)
 def calibrated_absorption(room: tuple[float, float, float], t60: float, fs: float, c: float,
                           convention: str, source: tuple[float, ...],
@@ -137,17 +155,11 @@ def calibrated_absorption(room: tuple[float, float, float], t60: float, fs: floa
     ValueError
         When no coefficient brings the measured T60 within :data:`CALIBRATION_ACCEPT`.
     """
-    conv = make_convention(convention, fs)
-    src, rec = np.asarray(source, dtype=np.float64), np.asarray(mics, dtype=np.float64)
-    n = image_sources.ism_length(t60, fs, "exact", conv)
-    images, orders = image_sources.nearby_images(room, src, rec, fs, (n - conv.lo) * c / fs,
-                                                 image_sources.image_generator("exact"))
+    render = _renderer(room, t60, fs, c, convention, source, mics, "exact")
 
     def log_error(v: float) -> float:
         absorption = -math.expm1(-math.exp(v))  # a = 1 - e^-u
-        rirs, _ = image_sources.render_position(images, orders, absorption, room, t60, src, rec,
-                                                fs, c, "exact", conv)
-        return math.log(measured_t60(rirs, fs) / t60)
+        return math.log(measured_t60(render(absorption), fs) / t60)
 
     v0 = math.log(-math.log1p(-image_sources.sabine_absorption(room, t60)))
     best = _secant(log_error, v0, -1.0, _LOG_U_RANGE, "wall absorption")
@@ -163,15 +175,9 @@ def calibrated_tail_t60(room: tuple[float, float, float], t60: float, fs: float,
     The image-source part uses :func:`calibrated_absorption` (same arguments).
     """
     absorption = calibrated_absorption(room, t60, fs, c, convention, source, mics)
-    conv = make_convention(convention, fs)
-    src, rec = np.asarray(source, dtype=np.float64), np.asarray(mics, dtype=np.float64)
-    n = image_sources.ism_length(t60, fs, "fast", conv)
-    images, orders = image_sources.nearby_images(room, src, rec, fs, (n - conv.lo) * c / fs,
-                                                 image_sources.image_generator("fast"))
+    render = _renderer(room, t60, fs, c, convention, source, mics, "fast")
 
     def log_error(v: float) -> float:
-        rirs, _ = image_sources.render_position(images, orders, absorption, room, t60, src, rec,
-                                                fs, c, "fast", conv, t60 * math.exp(v))
-        return math.log(measured_t60(rirs, fs) / t60)
+        return math.log(measured_t60(render(absorption, t60 * math.exp(v)), fs) / t60)
 
     return t60 * math.exp(_secant(log_error, 0.0, 1.0, _LOG_TAIL_RANGE, "tail decay time"))

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sp_fft
 
-CONVENTIONS = ("pyroomacoustics", "gpurir")
 PRA_FRAC_DELAY_LENGTH = 81
 GPURIR_WINDOW_S = 8e-3
 _POLY_DEGREE = 8  # fractional-delay polynomial order (see render_images)
@@ -34,6 +33,8 @@ class Convention:
     Kernel taps are at integer offsets ``lo..hi`` from ``floor(tau)`` with
     ``tau = d / c fs + offset``; the Hann window of width ``window`` samples is evaluated at the
     offset from ``tau`` (``window_on_tau``) or at the integer tap offset (pyroomacoustics' LUT).
+    ``tail``: samples a RIR of ``ceil(T60 fs)`` samples gets after it (pyroomacoustics: the
+    filter length; ``None``: rounded up to even, as gpuRIR does).
     """
 
     name: str
@@ -45,18 +46,30 @@ class Convention:
     window: float
     window_on_tau: bool
     highpass: bool
+    tail: int | None
 
 
 def convention(name: str, fs: float) -> Convention:
     """Constants of convention ``name`` (``pyroomacoustics`` or ``gpurir``) at ``fs`` Hz."""
-    if name == "pyroomacoustics":
-        h = PRA_FRAC_DELAY_LENGTH // 2
-        return Convention(name, False, 1.0, h, -h, h, 2.0 * h, False, True)
-    if name == "gpurir":
-        tw = GPURIR_WINDOW_S * fs
-        h = int(math.ceil(tw / 2))
-        return Convention(name, True, 1.0 / (4.0 * np.pi), 0, -h + 1, h, tw, True, False)
-    raise ValueError(f"rir_convention: unknown {name!r}; allowed: {list(CONVENTIONS)}")
+    if name not in _CONVENTIONS:
+        raise ValueError(f"rir_convention: unknown {name!r}; allowed: {list(CONVENTIONS)}")
+    return _CONVENTIONS[name](fs)
+
+
+def _pyroomacoustics(fs: float) -> Convention:
+    h = PRA_FRAC_DELAY_LENGTH // 2
+    return Convention("pyroomacoustics", False, 1.0, h, -h, h, 2.0 * h, False, True,
+                      PRA_FRAC_DELAY_LENGTH)
+
+
+def _gpurir(fs: float) -> Convention:
+    tw = GPURIR_WINDOW_S * fs
+    h = int(math.ceil(tw / 2))
+    return Convention("gpurir", True, 1.0 / (4.0 * np.pi), 0, -h + 1, h, tw, True, False, None)
+
+
+_CONVENTIONS = {"pyroomacoustics": _pyroomacoustics, "gpurir": _gpurir}
+CONVENTIONS: tuple[str, ...] = tuple(_CONVENTIONS)
 
 
 def kernel_taps(conv: Convention, frac: np.ndarray) -> np.ndarray:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyroomacoustics as pra
 
 from ssl_xai_bench.errors import ConfigError
-from ssl_xai_bench.validate import as_float, as_int, as_vector, check_mapping
+from ssl_xai_bench.validate import as_float, as_int, as_str, as_vector, check_mapping
 
 ARRAY_KINDS = ("line", "circle", "explicit")
 #: Most source-grid points a configuration may ask for (``x`` n times ``y`` n), checked on the
@@ -65,10 +66,7 @@ class ArrayConfig:
         d = check_mapping(d, tuple(cls.__dataclass_fields__), field_name)
         kw: dict[str, Any] = {}
         if "kind" in d:
-            kw["kind"] = str(d["kind"])
-            if kw["kind"] not in ARRAY_KINDS:
-                raise ConfigError(f"{field_name}.kind", f"unknown {d['kind']!r}; allowed: "
-                                  f"{list(ARRAY_KINDS)}")
+            kw["kind"] = as_str(d["kind"], f"{field_name}.kind", choices=ARRAY_KINDS)
         if "n_mics" in d:
             kw["n_mics"] = as_int(d["n_mics"], f"{field_name}.n_mics", minimum=1,
                                   maximum=MAX_MICS)
@@ -115,12 +113,11 @@ class ArrayConfig:
             return np.asarray(self.positions, dtype=np.float64).reshape(-1, 3)
         c = np.asarray(self.center, dtype=np.float64)
         phi = np.deg2rad(self.orientation_deg)
-        k = np.arange(self.n_mics, dtype=np.float64)
-        if self.kind == "line":  # pyroomacoustics.linear_2D_array convention
-            offs = (k - (self.n_mics - 1) / 2.0) * self.spacing
-            return c + np.stack([offs * np.cos(phi), offs * np.sin(phi), 0.0 * offs], axis=1)
-        ang = phi + 2.0 * np.pi * k / self.n_mics
-        return c + np.stack([self.radius * np.cos(ang), self.radius * np.sin(ang), 0.0 * k], 1)
+        if self.kind == "line":
+            xy = pra.linear_2D_array(c[:2], self.n_mics, phi, self.spacing)
+        else:
+            xy = pra.circular_2D_array(c[:2], self.n_mics, phi, self.radius)
+        return np.column_stack([xy.T, np.full(self.n_mics, c[2])])
 
     def label(self) -> str:
         """Short name, e.g. ``line16``, ``circle8``, ``explicit4``."""
@@ -206,10 +203,7 @@ class SourceGridConfig:
             if key in d:
                 kw[key] = as_int(d[key], f"{field_name}.{key}", minimum=0)
         if "split" in d:
-            kw["split"] = str(d["split"])
-            if kw["split"] not in SPLIT_RULES:
-                raise ConfigError(f"{field_name}.split", f"unknown {d['split']!r}; allowed: "
-                                  f"{list(SPLIT_RULES)}")
+            kw["split"] = as_str(d["split"], f"{field_name}.split", choices=SPLIT_RULES)
         if "test_region" in d:
             v = d["test_region"]
             if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or len(v) != 2:

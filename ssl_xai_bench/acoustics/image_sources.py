@@ -20,7 +20,6 @@ import pyroomacoustics as pra
 from scipy.signal import sosfiltfilt
 
 from ssl_xai_bench.acoustics.fractional_delay import (
-    PRA_FRAC_DELAY_LENGTH,
     Convention,
     image_distances,
     render_images,
@@ -35,9 +34,7 @@ FAST_ISM_ATTENUATION_DB = 15.0
 def rir_length(t60: float, fs: float, conv: Convention) -> int:
     """Samples per RIR: gpuRIR's even ``ceil(T60 fs)``; pyroomacoustics adds the filter length."""
     n = int(math.ceil(t60 * fs))
-    if conv.name == "gpurir":
-        return n + n % 2
-    return n + PRA_FRAC_DELAY_LENGTH
+    return n + (n % 2 if conv.tail is None else conv.tail)
 
 
 def direct_length(room: tuple[float, float, float], fs: float, c: float, conv: Convention) -> int:

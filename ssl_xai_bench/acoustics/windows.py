@@ -142,12 +142,6 @@ def iter_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db
                              masks)
 
 
-def render_sources(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_db: float,
-                   seed: int) -> list[RenderedSource]:
-    """All sources of :func:`iter_sources` as a list (small sets and tests only)."""
-    return list(iter_sources(scene, rirs, positions, snr_db, seed))
-
-
 def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
     """The per-window divisor ``(W,)`` of ``windows (W, M, T)`` for ``scene.input_scaling``
     ``mode`` (see :data:`ssl_xai_bench.acoustics.scene.INPUT_SCALINGS`; 1 for a silent window)."""
@@ -214,5 +208,5 @@ def render_windows(scene: SceneConfig, rirs: RIRSet, positions: np.ndarray, snr_
         masks=truth)
 
 
-__all__ = ["RenderedSource", "WindowSet", "iter_sources", "load_scene_corpus", "render_sources",
+__all__ = ["RenderedSource", "WindowSet", "iter_sources", "load_scene_corpus",
            "render_windows", "window_scale"]

@@ -166,17 +166,23 @@ def attribute(
     try:
         for start in range(0, inputs.shape[0], step):
             x = inputs[start:start + step].detach().to(device=device, dtype=dtype)
-            w = weights[start:start + step].to(device)
-            try:
-                result = spec.fn(model, x, w, **method_params)
-            except AttributionError:
-                raise
-            except Exception as exc:
-                raise AttributionError(spec.name, f"{type(exc).__name__}: {exc}") from exc
-            chunks.append(_check_output(spec.name, result, x.shape))
+            chunks.append(_run(spec, model, x, weights[start:start + step].to(device),
+                               method_params))
     finally:
         model.train(was_training)
     return torch.cat(chunks, dim=0)
+
+
+def _run(spec: Any, model: nn.Module, x: torch.Tensor, w: torch.Tensor,
+         params: dict[str, Any]) -> torch.Tensor:
+    """The method on one chunk, its output checked; any failure is an ``AttributionError``."""
+    try:
+        result = spec.fn(model, x, w, **params)
+    except AttributionError:
+        raise
+    except Exception as exc:
+        raise AttributionError(spec.name, f"{type(exc).__name__}: {exc}") from exc
+    return _check_output(spec.name, result, x.shape)
 
 
 __all__ = ["COMMON_PARAMS", "attribute", "resolve_params"]

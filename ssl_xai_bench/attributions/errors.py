@@ -8,6 +8,8 @@ field named, before any compute.
 
 from __future__ import annotations
 
+from ssl_xai_bench.errors import PluginLoadError
+
 
 class AttributionError(RuntimeError):
     """An attribution method failed; ``method`` names it and ``reason`` says why."""
@@ -18,7 +20,7 @@ class AttributionError(RuntimeError):
         self.reason = reason
 
 
-class MethodLoadError(ValueError):
+class MethodLoadError(PluginLoadError):
     """A method file or entry point could not be loaded or defines no method."""
 
 

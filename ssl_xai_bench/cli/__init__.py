@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from typing import Any
 
 from ssl_xai_bench.cli import commands
 from ssl_xai_bench.cli.commands import (
@@ -26,57 +27,58 @@ from ssl_xai_bench.cli.commands import (
     EXIT_INTERRUPTED,
     EXIT_OK,
 )
-from ssl_xai_bench.cli.options import add_config_options
+from ssl_xai_bench.cli.options import add_config_options, add_plugin_options
 from ssl_xai_bench.errors import ConfigError
 
 UPDATE_HELP = ("allow writing into a folder or file that git tracks (the committed reference "
                "results, docs/reproduction.md); refused without it")
 
 
-def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "run",
+def _command(sub: argparse._SubParsersAction, name: str, func: Any, **texts: str
+             ) -> argparse.ArgumentParser:
+    """The sub-command ``name`` (``help`` and ``description`` in ``texts``) run by ``func``."""
+    p = sub.add_parser(name, **texts)
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_run(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> None:
+    p = _command(sub, "run", commands.cmd_run,
         help="run the benchmark matrix (stages already stored are reused)",
         description="Run the benchmark: scenes -> training -> attribution -> "
         "metrics -> tables and report (in RESULTS_DIR/NAME, default runs/NAME).",
     )
-    add_config_options(p)
+    configured["run"] = p
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan (stages, estimated seconds, wall time) and exit")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_run)
-    p = sub.add_parser(
-        "plan",
+    p = _command(sub, "plan", commands.cmd_plan,
         help="estimate a run's cost per stage and its wall time on this machine",
         description="Estimate the cost of a run (nodes and seconds per stage, wall time on the "
         "configured workers and on other worker counts) without running it: calibrated to this "
         "machine by a short probe, and counting the stages the store already holds as free.",
     )
-    add_config_options(p)
+    configured["plan"] = p
     p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
                    help="scale the estimate by a short probe of this machine's speed "
                    "(default; --no-calibrate: the reference machine's rates)")
-    p.set_defaults(func=commands.cmd_plan)
-    p = sub.add_parser(
-        "train",
+    p = _command(sub, "train", commands.cmd_train,
         help="train the matrix's models and export their checkpoints",
         description="Train (or take from the store) every model of the matrix and export the "
         "weights with a weights.toml that 'run --config' reuses (paths relative to it: the "
         "folder can be moved or copied to another machine).",
     )
-    add_config_options(p)
+    configured["train"] = p
     p.add_argument("--out", default=None,
                    help="checkpoint folder (default RESULTS_DIR/NAME/checkpoints)")
     p.add_argument("--label", default="exported",
                    help="label of the exported weights (entries ARCH@LABEL)")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_train)
 
 
 def _add_results_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "merge",
+    p = _command(sub, "merge", commands.cmd_merge,
         help="merge the results folders of compatible runs",
         description="Merge results folders of compatible runs into one (refused, naming the "
         "field, when they are not compatible or a folder is given twice).",
@@ -85,9 +87,7 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the merged results folder")
     p.add_argument("--no-report", action="store_true", help="write tables only, no figures/HTML")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_merge)
-    p = sub.add_parser(
-        "report",
+    p = _command(sub, "report", commands.cmd_report,
         help="rebuild tables, figures and HTML from stored results",
         description="Rebuild tables, figures and the HTML report of a results "
         "folder without recomputing anything.",
@@ -100,9 +100,7 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None,
                    help="report folder (default RESULTS/report; tables in its tables/)")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_report)
-    p = sub.add_parser(
-        "compare",
+    p = _command(sub, "compare", commands.cmd_compare,
         help="did a fresh run reproduce a reference run? (metric by metric)",
         description="Compare a fresh run with a reference run (e.g. runs/default with the "
         "committed results/default): every metric row's 95 % CIs overlap, the methods rank "
@@ -112,9 +110,8 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("fresh", help="the fresh run's results folder (e.g. runs/default)")
     p.add_argument("reference", help="the reference results folder (e.g. results/default)")
     p.add_argument("--max-lines", type=int, default=20, help="differences listed (default 20)")
-    p.set_defaults(func=commands.cmd_compare)
-    p = sub.add_parser("reproduce", help="the study's numbers beside ours, claim by claim "
-                       "(RESULTS/reproduction.md)",
+    p = _command(sub, "reproduce", commands.cmd_reproduce,
+                 help="the study's numbers beside ours, claim by claim (RESULTS/reproduction.md)",
                        description="Write the reproduction report (the study's numbers beside "
                                    "ours with 95 % CIs and a verdict per claim) from a stored "
                                    "results folder; nothing is recomputed.")
@@ -126,33 +123,26 @@ def _add_results_commands(sub: argparse._SubParsersAction) -> None:
                    help="output Markdown file (default RESULTS/reproduction.md)")
     p.add_argument("--method", default="lrp", help="attribution method the claims are about")
     p.add_argument("--update-reference", action="store_true", help=UPDATE_HELP)
-    p.set_defaults(func=commands.cmd_reproduce)
 
 
-def _add_info_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "list",
+def _add_info_commands(sub: argparse._SubParsersAction, configured: dict[str, Any]) -> None:
+    p = _command(sub, "list", commands.cmd_list,
         help="list presets (with their planned time), models, geometries, methods and metrics",
         description="List presets (each with the wall time 'plan' gives on this machine, "
         "counting what the store holds), models, geometries, attribution methods (with family, "
         "parameters and source) and metrics.",
     )
-    p.add_argument("--methods-from", action="append", default=[], metavar="FILE",
-                   help="also load methods from this file; repeatable")
+    add_plugin_options(p)
     p.add_argument("--store", default=".ssl-xai-bench-cache",
                    help="artifact store the planned times count as done")
     p.add_argument("--no-time", dest="time", action="store_false",
                    help="skip the presets' planned times (no calibration probe)")
-    p.set_defaults(func=commands.cmd_list)
-    p = sub.add_parser(
-        "show-config",
+    p = _command(sub, "show-config", commands.cmd_show_config,
         help="print the resolved configuration",
         description="Print the resolved, validated configuration as JSON.",
     )
-    add_config_options(p)
-    p.set_defaults(func=commands.cmd_show_config)
-    p = sub.add_parser(
-        "cache",
+    configured["show-config"] = p
+    p = _command(sub, "cache", commands.cmd_cache,
         help="list or prune the artifact store",
         description="List the content-addressed artifact store (stage, what the artifact is "
         "of, size, age), or prune it: every artifact (--all) or one stage's (--stage); "
@@ -164,10 +154,12 @@ def _add_info_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true", help="prune: every artifact of the store")
     p.add_argument("--dry-run", action="store_true",
                    help="prune: list what would be removed, remove nothing")
-    p.set_defaults(func=commands.cmd_cache)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. The configuration options (run, plan, train, show-config)
+    name the package's own lists, which takes imports: with ``argv`` they are added only to
+    the command it names (other commands and ``--help`` start fast); without, to all."""
     parser = argparse.ArgumentParser(
         prog="ssl-xai-bench",
         description="Benchmark attribution (XAI) methods on deep speech source localizers.",
@@ -175,9 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_run(sub)
+    configured: dict[str, Any] = {}
+    _add_run(sub, configured)
     _add_results_commands(sub)
-    _add_info_commands(sub)
+    _add_info_commands(sub, configured)
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for name, command_parser in configured.items():
+        if argv is None or name == command:
+            add_config_options(command_parser)
     for command in sub.choices.values():  # --debug after the command too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the traceback of an error instead of one line")
@@ -186,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a user's error is one line on stderr (``--debug``: the traceback)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:

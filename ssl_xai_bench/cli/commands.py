@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ssl_xai_bench.cli.inventory import cmd_cache, cmd_list
-from ssl_xai_bench.cli.options import load, load_method_files
+from ssl_xai_bench.cli.options import load, plugin_files
 from ssl_xai_bench.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED_CELLS, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -50,9 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_run_outputs(cfg, update_reference=args.update_reference)
     predicted = _plan_summary(cfg)  # before any compute: what the plan said for this run
     start = time.perf_counter()
-    summary = run_benchmark(
-        cfg, methods_from=[str(Path(p).resolve()) for p in args.methods_from],
-        command=_command_line())
+    summary = run_benchmark(cfg, plugins=plugin_files(args), command=_command_line())
     out = cfg.results_path()
     if not args.no_report:
         build_outputs(out)
@@ -113,20 +111,21 @@ def _print_plan(cfg: Any, calibrate: bool) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    load_method_files(args.methods_from)
     return _print_plan(load(args), calibrate=args.calibrate)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ssl_xai_bench.harness.export import export_models
     from ssl_xai_bench.harness.preflight import check_run_outputs
+    from ssl_xai_bench.harness.runner import runtime_of
     from ssl_xai_bench.models.registry import model_arch
 
     cfg = load(args)
     model_arch(f"{cfg.matrix.models[0].partition('@')[0]}@{args.label}", "--label")
     out = Path(args.out or cfg.results_path() / "checkpoints")
     check_run_outputs(cfg, update_reference=args.update_reference, out=out, out_field="--out")
-    exported = export_models(cfg, out, label=args.label)
+    exported = export_models(cfg, out, label=args.label,
+                             runtime=runtime_of(cfg, plugin_files(args)))
     for f in exported["files"]:
         print(f"  {f['file']}: test MAE {f['test_mae_m']:.4f} m")
     print(f"{len(exported['files'])} checkpoint(s) in {out}; reuse them with "

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from ssl_xai_bench.cli.options import load_method_files
+from ssl_xai_bench.cli.options import load_plugins
 from ssl_xai_bench.errors import ConfigError
 
 EXIT_OK = 0
@@ -47,10 +47,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     from ssl_xai_bench.acoustics.geometry import NAMED_ARRAYS
     from ssl_xai_bench.attributions import list_methods
     from ssl_xai_bench.harness.presets import PRESETS, preset_dict
-    from ssl_xai_bench.metrics.catalogue import METRICS
-    from ssl_xai_bench.models.registry import MODELS
+    from ssl_xai_bench.metrics.registry import families
+    from ssl_xai_bench.models.registry import get_model_spec, model_names
 
-    load_method_files(args.methods_from)
+    load_plugins(args)
     times = preset_times(args.store) if args.time else {}
     print("presets:" + (f" (wall time: 'plan', calibrated to this machine, store {args.store})"
                         if times else ""))
@@ -58,9 +58,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<11} {preset_dict(name).get('description', '')}")
         if name in times:
             print(f"  {'':<11} {times[name]}")
-    print("models:")
-    for name, model in MODELS.items():
-        print(f"  {name:<11} {model.description}")
+    print("models (name, description, source):")
+    for name in model_names():
+        model = get_model_spec(name)
+        print(f"  {name:<11} {model.description}  [{model.source}]")
     print("geometries:")
     for name, geom in NAMED_ARRAYS.items():
         print(f"  {name:<11} {json.dumps(geom.to_dict())}")
@@ -70,10 +71,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {spec.name:<24} {spec.family:<12} {params}  [{spec.source}]")
         if spec.description:
             print(f"  {'':<24} {spec.description}")
-    print("metrics (name, category, direction, unit):")
-    for spec in METRICS.values():
-        arrow = "up" if spec.direction == "up" else "down"
-        print(f"  {spec.name:<32} {spec.category:<16} {arrow:<5} {spec.unit}")
+    print("metrics (name, category, direction, unit, source):")
+    for family in families():
+        for spec in family.metrics:
+            print(f"  {spec.name:<32} {spec.category:<16} {spec.direction:<5} {spec.unit}  "
+                  f"[{family.source}]")
     return EXIT_OK
 
 

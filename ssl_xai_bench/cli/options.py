@@ -26,94 +26,80 @@ def _names(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _field_options() -> list[tuple[str, str, dict[str, Any]]]:
+    """``(option, config field, argparse keywords)`` of every option that sets one field; the
+    choices are the package's own lists."""
+    from ssl_xai_bench.acoustics.absorption import ABSORPTIONS
+    from ssl_xai_bench.acoustics.fractional_delay import CONVENTIONS
+    from ssl_xai_bench.acoustics.image_sources import MODES
+    from ssl_xai_bench.acoustics.scene import SPEECH_SOURCES
+    from ssl_xai_bench.harness.config_sections import RUNNER_MODES
+
+    floats = {"type": _floats}
+    names = {"type": _names, "metavar": "NAME[,..]"}
+    return [
+        ("--name", "name", {"help": "run name (name); results go to RESULTS_DIR/NAME"}),
+        ("--seed", "seed", {"type": int, "help": "global seed (seed)"}),
+        ("--t60", "matrix.t60", {**floats, "metavar": "S[,S..]",
+                                 "help": "reverberation times, s (matrix.t60)"}),
+        ("--snr", "matrix.snr_db", {**floats, "metavar": "DB[,DB..]",
+                                    "help": "SNRs, dB (matrix.snr_db)"}),
+        ("--geometries", "matrix.geometries",
+         {**names, "help": "array geometries (matrix.geometries), see 'list'"}),
+        ("--models", "matrix.models", {**names, "help": "localizers (matrix.models)"}),
+        ("--methods", "matrix.methods",
+         {**names, "help": "attribution methods (matrix.methods), see 'list'"}),
+        ("--max-epochs", "training.max_epochs",
+         {"type": int, "help": "training budget (training.max_epochs)"}),
+        ("--rir-mode", "scene.rir_mode",
+         {"choices": MODES, "help": "RIR simulation (scene.rir_mode)"}),
+        ("--rir-convention", "scene.rir_convention",
+         {"choices": CONVENTIONS, "help": "RIR convention (scene.rir_convention)"}),
+        ("--absorption", "scene.absorption", {"choices": ABSORPTIONS, "help": (
+            "wall absorption: Sabine's formula (the study's) or calibrated so that the measured "
+            "T60 matches the target (scene.absorption)")}),
+        ("--speech", "scene.speech.source",
+         {"choices": SPEECH_SOURCES, "help": "speech source (scene.speech.source)"}),
+        ("--speech-path", "scene.speech.path",
+         {"metavar": "DIR", "help": "corpus folder (scene.speech.path)"}),
+        ("--results-dir", "output.results_dir",
+         {"help": "parent folder of run results (output.results_dir)"}),
+        ("--store", "output.store_dir", {"help": "artifact store folder (output.store_dir)"}),
+        ("--scheduler", "runner.scheduler", {"metavar": "ADDRESS", "help": (
+            "run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 (runner.scheduler; "
+            "workers need the package and the store path)")}),
+        ("--mode", "runner.mode", {"choices": RUNNER_MODES, "help": (
+            "local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)")}),
+        ("--workers", "runner.n_workers",
+         {"type": int, "help": "LocalCluster worker processes (runner.n_workers)"}),
+    ]
+
+
 def add_config_options(p: argparse.ArgumentParser) -> None:
+    """The options that mirror configuration fields, ``--weights``, the plug-in files and
+    ``--set``."""
+    from ssl_xai_bench.harness.presets import PRESETS
+
     g = p.add_argument_group("configuration (each mirrors a config field)")
-    g.add_argument(
-        "--preset",
-        default=None,
-        help="built-in preset: smoke, default, paper-lite, paper, full "
-        "(default: 'default', or the config file's own preset)",
-    )
+    g.add_argument("--preset", default=None, help=f"built-in preset: {', '.join(PRESETS)} "
+                   "(default: 'default', or the config file's own preset)")
     g.add_argument("--config", metavar="FILE", help="TOML config merged over the preset")
-    g.add_argument("--name", help="run name (name); results go to RESULTS_DIR/NAME")
-    g.add_argument("--seed", type=int, help="global seed (seed)")
+    for option, _, kwargs in _field_options():
+        g.add_argument(option, **kwargs)
     g.add_argument(
-        "--t60", type=_floats, metavar="S[,S..]", help="reverberation times, s (matrix.t60)"
-    )
-    g.add_argument("--snr", type=_floats, metavar="DB[,DB..]", help="SNRs, dB (matrix.snr_db)")
-    g.add_argument(
-        "--geometries",
-        type=_names,
-        metavar="NAME[,..]",
-        help="array geometries (matrix.geometries), see 'list'",
-    )
-    g.add_argument("--models", type=_names, metavar="NAME[,..]", help="localizers (matrix.models)")
-    g.add_argument(
-        "--methods",
-        type=_names,
-        metavar="NAME[,..]",
-        help="attribution methods (matrix.methods), see 'list'",
-    )
-    g.add_argument("--max-epochs", type=int, help="training budget (training.max_epochs)")
-    g.add_argument("--rir-mode", choices=["exact", "fast"], help="RIR simulation (scene.rir_mode)")
-    g.add_argument(
-        "--rir-convention",
-        choices=["pyroomacoustics", "gpurir"],
-        help="RIR convention (scene.rir_convention)",
-    )
-    g.add_argument(
-        "--absorption",
-        choices=["sabine", "calibrated"],
-        help="wall absorption: Sabine's formula (the study's) or calibrated so that the measured "
-        "T60 matches the target (scene.absorption)",
-    )
-    g.add_argument(
-        "--speech",
-        choices=["espeak", "cmu_arctic", "wav_dir"],
-        help="speech source (scene.speech.source)",
-    )
-    g.add_argument("--speech-path", metavar="DIR", help="corpus folder (scene.speech.path)")
-    g.add_argument(
-        "--weights",
-        action="append",
-        default=[],
-        metavar="MODEL[:T60/SNR]=PATH",
+        "--weights", action="append", default=[], metavar="MODEL[:T60/SNR]=PATH",
         help="external state_dict for a model entry, optionally for one condition "
         "(weights.MODEL), e.g. samplecnn@authors:0.15/25=model.pth: the entry "
         "'samplecnn@authors' is added to matrix.models if it is not there and evaluated "
-        "beside the other models; repeatable",
-    )
-    g.add_argument(
-        "--methods-from",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="Python file registering extra attribution methods; repeatable",
-    )
-    g.add_argument("--results-dir", help="parent folder of run results (output.results_dir)")
-    g.add_argument("--store", help="artifact store folder (output.store_dir)")
-    g.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask scheduler, e.g. tcp://127.0.0.1:8786 "
-        "(runner.scheduler; workers need the package and the store path)",
-    )
-    g.add_argument(
-        "--mode",
-        choices=["local", "inprocess", "scheduler"],
-        help="local: embedded Dask LocalCluster; inprocess: no Dask (runner.mode)",
-    )
-    g.add_argument("--workers", type=int, help="LocalCluster worker processes (runner.n_workers)")
-    g.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set any config field by dotted key, value in TOML syntax; repeatable",
-    )
+        "beside the other models; repeatable")
+    add_plugin_options(g)
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field by dotted key, value in TOML syntax; repeatable")
 
 
 def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The configuration layers of the options: one table of the field options and
+    ``--weights``, then one per ``--set``."""
     from ssl_xai_bench.harness.presets import parse_override
 
     o: dict[str, Any] = {}
@@ -125,28 +111,8 @@ def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
 
-    simple = {
-        "name": "name",
-        "seed": "seed",
-        "t60": "matrix.t60",
-        "snr": "matrix.snr_db",
-        "geometries": "matrix.geometries",
-        "models": "matrix.models",
-        "methods": "matrix.methods",
-        "max_epochs": "training.max_epochs",
-        "rir_mode": "scene.rir_mode",
-        "rir_convention": "scene.rir_convention",
-        "absorption": "scene.absorption",
-        "speech": "scene.speech.source",
-        "speech_path": "scene.speech.path",
-        "results_dir": "output.results_dir",
-        "store": "output.store_dir",
-        "scheduler": "runner.scheduler",
-        "mode": "runner.mode",
-        "workers": "runner.n_workers",
-    }
-    for attr, path in simple.items():
-        value = getattr(args, attr, None)
+    for option, path, _ in _field_options():
+        value = getattr(args, option.lstrip("-").replace("-", "_"), None)
         if value is not None:
             put(path, value)
     if getattr(args, "scheduler", None) and getattr(args, "mode", None) is None:
@@ -165,16 +131,34 @@ def overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [o] + [parse_override(s) for s in getattr(args, "set", [])]
 
 
-def load_method_files(paths: list[str]) -> None:
-    """Register the methods of each ``--methods-from`` file; any failure of a file (missing,
-    no method, an exception or ``sys.exit`` while it runs) is a ``ConfigError`` naming it."""
-    from ssl_xai_bench.attributions import load_methods_from
+#: What each plug-in option registers (``ssl_xai_bench.harness.plugin_files.OPTIONS``).
+PLUGIN_HELP = {"models": "localizers", "methods": "attribution methods",
+               "metrics": "metrics"}
 
-    for path in paths:
-        try:
-            load_methods_from(path)
-        except (FileNotFoundError, ValueError, ImportError, SyntaxError) as exc:
-            raise ConfigError("--methods-from", str(exc)) from None
+
+def add_plugin_options(p: Any) -> None:
+    """``--models-from``, ``--methods-from``, ``--metrics-from`` (each repeatable)."""
+    from ssl_xai_bench.harness.plugin_files import OPTIONS
+
+    for kind, option in OPTIONS.items():
+        p.add_argument(option, action="append", default=[], metavar="FILE",
+                       help=f"Python file registering extra {PLUGIN_HELP[kind]}; repeatable")
+
+
+def plugin_files(args: argparse.Namespace) -> dict[str, list[str]]:
+    """Kind -> the files of the plug-in options given."""
+    from ssl_xai_bench.harness.plugin_files import OPTIONS
+
+    return {kind: list(getattr(args, f"{kind}_from", []) or []) for kind in OPTIONS}
+
+
+def load_plugins(args: argparse.Namespace) -> None:
+    """Register the plug-ins of every ``--*-from`` file; any failure of a file (missing,
+    registers nothing, an exception or ``sys.exit`` while it runs) is a ``ConfigError`` naming
+    its option."""
+    from ssl_xai_bench.harness.plugin_files import load_plugin_files
+
+    load_plugin_files(plugin_files(args))
 
 
 def with_weight_entries(data: dict[str, Any], entries: list[str]) -> dict[str, Any]:
@@ -196,12 +180,12 @@ def load(args: argparse.Namespace):
     from ssl_xai_bench.harness.config import config_from_dict
     from ssl_xai_bench.harness.presets import resolve_layers
 
-    load_method_files(args.methods_from)
+    load_plugins(args)
     preset = args.preset if args.preset is not None else ("default" if not args.config else None)
     data = resolve_layers(preset, args.config, overrides(args))
     entries = [spec.partition("=")[0].partition(":")[0] for spec in args.weights]
     return config_from_dict(with_weight_entries(data, entries))
 
 
-__all__ = ["add_config_options", "load", "load_method_files", "overrides",
-           "with_weight_entries"]
+__all__ = ["add_config_options", "add_plugin_options", "load", "load_plugins", "overrides",
+           "plugin_files", "with_weight_entries"]

@@ -6,7 +6,8 @@ Written into ``<results_dir>/<name>/``:
   ``docs/design.md`` (mean, 95 % CI over sources, n, non-finite count, status, reason) and the
   method's ``family`` (the attribution registry's ``lrp``, ``gradient``, ``perturbation``,
   ``control`` or ``user``; ``baseline`` for the signal rows: microphones, constant, direct path);
-- ``model_skill.csv``: test-set localization error of each model and of the baselines;
+- ``model_skill.csv``: test-set localization error of each model and of the baselines, with the
+  paired gain over the trivial predictor (:func:`ssl_xai_bench.metrics.skill.predictor_skill`);
 - ``curves.csv``: manipulation curves (MAE vs fraction removed) per method and ranking;
 - ``tdoa.csv``: TDoA per variant and pair for microphone signals, the constant estimator and
   each method;
@@ -20,6 +21,9 @@ Written into ``<results_dir>/<name>/``:
 - ``paired_tests_all.csv``: the same with every method in turn as the reference (all ordered
   pairs; its ``reference == "lrp"`` rows are ``paired_tests.csv``): the report compares each
   method with the best of a column, and each method with the controls;
+- ``metrics.json``: every metric's spec (category, direction, unit, margin, headline column)
+  with its family and the family's source (built-in or a plug-in): the report's headline columns
+  come from it;
 - ``inspection/*.npz``: best and worst test source of each (model, condition) with every
   method's relevance (for the report's inspection figures and audio);
 - ``provenance.json`` and ``run_summary.json`` (what was computed, what failed).
@@ -30,6 +34,7 @@ Rows are sorted deterministically so the same stored results give byte-identical
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +51,11 @@ from ssl_xai_bench.harness.stages import baselines as baselines_stage
 from ssl_xai_bench.harness.stages import model as model_stage
 from ssl_xai_bench.harness.stages import windows as windows_stage
 from ssl_xai_bench.harness.store import ArtifactStore
-from ssl_xai_bench.metrics.catalogue import METRICS
 from ssl_xai_bench.metrics.comparisons import COLUMNS as COMPARISON_COLUMNS
 from ssl_xai_bench.metrics.comparisons import all_paired_tests, paired_tests
-from ssl_xai_bench.metrics.stats import summarize
-from ssl_xai_bench.models.evaluation import localization_errors, per_window_abs_error
+from ssl_xai_bench.metrics.registry import families, metric_specs
+from ssl_xai_bench.metrics.skill import predictor_skill
+from ssl_xai_bench.metrics.stats import SUMMARY_FIELDS
 
 LEADERBOARD_COLUMNS = [
     "model",
@@ -63,12 +68,7 @@ LEADERBOARD_COLUMNS = [
     "category",
     "direction",
     "unit",
-    "n_windows",
-    "n_sources",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "n_nonfinite",
+    *SUMMARY_FIELDS,
     "status",
     "reason",
 ]
@@ -78,6 +78,25 @@ BASELINE_FAMILY = "baseline"
 #: Registry family of the controls (random, energy): reference rows, not competitors.
 CONTROL_FAMILY = "control"
 CELL_COLUMNS = ["model", "condition", "t60", "snr_db", "geometry"]
+#: The run's metric specs (:func:`metrics_table`; ``ssl_xai_bench.report.headline`` reads it).
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class _Gathered:
+    """What the stored artifacts of a run hold: leaderboard rows (the metric cells', then the
+    signal rows'), the extra tables' frames, the failed cells and the failed metrics."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    curves: list[pd.DataFrame] = field(default_factory=list)
+    tdoa: list[pd.DataFrame] = field(default_factory=list)
+    spectra: list[pd.DataFrame] = field(default_factory=list)
+    failed_cells: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    failed_metrics: list[dict[str, str]] = field(default_factory=list)
+
+    def add_tables(self, art: Any, ident: dict[str, Any], curves: bool = True) -> None:
+        for name in ("curves", "tdoa", "spectra") if curves else ("tdoa", "spectra"):
+            getattr(self, name).append(_read_csv(art.file(f"{name}.csv"), ident))
 
 
 def collect(
@@ -91,88 +110,97 @@ def collect(
     store = ArtifactStore(cfg.store_path())
     out_dir.mkdir(parents=True, exist_ok=True)
     status = {(r.stage, r.key): r for r in results}
-    rows, curves, tdoa, failed_cells, failed_metrics = [], [], [], [], []
-    spectra: list[pd.DataFrame] = []
+    got = _Gathered()
     for cell in graph.cells:
-        ident = {k: cell[k] for k in CELL_COLUMNS}
-        ident["method"] = cell["method"]
-        res = status[("metrics", cell["metrics"])]
-        art = store.get("metrics", cell["metrics"]) if res.ok else None
-        if art is None:
-            failed_cells.append((ident, _one_line(res.reason or "artifact missing")))
-            continue
-        family = {"family": _family(cell["method"])}
-        for row in json.loads(art.file("rows.json").read_text("utf-8")):
-            rows.append({**ident, "status": "ok", "reason": "", **row, **family})
-            if row.get("status") == "failed":
-                failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
+        _gather_cell(got, store, cell, status[("metrics", cell["metrics"])])
+    got.rows += _failed_rows(got.failed_cells, got.rows)
+    for cond in graph.conditions:
+        _gather_signals(got, store, graph, cond)
+    _write_tables(got, store, graph, out_dir)
+    write_inspection(store, graph, out_dir / "inspection")
+    (out_dir / METRICS_FILE).write_text(json.dumps(metrics_table(), indent=2))
+    provenance = make_provenance(cfg, command)
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
+    summary = run_summary(results, got.failed_metrics)
+    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary
+
+
+def _gather_cell(got: _Gathered, store: ArtifactStore, cell: dict[str, Any],
+                 result: StageResult) -> None:
+    """The rows and tables of one (model, method, condition) cell, or its failure."""
+    ident = {**{k: cell[k] for k in CELL_COLUMNS}, "method": cell["method"]}
+    art = store.get("metrics", cell["metrics"]) if result.ok else None
+    if art is None:
+        got.failed_cells.append((ident, _one_line(result.reason or "artifact missing")))
+        return
+    family = {"family": _family(cell["method"])}
+    for row in json.loads(art.file("rows.json").read_text("utf-8")):
+        got.rows.append({**ident, "status": "ok", "reason": "", **row, **family})
+        if row.get("status") == "failed":
+            got.failed_metrics.append({"label": f"{ident['model']} {ident['method']} "
                                        f"{ident['condition']}", "metric": row["metric"],
                                        "reason": row.get("reason", "")})
-        curves.append(_read_csv(art.file("curves.csv"), ident))
-        tdoa.append(_read_csv(art.file("tdoa.csv"), ident))
-        spectra.append(_read_csv(art.file("spectra.csv"), ident))
-    rows += _failed_rows(failed_cells, rows)
-    for cond in graph.conditions:
-        ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
-        sig = store.get("signals", cond["signals"])
-        models = sorted({c["model"] for c in graph.cells if c["condition"] == cond["condition"]})
-        for model in models:
-            if sig is not None:
-                tdoa.append(_read_csv(sig.file("tdoa.csv"), {**ident, "model": model}))
-                spectra.append(_read_csv(sig.file("spectra.csv"), {**ident, "model": model}))
-                for row in json.loads(sig.file("rows.json").read_text("utf-8")):
-                    rows.append(
-                        {
-                            **ident,
-                            "model": model,
-                            "method": row.pop("method", "signals"),
-                            "status": "ok",
-                            "reason": "",
-                            **row,
-                            "family": BASELINE_FAMILY,
-                        }
-                    )
-    board = _frame(rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"])
-    board.to_csv(out_dir / "leaderboard.csv", index=False)
+    got.add_tables(art, ident)
+
+
+def _gather_signals(got: _Gathered, store: ArtifactStore, graph: StageGraph,
+                    cond: dict[str, Any]) -> None:
+    """The method-independent rows of a condition, once for every model evaluated there."""
+    sig = store.get("signals", cond["signals"])
+    if sig is None:
+        return
+    ident = {k: cond[k] for k in ("condition", "t60", "snr_db", "geometry")}
+    for model in sorted({c["model"] for c in graph.cells if c["condition"] == cond["condition"]}):
+        got.add_tables(sig, {**ident, "model": model}, curves=False)
+        for row in json.loads(sig.file("rows.json").read_text("utf-8")):
+            got.rows.append({**ident, "model": model, "method": row.pop("method", "signals"),
+                             "status": "ok", "reason": "", **row, "family": BASELINE_FAMILY})
+
+
+def _write_tables(got: _Gathered, store: ArtifactStore, graph: StageGraph,
+                  out_dir: Path) -> None:
+    """leaderboard, model skill, curves, TDoA, spectra and paired tests, as CSV."""
+    _frame(got.rows, LEADERBOARD_COLUMNS, ["model", "condition", "method", "metric"]).to_csv(
+        out_dir / "leaderboard.csv", index=False)
     skill_table(store, graph).to_csv(out_dir / "model_skill.csv", index=False)
-    _concat(curves, ["model", "condition", "method", "ranking", "fraction"]).to_csv(
-        out_dir / "curves.csv", index=False
-    )
-    _concat(tdoa, ["model", "condition", "method", "variant", "pair"]).to_csv(
-        out_dir / "tdoa.csv", index=False
-    )
-    _concat(spectra, ["model", "condition", "method", "f_low_hz"]).to_csv(
-        out_dir / "spectra.csv", index=False
-    )
+    for name, sort in (("curves", ["ranking", "fraction"]), ("tdoa", ["variant", "pair"]),
+                       ("spectra", ["f_low_hz"])):
+        _concat(getattr(got, name), ["model", "condition", "method", *sort]).to_csv(
+            out_dir / f"{name}.csv", index=False)
     every_pair = paired_tests_table(store, graph, reference=None)
     every_pair.to_csv(out_dir / "paired_tests_all.csv", index=False)
     # its rows against lrp are paired_tests(reference="lrp")'s (tests/metrics/test_comparisons)
     every_pair[every_pair["reference"] == "lrp"].to_csv(out_dir / "paired_tests.csv", index=False)
-    write_inspection(store, graph, out_dir / "inspection")
-    provenance = make_provenance(cfg, command)
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
-    failed = [r for r in results if not r.ok]
-    summary = {
+
+
+def run_summary(results: list[StageResult], failed_metrics: list[dict[str, str]]
+                ) -> dict[str, Any]:
+    """``run_summary.json``: nodes computed and stored per stage, failures, seconds and peak
+    memory per stage, and every computed node."""
+    return {
         "computed": _count(results, computed=True),
         "stored": _count(results, computed=False),
-        "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason} for r in failed],
+        "failed": [{"stage": r.stage, "label": r.label, "reason": r.reason}
+                   for r in results if not r.ok],
         "failed_metrics": failed_metrics,
-        "seconds": {
-            stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
-            for stage in sorted({r.stage for r in results})
-        },
-        "peak_rss_mb": {
-            stage: max(r.peak_rss_mb for r in results if r.stage == stage)
-            for stage in sorted({r.stage for r in results if r.computed})
-        },
+        "seconds": {stage: round(sum(r.seconds for r in results if r.stage == stage), 2)
+                    for stage in sorted({r.stage for r in results})},
+        "peak_rss_mb": {stage: max(r.peak_rss_mb for r in results if r.stage == stage)
+                        for stage in sorted({r.stage for r in results if r.computed})},
         "computed_nodes": sorted(
             ({"stage": r.stage, "label": r.label, "seconds": round(r.seconds, 2),
               "peak_rss_mb": r.peak_rss_mb} for r in results if r.computed),
-            key=lambda d: (d["stage"], d["label"]),
-        ),
+            key=lambda d: (d["stage"], d["label"])),
     }
-    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
-    return summary
+
+
+def metrics_table() -> list[dict[str, Any]]:
+    """``metrics.json``: every registered metric's spec (name, category, direction, unit,
+    description, margin, paired, headline column or None) with its family and the family's
+    source, in evaluation order; the report builds the headline columns from it."""
+    return [{**asdict(spec), "family": family.name, "source": family.source}
+            for family in families() for spec in family.metrics]
 
 
 def _failed_rows(
@@ -182,11 +210,12 @@ def _failed_rows(
     report (every registered metric when none succeeded), with their category, direction and
     unit, so a failed cell shows in every table and figure as 'failed', not as a gap."""
     names = list(dict.fromkeys(r["metric"] for r in ok_rows))
-    names = [n for n in names if n in METRICS] or list(METRICS)
+    specs = metric_specs()
+    names = [n for n in names if n in specs] or list(specs)
     out = []
     for ident, reason in failed_cells:
         for name in names:
-            spec = METRICS[name]
+            spec = specs[name]
             out.append({**ident, "metric": name, "category": spec.category,
                         "direction": spec.direction, "unit": spec.unit, "status": "failed",
                         "reason": reason, "family": _family(ident["method"])})
@@ -290,38 +319,8 @@ def _skill_rows(
         if art is not None:
             label = model if art.meta.get("source") != "external" else f"{model} (external)"
             model_preds[label] = model_stage.load_predictions(art)
-        trivial_mae = None
-        trivial_err = None
-        if "trivial" in model_preds:
-            trivial_err = per_window_abs_error(model_preds["trivial"], test.positions)
-        for predictor, pred in sorted(model_preds.items()):
-            ok = np.all(np.isfinite(pred), axis=1)
-            err = localization_errors(pred[ok], test.positions[ok])
-            per_window = per_window_abs_error(pred[ok], test.positions[ok])
-            stats = summarize(per_window, test.source_ids[ok], seed=0)
-            if predictor == "trivial":
-                trivial_mae = err["mae"]
-            gain = {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-            if trivial_err is not None:  # paired: the same windows, trivial error minus ours
-                gain = summarize(trivial_err[ok] - per_window, test.source_ids[ok], seed=0)
-            rows.append(
-                {
-                    **ident,
-                    "model": model,
-                    "predictor": predictor,
-                    **err,
-                    "ci_low": stats["ci_low"],
-                    "ci_high": stats["ci_high"],
-                    "n_windows": stats["n_windows"],
-                    "n_sources": stats["n_sources"],
-                    "gain_vs_trivial": gain["mean"],
-                    "gain_ci_low": gain["ci_low"],
-                    "gain_ci_high": gain["ci_high"],
-                }
-            )
-        for row in rows:
-            if row["model"] == model:
-                row["beats_trivial"] = bool(trivial_mae is not None and row["mae"] < trivial_mae)
+        rows += [{**ident, "model": model, **row} for row in predictor_skill(
+            model_preds, test.positions, test.source_ids)]
     return rows
 
 
@@ -336,6 +335,7 @@ def paired_tests_table(
     pairs); its rows with ``reference == "lrp"`` are the default table's rows. Metrics whose
     spec says ``paired=False`` (values on method-dependent windows) get no test.
     """
+    specs = metric_specs()
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for cell in graph.cells:
         groups.setdefault((cell["model"], cell["condition"]), []).append(cell)
@@ -349,7 +349,7 @@ def paired_tests_table(
         controls = {m for m in per_method if _family(m) == CONTROL_FAMILY}
         metrics = sorted(set.intersection(*(set(d) for d in per_method.values())))
         for metric in metrics:
-            spec = METRICS.get(metric)
+            spec = specs.get(metric)
             if spec is not None and not spec.paired:
                 continue
             values = {

@@ -94,19 +94,16 @@ _CONFIGURED: dict[str, Any] = {}
 
 
 def _configure_worker(runtime: dict[str, Any]) -> None:
-    """Thread counts and user method files, once per process."""
+    """Thread counts and the run's plug-in files, once per process."""
     import torch
+
+    from ssl_xai_bench.harness.plugin_files import load_once
 
     threads = runtime.get("torch_threads")
     if threads and _CONFIGURED.get("threads") != threads:
         torch.set_num_threads(int(threads))
         _CONFIGURED["threads"] = threads
-    for path in runtime.get("methods_from", ()):
-        if path not in _CONFIGURED.setdefault("methods_from", set()):
-            from ssl_xai_bench.attributions import load_methods_from
-
-            load_methods_from(path)
-            _CONFIGURED["methods_from"].add(path)
+    load_once(runtime.get("plugins", {}), _CONFIGURED.setdefault("plugins", set()))
 
 
 __all__ = ["StageResult", "StageSpec", "execute"]

@@ -27,7 +27,7 @@ from typing import Any
 from ssl_xai_bench.harness.config import BenchConfig
 from ssl_xai_bench.harness.graph import StageGraph, build_graph
 from ssl_xai_bench.harness.provenance import git_commit
-from ssl_xai_bench.harness.runner import run_graph
+from ssl_xai_bench.harness.runner import run_graph, runtime_of
 from ssl_xai_bench.harness.stages import model as model_stage
 from ssl_xai_bench.harness.stages import windows as windows_stage
 from ssl_xai_bench.harness.store import ArtifactStore
@@ -64,7 +64,7 @@ def export_models(cfg: BenchConfig, out: str | Path, label: str = "exported",
     """
     graph = build_graph(cfg)
     sub = training_graph(graph)
-    runtime = runtime or {"torch_threads": cfg.runner.threads_per_worker, "progress": False}
+    runtime = runtime or runtime_of(cfg)
     results = run_graph(sub, cfg, runtime)
     failed = [r for r in results if not r.ok]
     if failed:

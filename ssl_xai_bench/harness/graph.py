@@ -36,6 +36,7 @@ from ssl_xai_bench.harness.stages import metrics as metrics_stage
 from ssl_xai_bench.harness.stages import model as model_stage
 from ssl_xai_bench.harness.store import artifact_key, library_versions
 from ssl_xai_bench.hashing import file_sha256
+from ssl_xai_bench.metrics import registry as metric_registry
 from ssl_xai_bench.models.device import resolve_device
 from ssl_xai_bench.models.registry import get_model_spec
 
@@ -77,6 +78,11 @@ class _Keys:
             self._hashes[modules] = codehash.module_closure_hash(*modules)
         return self._hashes[modules]
 
+    def model(self, arch: str) -> str:
+        """A model's code: a plug-in's own hash, a built-in's network module closure."""
+        spec = get_model_spec(arch)
+        return spec.source_hash or self.modules(spec.network_module)
+
     def node(self, graph: StageGraph, stage: str, config: Any, inputs: dict[str, str],
              code: str, label: str) -> StageSpec:
         env = self.torch_environment if stage in TORCH_STAGES else self.environment
@@ -98,11 +104,41 @@ def _method_code(keys: _Keys, method: str, arch: str) -> str:
     return "+".join(parts)
 
 
-def build_graph(cfg: BenchConfig) -> StageGraph:
-    """The full stage graph of ``cfg`` (methods from files must be loaded before)."""
-    keys = _Keys(cfg.runner.threads_per_worker)
+def _stage_code(keys: _Keys) -> dict[str, str]:
+    """Each stage's code hash: its module's import closure (the built-in metric families are
+    in it), plus, for ``metrics`` and ``signals``, the code of every plug-in metric family
+    they run (``signals``: those that score the method-independent rows)."""
     code = {stage: keys.modules(module) for stage, module in STAGE_MODULES.items()}
+    extra = metric_registry.plugin_families()
+    code["metrics"] = "+".join([code["metrics"], *(f.source_hash for f in extra)])
+    code["signals"] = "+".join([code["signals"], *(f.source_hash for f in extra
+                                                   if f.score_signals is not None)])
+    return code
+
+
+def build_graph(cfg: BenchConfig) -> StageGraph:
+    """The full stage graph of ``cfg`` (plug-ins from files must be loaded before)."""
+    keys = _Keys(cfg.runner.threads_per_worker)
+    code = _stage_code(keys)
     graph = StageGraph()
+    _add_conditions(cfg, graph, keys, code)
+    mixtures = _mixture_models(cfg, graph, keys, code)
+    previous: dict[tuple[str, str], StageSpec] = {}  # curriculum: (geometry, model) -> node
+    for condition in graph.conditions:
+        for model_name in cfg.matrix.models:
+            chain = (condition["geometry"], model_name)
+            init = mixtures.get(chain)
+            if cfg.training.scope == "curriculum" and "@" not in model_name:
+                init = previous.get(chain)
+            previous[chain] = _add_model_cells(cfg, graph, keys, code, condition, model_name,
+                                               init)
+    return graph
+
+
+def _add_conditions(cfg: BenchConfig, graph: StageGraph, keys: _Keys,
+                    code: dict[str, str]) -> None:
+    """The nodes of every condition that no model uses (RIRs, windows, baselines, signal
+    rows); each condition is recorded in ``graph.conditions``."""
     att = cfg.attribution
     for geometry, scene in cfg.scenes():
         room = keys.node(graph, "rirs", rirs.Config(scene.room_part()), {}, code["rirs"],
@@ -121,47 +157,38 @@ def build_graph(cfg: BenchConfig) -> StageGraph:
                                      "geometry": geometry, "windows": win.key,
                                      "baselines": base.key, "signals": sig.key,
                                      "rirs": room.key})
-    mixtures = _mixture_models(cfg, graph, keys, code)
-    previous: dict[tuple[str, str], StageSpec] = {}  # curriculum: (geometry, model) -> node
-    for condition in graph.conditions:
-        cond, win = condition["condition"], condition["windows"]
-        for model_name in cfg.matrix.models:
-            arch = model_name.partition("@")[0]
-            network = keys.modules(get_model_spec(arch).network_module)
-            label = f"{model_name} {cond}"
-            inputs = {"windows": win}
-            chain = (condition["geometry"], model_name)
-            init = mixtures.get(chain)
-            if cfg.training.scope == "curriculum" and "@" not in model_name:
-                init = previous.get(chain)
-            if init is not None:
-                inputs["model:init"] = init.key
-            model = keys.node(graph, "model", _model_config(
-                cfg, model_name, condition, init is not None),
-                inputs, code["model"] + network, label)
-            previous[chain] = model
-            ctrl = keys.node(graph, "controls",
-                             controls.Config(cfg.seed, att.n_test_windows,
-                                             cfg.metrics.manipulation),
-                             {"model": model.key, "windows": win},
-                             code["controls"] + network, label)
-            for method in cfg.matrix.methods:
-                a_cfg = attribution.Config(method, dict(att.params.get(method, {})),
-                                           cfg.seed, att.target_mode, att.n_test_windows,
-                                           att.batch_size)
-                a_code = network + _method_code(keys, method, arch)
-                cell_label = f"{model_name} {method} {cond}"
-                rel = keys.node(graph, "attribution", a_cfg,
-                                {"model": model.key, "windows": win},
-                                code["attribution"] + a_code, cell_label)
-                met = keys.node(graph, "metrics", metrics_stage.Config(a_cfg, cfg.metrics),
-                                {"attribution": rel.key, "model": model.key,
-                                 "windows": win, "controls": ctrl.key},
-                                code["metrics"] + a_code, cell_label)
-                graph.cells.append({**condition, "model": model_name, "method": method,
-                                    "model_key": model.key, "attribution": rel.key,
-                                    "metrics": met.key})
-    return graph
+
+
+def _add_model_cells(cfg: BenchConfig, graph: StageGraph, keys: _Keys, code: dict[str, str],
+                     condition: dict[str, Any], model_name: str,
+                     init: StageSpec | None) -> StageSpec:
+    """One model entry at one condition (trained from ``init`` when given), its controls and
+    every method's attribution and metrics cells; returns the model node."""
+    cond, win, att = condition["condition"], condition["windows"], cfg.attribution
+    arch = model_name.partition("@")[0]
+    network = keys.model(arch)
+    label = f"{model_name} {cond}"
+    inputs = {"windows": win} | ({"model:init": init.key} if init is not None else {})
+    model = keys.node(graph, "model", _model_config(cfg, model_name, condition,
+                                                    init is not None),
+                      inputs, code["model"] + network, label)
+    ctrl = keys.node(graph, "controls",
+                     controls.Config(cfg.seed, att.n_test_windows, cfg.metrics.manipulation),
+                     {"model": model.key, "windows": win}, code["controls"] + network, label)
+    for method in cfg.matrix.methods:
+        a_cfg = attribution.Config(method, dict(att.params.get(method, {})), cfg.seed,
+                                   att.target_mode, att.n_test_windows, att.batch_size)
+        a_code = network + _method_code(keys, method, arch)
+        cell_label = f"{model_name} {method} {cond}"
+        rel = keys.node(graph, "attribution", a_cfg, {"model": model.key, "windows": win},
+                        code["attribution"] + a_code, cell_label)
+        met = keys.node(graph, "metrics", metrics_stage.Config(a_cfg, cfg.metrics),
+                        {"attribution": rel.key, "model": model.key, "windows": win,
+                         "controls": ctrl.key}, code["metrics"] + a_code, cell_label)
+        graph.cells.append({**condition, "model": model_name, "method": method,
+                            "model_key": model.key, "attribution": rel.key,
+                            "metrics": met.key})
+    return model
 
 
 def _mixture_models(cfg: BenchConfig, graph: StageGraph, keys: _Keys,
@@ -177,7 +204,7 @@ def _mixture_models(cfg: BenchConfig, graph: StageGraph, keys: _Keys,
         for model_name in cfg.matrix.models:
             if "@" in model_name:
                 continue  # external weights are not trained
-            network = keys.modules(get_model_spec(model_name).network_module)
+            network = keys.model(model_name)
             training = _resolved(cfg.training.for_model(model_name))
             out[(geometry, model_name)] = keys.node(
                 graph, "model", model_stage.Config(model_name, cfg.seed, training=training,

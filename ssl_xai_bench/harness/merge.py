@@ -10,7 +10,7 @@ for the same cell are refused.
 
 The merged folder has the same tables as a run (``leaderboard.csv``, ``model_skill.csv``,
 ``curves.csv``, ``tdoa.csv``, ``spectra.csv``, ``paired_tests.csv``, ``paired_tests_all.csv``,
-``inspection/``), a
+``inspection/``, ``metrics.json``: the union of the metric specs), a
 ``provenance.json`` whose configuration has the union of the matrices and which lists every
 source folder's provenance under ``merged_from``, and a ``run_summary.json`` summing theirs.
 """
@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.harness.collect import METRICS_FILE
 from ssl_xai_bench.harness.config import NOT_HASHED
 from ssl_xai_bench.hashing import stable_hash
 
@@ -135,6 +136,25 @@ def _merge_table(name: str, folders: list[Path]) -> pd.DataFrame | None:
     return unique[data].sort_values(key, kind="stable").reset_index(drop=True)
 
 
+def _copy_inspection(paths: list[Path], out: Path) -> None:
+    (out / "inspection").mkdir(exist_ok=True)
+    for path in paths:
+        for npz in sorted((path / "inspection").glob("*.npz")):
+            shutil.copy2(npz, out / "inspection" / npz.name)
+
+
+def _merge_metric_specs(paths: list[Path], out: Path) -> None:
+    """``metrics.json``: the union of the folders' metric specs by name (the first folder's
+    spec of a name wins; the runs are compatible, so they agree); none if no folder has one."""
+    specs: dict[str, Any] = {}
+    for path in paths:
+        if (path / METRICS_FILE).is_file():
+            for spec in json.loads((path / METRICS_FILE).read_text("utf-8")):
+                specs.setdefault(spec["name"], spec)
+    if specs:
+        (out / METRICS_FILE).write_text(json.dumps(list(specs.values()), indent=2))
+
+
 def merge_results(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
     """Merge the results ``folders`` into ``out``; returns the merged provenance.
 
@@ -165,10 +185,8 @@ def merge_results(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
     for name, table in tables.items():
         if table is not None:
             table.to_csv(out / name, index=False)
-    (out / "inspection").mkdir(exist_ok=True)
-    for path in paths:
-        for npz in sorted((path / "inspection").glob("*.npz")):
-            shutil.copy2(npz, out / "inspection" / npz.name)
+    _copy_inspection(paths, out)
+    _merge_metric_specs(paths, out)
     config = _merged_config([p["config"] for p in provs])
     provenance = {
         **{k: provs[0].get(k) for k in ("package_version", "seed", "versions")},

@@ -17,13 +17,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.harness.config import BenchConfig
 from ssl_xai_bench.harness.execute import StageResult, execute
 from ssl_xai_bench.harness.graph import StageGraph
+from ssl_xai_bench.harness.plugin_files import resolved
 
 #: Environment of the worker processes: glibc malloc tuned so freed memory is reused instead of
 #: being unmapped and page-faulted in again (tensors of LocCNN's first layers exceed glibc's
@@ -160,21 +161,27 @@ class _progress:
             self.bar.close()
 
 
+def runtime_of(cfg: BenchConfig,
+               plugins: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """What every node of a run gets besides its config: the torch thread count (the same in
+    every mode: CPU reductions, and so trained weights, depend on it, and results must not
+    depend on where the graph ran; it is part of the keys) and the plug-in files to load."""
+    return {"plugins": resolved(plugins or {}), "progress": False,
+            "torch_threads": cfg.runner.threads_per_worker}
+
+
 def run_benchmark(
-    cfg: BenchConfig, methods_from: list[str] | None = None, command: str = ""
+    cfg: BenchConfig, plugins: Mapping[str, Sequence[str]] | None = None, command: str = ""
 ) -> dict[str, Any]:
-    """Build the graph of ``cfg``, run it, and write the run's tables. Returns the run summary."""
+    """Build the graph of ``cfg``, run it, and write the run's tables. Returns the run summary.
+
+    ``plugins``: the run's plug-in files, kind (``models``, ``methods``, ``metrics``) -> paths,
+    already loaded here (:mod:`ssl_xai_bench.harness.plugin_files`); every worker loads them."""
     from ssl_xai_bench.harness.collect import collect
     from ssl_xai_bench.harness.graph import build_graph
 
     graph = build_graph(cfg)
-    # The same torch thread count in every mode: CPU reductions (and so trained weights) depend
-    # on it, and results must not depend on where the graph ran (it is part of the keys).
-    runtime = {
-        "methods_from": list(methods_from or []),
-        "progress": False,
-        "torch_threads": cfg.runner.threads_per_worker,
-    }
+    runtime = runtime_of(cfg, plugins)
     start = time.perf_counter()
     results = run_graph(graph, cfg, runtime)
     graph_seconds = time.perf_counter() - start

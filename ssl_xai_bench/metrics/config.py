@@ -2,7 +2,8 @@
 
 The table is flat (``tdoa_nfft = 0``, ``manipulation_fractions = [...]``); each key belongs to
 exactly one family's settings dataclass (fields, defaults and checks live in the family's
-module, :mod:`ssl_xai_bench.metrics.catalogue` lists the families), plus the shared
+module, :mod:`ssl_xai_bench.metrics.registry` lists the families: the built-ins and the
+plug-ins registered before the configuration is read), plus the shared
 ``n_bootstrap``, ``ci_level`` and ``target_mode``. A family's settings are read as an attribute
 named after the family: ``config.tdoa.tdoa_nfft``. :meth:`MetricsConfig.from_dict` refuses unknown
 keys and bad values with :class:`ssl_xai_bench.errors.ConfigError` naming ``metrics.<key>``;
@@ -18,14 +19,12 @@ from typing import Any
 from ssl_xai_bench import validate as check
 from ssl_xai_bench.attributions.target import TARGET_MODES
 from ssl_xai_bench.errors import ConfigError
-from ssl_xai_bench.metrics.catalogue import FAMILIES
-from ssl_xai_bench.metrics.spec import Family
-
-SHARED_KEYS = ("n_bootstrap", "ci_level", "target_mode")
+from ssl_xai_bench.metrics.registry import families
+from ssl_xai_bench.metrics.spec import SHARED_KEYS, Family
 
 
 def _default_settings() -> dict[str, Any]:
-    return {f.name: f.settings() for f in FAMILIES}
+    return {f.name: f.settings() for f in families()}
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class MetricsConfig:
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         """Every key of the ``[metrics]`` table."""
-        return SHARED_KEYS + tuple(f.name for fam in FAMILIES for f in fields(fam.settings))
+        return SHARED_KEYS + tuple(f.name for fam in families() for f in fields(fam.settings))
 
     @classmethod
     def from_dict(cls, d: Any, field_prefix: str = "metrics") -> MetricsConfig:
@@ -84,7 +83,7 @@ class MetricsConfig:
             kw["target_mode"] = check.as_str(d["target_mode"], f"{field_prefix}.target_mode",
                                              choices=TARGET_MODES)
         settings = {}
-        for family in FAMILIES:
+        for family in families():
             own = {f.name: _tupled(d[f.name]) for f in fields(family.settings) if f.name in d}
             settings[family.name] = family.settings(**own)
             settings[family.name].validate()
@@ -93,14 +92,14 @@ class MetricsConfig:
     def to_dict(self) -> dict[str, Any]:
         """The flat table (TOML/JSON-friendly); ``from_dict(to_dict())`` round-trips."""
         out: dict[str, Any] = {k: getattr(self, k) for k in SHARED_KEYS}
-        for family in FAMILIES:
-            out.update({k: _listed(v) for k, v in asdict(self.settings[family.name]).items()})
+        for family in families():
+            out.update({k: _listed(v) for k, v in asdict(self.of(family)).items()})
         return out
 
     def validate_for(self, n_mics: int, n_samples: int) -> None:
         """Checks that need the input shape ``(M, T)``; raise ``ConfigError`` before compute."""
-        for family in FAMILIES:
-            self.settings[family.name].validate_for(n_mics, n_samples)
+        for family in families():
+            self.of(family).validate_for(n_mics, n_samples)
 
 
 def _tupled(value: Any) -> Any:

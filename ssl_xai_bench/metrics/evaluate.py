@@ -1,4 +1,4 @@
-"""Evaluation of one cell: every family of the catalogue, in order, each number with n and a CI.
+"""Evaluation of one cell: every registered metric family, in order, each number with n and a CI.
 
 Inputs are plain arrays on a WindowSet-like object ``data`` with attributes ``windows (N, M, T)``,
 ``direct (N, M, T)`` (direct-path component, may be None), ``positions (N, 3)`` m,
@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from ssl_xai_bench.metrics.catalogue import FAMILIES
 from ssl_xai_bench.metrics.config import MetricsConfig
 from ssl_xai_bench.metrics.forward_cache import SharedForwards
 from ssl_xai_bench.metrics.manipulation import (
@@ -36,6 +35,7 @@ from ssl_xai_bench.metrics.manipulation import (
     batched_predict,
     control_curves,
 )
+from ssl_xai_bench.metrics.registry import families as registered_families
 from ssl_xai_bench.metrics.spec import Family, MethodCell, Scores, SignalCell
 from ssl_xai_bench.metrics.stats import summarize
 
@@ -128,12 +128,13 @@ def _check_data(data: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_signals(data: Any, config: MetricsConfig,
-                     families: Sequence[Family] = FAMILIES) -> MethodResults:
+                     families: Sequence[Family] | None = None) -> MethodResults:
     """Method-independent rows: microphone signals, the lag-0 estimator and the direct path.
 
     Rows carry a ``method`` key (``microphones``, ``constant``, ``direct_path``); the TDoA table
-    has the same estimators. ``families`` defaults to the catalogue's.
+    has the same estimators. ``families`` defaults to the registered ones.
     """
+    families = registered_families() if families is None else families
     x, _ = _check_data(data)
     config.validate_for(x.shape[1], x.shape[2])
     rec = _Recorder(data.source_ids, config, seed=0, families=families)
@@ -178,7 +179,7 @@ def evaluate_method(
     config: MetricsConfig,
     seed: int,
     controls: dict[str, np.ndarray] | None = None,
-    families: Sequence[Family] = FAMILIES,
+    families: Sequence[Family] | None = None,
     removal_seed: int = 0,
 ) -> MethodResults:
     """Every metric of one (model, method) cell.
@@ -203,11 +204,12 @@ def evaluate_method(
         The control curves from :func:`evaluate_controls` (same model and windows); when given
         they are used instead of recomputed (``seed`` then no longer draws the random ranking).
     families : sequence of Family
-        The metric families to run, in order (default: the catalogue's).
+        The metric families to run, in order (default: the registered ones, built-ins first).
     removal_seed : int
         Draws the removal baselines' noise and donors; the same for every method of a model
         and for its controls (:func:`evaluate_controls`).
     """
+    families = registered_families() if families is None else families
     x, _ = _check_data(data)
     rel = np.asarray(relevance, dtype=np.float32)
     if rel.shape != x.shape:

@@ -15,7 +15,8 @@ A channel that is identically zero has no defined GCC-PHAT (0/0): its estimates 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -84,13 +85,38 @@ def gcc_phat_lags(
         Integer lags in samples; NaN where a channel of the pair is identically zero.
     """
     x = np.asarray(signals)
+    n, bound, pairs = _checked(x, pairs, nfft, max_lag, dtype, workers)
+    used = np.unique(pairs)  # the channels transformed; pairs index them by position
+    pi, pj = np.searchsorted(used, pairs[:, 0]), np.searchsorted(used, pairs[:, 1])
+    out = np.full((x.shape[0], pairs.shape[0]), np.nan)
+    batch = _PairBatch(out, n, bound, max(1, int(chunk_elements) // n), np.dtype(dtype))
+    runs = _pair_runs(pi, pj)
+    step = max(1, _SPECTRUM_ELEMENTS // (used.size * n))
+    with _torch_threads(workers):
+        for start in range(0, x.shape[0], step):
+            chunk = np.ascontiguousarray(x[start : start + step][:, used], dtype=dtype)
+            shifted, conj = _whitened_spectra(chunk, n)
+            silent = ~np.any(chunk != 0, axis=-1)  # (c, len(used))
+            for w in range(chunk.shape[0]):
+                for i, j0, sel in runs:
+                    batch.add(shifted[w, j0 : j0 + sel.size], conj[w, i], start + w, sel)
+            batch.flush()
+            rows = np.arange(start, start + chunk.shape[0])
+            out[rows] = np.where(silent[:, pi] | silent[:, pj], np.nan, out[rows])
+    return out
+
+
+def _checked(x: np.ndarray, pairs: np.ndarray, nfft: int | None, max_lag: np.ndarray | None,
+             dtype: type, workers: int | None) -> tuple[int, np.ndarray | None, np.ndarray]:
+    """The FFT length, the per-pair lag bounds (None: every lag) and the pairs of
+    :func:`gcc_phat_lags`, its arguments checked."""
     if x.ndim != 3:
         raise ValueError(f"signals: expected shape (N, M, T), got {x.shape}")
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype: must be float32 or float64, got {np.dtype(dtype)}")
     if workers is not None and int(workers) < 1:
         raise ValueError(f"workers: must be None or >= 1, got {workers}")
-    n_win, n_mics, n_t = x.shape
+    _, n_mics, n_t = x.shape
     pairs = mic_pairs(n_mics, pairs)
     n = nextpow2(2 * n_t + 1) if nfft is None else int(nfft)
     if n < n_t or n % 2:
@@ -101,32 +127,20 @@ def gcc_phat_lags(
         if bound.shape[0] != pairs.shape[0] or bound.min() < 0:
             raise ValueError(f"max_lag: need {pairs.shape[0]} non-negative bounds, got {bound}")
         bound = np.minimum(bound, n // 2 - 1)
-    used = np.unique(pairs)
-    pos = np.full(n_mics, -1)
-    pos[used] = np.arange(used.size)
-    pi, pj = pos[pairs[:, 0]], pos[pairs[:, 1]]
-    out = np.full((n_win, pairs.shape[0]), np.nan)
-    batch = _PairBatch(out, n, bound, max(1, int(chunk_elements) // n), np.dtype(dtype))
-    runs = _pair_runs(pi, pj)
-    step = max(1, _SPECTRUM_ELEMENTS // (used.size * n))
+    return n, bound, pairs
+
+
+@contextlib.contextmanager
+def _torch_threads(workers: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to ``workers`` (None: unchanged), restored after."""
     threads = torch.get_num_threads()
     try:
         if workers is not None and int(workers) != threads:
             torch.set_num_threads(int(workers))
-        for start in range(0, n_win, step):
-            chunk = np.ascontiguousarray(x[start : start + step][:, used], dtype=dtype)
-            shifted, conj = _whitened_spectra(chunk, n)
-            silent = ~np.any(chunk != 0, axis=-1)  # (c, len(used))
-            for w in range(chunk.shape[0]):
-                for i, j0, sel in runs:
-                    batch.add(shifted[w, j0 : j0 + sel.size], conj[w, i], start + w, sel)
-            batch.flush()
-            rows = np.arange(start, start + chunk.shape[0])
-            out[rows] = np.where(silent[:, pi] | silent[:, pj], np.nan, out[rows])
+        yield
     finally:
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-    return out
 
 
 #: Spectrum samples (windows x channels x nfft) transformed and whitened at once.
@@ -199,22 +213,4 @@ class _PairBatch:
         self.fill = 0
 
 
-def gcc_phat_reference(sig: np.ndarray, refsig: np.ndarray, max_lag: int | None = None) -> int:
-    """The authors' per-window GCC-PHAT lag (numpy FFTs, every lag, signed argmax).
-
-    Mirrors ``utils.gcc_phat`` + ``np.argmax(cc) - len(cc)/2`` of lucacoma/XAISrcLoc, returning
-    the integer lag (their ``-len/2`` offset of half a sample cancels against the ground truth
-    computed the same way). With ``max_lag`` only lags ``|tau| <= max_lag`` are searched (the
-    ``bounded`` variant, same order). Kept as the reference for tests and the speed benchmark.
-    """
-    n = nextpow2(sig.shape[0] + refsig.shape[0] + 1)
-    r = np.fft.rfft(sig, n=n) * np.conj(np.fft.rfft(refsig, n=n))
-    cc = np.fft.irfft(r / np.abs(r), n=n)
-    half = n // 2
-    cc = np.concatenate((cc[-half:], cc[: half + 1]))
-    if max_lag is not None:
-        return int(np.argmax(cc[half - max_lag : half + max_lag + 1])) - max_lag
-    return int(np.argmax(cc)) - half
-
-
-__all__ = ["gcc_phat_lags", "gcc_phat_reference", "mic_pairs", "nextpow2"]
+__all__ = ["gcc_phat_lags", "mic_pairs", "nextpow2"]

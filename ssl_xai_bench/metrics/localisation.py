@@ -53,11 +53,13 @@ from ssl_xai_bench.metrics import quantus_speed
 from ssl_xai_bench.metrics.quantus_speed import fast_quantus_asserts
 from ssl_xai_bench.metrics.spec import (
     Family,
+    Headline,
     MethodCell,
     MetricSpec,
     NoSettings,
     Scores,
     SignalCell,
+    with_headlines,
 )
 
 NOT_APPLICABLE = ("not applicable: these windows carry no simulated components (recorded or "
@@ -258,8 +260,12 @@ def _specs() -> tuple[MetricSpec, ...]:
     return tuple(specs + gains)
 
 
-FAMILY = Family(name="localisation", metrics=_specs(), settings=NoSettings, score=_score,
-                score_signals=_score_signals)
+HEADLINES = {"localisation_auc_rest_gain_vs_energy": Headline(
+    "Localisation", "Loc.", ("localisation_auc_rest_gain_vs_energy",),
+    "the energy control (gain > 0) and the controls", order=7)}
+
+FAMILY = Family(name="localisation", metrics=with_headlines(_specs(), HEADLINES),
+                settings=NoSettings, score=_score, score_signals=_score_signals)
 """Quantus' localisation metrics against the simulator's direct-path, onset and rest masks."""
 
 

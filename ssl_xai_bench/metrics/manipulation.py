@@ -40,11 +40,8 @@ from ssl_xai_bench.metrics.manipulation_curves import (
     control_key,
     curve_area,
     curve_predictions,
-    random_order,
-    ranking_order,
     relevance_key,
     top_k_masks,
-    zero_top,
 )
 from ssl_xai_bench.metrics.removal import (
     REMOVAL_BASELINES,
@@ -53,7 +50,14 @@ from ssl_xai_bench.metrics.removal import (
     make_removal,
     suffix,
 )
-from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
+from ssl_xai_bench.metrics.spec import (
+    Family,
+    Headline,
+    MethodCell,
+    MetricSpec,
+    Scores,
+    with_headlines,
+)
 from ssl_xai_bench.metrics.stats import summarize
 
 CURVE_COLUMNS = ["ranking", "fraction", "mae", "ci_low", "ci_high", "n", "baseline", "change"]
@@ -114,48 +118,6 @@ class ManipulationSettings:
             return make_removal(baseline, windows, source_ids, seed, self.removal_noise)
         except ValueError as exc:
             raise ConfigError("metrics.removal_baselines", str(exc)) from None
-
-
-def manipulation_errors(
-    model: nn.Module,
-    windows: np.ndarray,
-    positions: np.ndarray,
-    relevance: np.ndarray,
-    fractions: Sequence[float] = PAPER_FRACTIONS,
-    seed: int = 0,
-    batch_size: int = 64,
-    rankings: Sequence[str] = RANKINGS,
-    baseline_errors: np.ndarray | None = None,
-    removal: Removal | None = None,
-) -> dict[str, np.ndarray]:
-    """Per-window localization error (m) after removing the top fraction of samples (MoRF, per
-    sample) of each ranking, ``ranking -> (N, F)``; ``removal`` default: zero on ``windows``.
-
-    ``seed`` draws the ``random`` ranking; ``baseline_errors`` ``(N,)``: the errors of the
-    unmanipulated windows if known (saves the ``P = 0`` forward).
-    """
-    x = np.asarray(windows, dtype=np.float32)
-    rel = np.asarray(relevance)
-    if rel.shape != x.shape:
-        raise ValueError(f"relevance: shape {rel.shape} differs from windows {x.shape}")
-    for r in rankings:
-        if r not in RANKINGS:
-            raise ValueError(f"rankings: unknown ranking {r!r}; allowed: {list(RANKINGS)}")
-    fr = np.asarray(fractions, dtype=np.float64)
-    if np.any((fr < 0) | (fr >= 1)):
-        raise ValueError(f"fractions: must lie in [0, 1), got {fr.tolist()}")
-    pos = np.asarray(positions, dtype=np.float64)
-    removal = removal or make_removal(STUDY_BASELINE, x, np.zeros(len(x)), seed)
-    keys = {r: (relevance_key(rel, RELEVANCE_CURVES["morf"]), "sample") if r == "relevance"
-            else (control_key(r, x, seed), "sample") for r in rankings}
-    unmodified = np.round(fr * x[0].size) == 0
-    base = None if baseline_errors is None else np.full((len(x), 3), np.nan)
-    preds = curve_predictions(model, removal, keys, fr, batch_size, base)
-    out = {r: np.abs(p - pos[:, None, :]).mean(axis=-1) for r, p in preds.items()}
-    if base is not None:
-        for curve in out.values():
-            curve[:, unmodified] = np.asarray(baseline_errors, float)[:, None]
-    return out
 
 
 def control_curves(model: nn.Module, x: np.ndarray, source_ids: np.ndarray,
@@ -328,8 +290,17 @@ def _specs() -> tuple[MetricSpec, ...]:
         for b in REMOVAL_BASELINES for name, direction, unit, description, margin in _METRICS)
 
 
-FAMILY = Family(name="manipulation", metrics=_specs(), settings=ManipulationSettings,
-                score=_score)
+#: The headline column of the family: the symmetric relevance gain under the noisy removal,
+#: else (a run without it) under zero removal, else the gap over random removal.
+HEADLINES = {"manipulation_srg_noisy_linear": Headline(
+    "Manipulation", "Manip.", ("manipulation_srg_noisy_linear",),
+    "no gain (MoRF no steeper than LeRF) and the controls",
+    fallbacks=(("manipulation_srg", "no gain (MoRF no steeper than LeRF) and the controls"),
+               ("manipulation_gap_at_10", "random removal (gap > 0) and the controls")),
+    order=2)}
+
+FAMILY = Family(name="manipulation", metrics=with_headlines(_specs(), HEADLINES),
+                settings=ManipulationSettings, score=_score)
 """Experiment A of the study: relevance-ranked removal against the energy and random controls,
 under every removal baseline."""
 
@@ -346,10 +317,6 @@ __all__ = [
     "curve_area",
     "derived_scores",
     "gap_at",
-    "manipulation_errors",
     "normalised_area_between",
-    "random_order",
-    "ranking_order",
     "top_k_masks",
-    "zero_top",
 ]

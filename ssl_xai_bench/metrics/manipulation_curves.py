@@ -15,7 +15,7 @@ one fraction in batched forwards: outputs ``(N, F, 3)`` metres per curve.
 The ranked sets are found without sorting: one ``np.partition`` per ranking places the ``k``-th
 key of every fraction; a sample is removed if its key is below that threshold, plus the first (in
 memory order) of those equal to it until ``k`` are removed: exactly the first ``k`` entries of
-the stable sort (:func:`ranking_order`, kept as the reference the tests compare with). Ties keep
+the stable sort (``tests/metrics/reference.py`` keeps that sort as the reference). Ties keep
 memory order; NaN relevance ranks last in either order.
 """
 
@@ -51,28 +51,6 @@ RELEVANCE_CURVES: dict[str, CurveKind] = {
     "time_morf": CurveKind("relevance_time", "morf", "time"),
     "time_lerf": CurveKind("relevance_time_lerf", "lerf", "time"),
 }
-
-
-def ranking_order(scores: np.ndarray, *, descending: bool = True) -> np.ndarray:
-    """Per-window order of the flattened samples, most important first, ``(N, M*T)`` int."""
-    flat = np.asarray(scores).reshape(scores.shape[0], -1)
-    key = -flat if descending else flat
-    return np.argsort(key, axis=1, kind="stable")
-
-
-def random_order(n_windows: int, n_features: int, seed: int) -> np.ndarray:
-    """A seeded random permutation of the flattened samples per window, ``(N, M*T)``."""
-    rng = np.random.default_rng(seed)
-    return np.argsort(rng.random((n_windows, n_features)), axis=1)
-
-
-def zero_top(windows: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
-    """Copy of ``windows`` (N, M, T) with the first ``k`` samples of each ``order`` row zeroed."""
-    out = np.array(windows, dtype=np.float32, copy=True)
-    if k > 0:
-        flat = out.reshape(out.shape[0], -1)
-        np.put_along_axis(flat, order[:, :k], 0.0, axis=1)
-    return out
 
 
 def top_k_masks(key: np.ndarray, ks: Sequence[int]) -> list[np.ndarray]:
@@ -134,7 +112,7 @@ def relevance_key(relevance: np.ndarray, kind: CurveKind) -> np.ndarray:
 
 def control_key(ranking: str, windows: np.ndarray, seed: int) -> np.ndarray:
     """Ranking key ``(N, M*T)`` of a control: ``energy`` (-|x|) or ``random`` (seeded uniform
-    draws: the ``k`` smallest are the first ``k`` of :func:`random_order` with the same seed)."""
+    draws: the ``k`` smallest are the first ``k`` of the argsort of the same draws)."""
     x = np.asarray(windows)
     if ranking == "energy":
         return -np.abs(x.reshape(x.shape[0], -1))
@@ -198,10 +176,7 @@ __all__ = [
     "control_key",
     "curve_area",
     "curve_predictions",
-    "random_order",
-    "ranking_order",
     "relevance_key",
     "removal_masks",
     "top_k_masks",
-    "zero_top",
 ]

@@ -27,27 +27,31 @@ output), and ``softmax=False`` on every call;
   patch covers ``p**2`` consecutive samples of every microphone. Its per-window score is the mean
   drop of the explained scalar over the evaluated regions (AOPC, higher = more faithful).
 
-The metrics, their parameters and checks are in :mod:`ssl_xai_bench.metrics.quantus_params`.
+Each metric is one spec of :mod:`ssl_xai_bench.metrics.quantus_params` (its class, the
+arguments it always gets, its parameters and their checks, its layout, its cost); the layouts
+(how a chunk is shown to Quantus and its scores read back) are in
+:mod:`ssl_xai_bench.metrics.quantus_adapters`. Nothing here depends on a metric's name.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-import quantus
 import torch
 from torch import nn
 
 from ssl_xai_bench.attributions.target import ScalarModel
 from ssl_xai_bench.errors import ConfigError
-from ssl_xai_bench.metrics import quantus_speed
+from ssl_xai_bench.metrics.quantus_adapters import ExplainFn, explain_adapter, normalise_per_window
 from ssl_xai_bench.metrics.quantus_params import (
     QUANTUS_METRICS,
+    QuantusMetric,
     QuantusSettings,
     metric_params,
+    quantus_metric,
     resolve_params,
     validate_params,
 )
@@ -63,75 +67,6 @@ from ssl_xai_bench.metrics.removal import (
 from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores
 from ssl_xai_bench.metrics.stats import spread_over_sources
 
-ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], Any]
-
-
-def normalise_per_window(a: np.ndarray, **_: Any) -> np.ndarray:
-    """Divide each window's attribution by its max |a| (all-zero windows stay zero)."""
-    a = np.asarray(a, dtype=np.float64)
-    scale = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
-    scale = np.where(scale > 0, scale, 1.0).reshape((-1,) + (1,) * (a.ndim - 1))
-    return a / scale
-
-
-class _Reshaped(nn.Module):
-    """Restores ``(B, M, T)`` from the ``(B, M, T/p, p)`` layout Quantus sees."""
-
-    def __init__(self, inner: nn.Module, shape: tuple[int, int]) -> None:
-        super().__init__()
-        self.inner = inner
-        self.shape = shape
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(x.reshape(x.shape[0], *self.shape))
-
-
-class _NonNegative(nn.Module):
-    """|scalar|: EfficientMPRT computes an entropy of the model outputs (its optional "model
-    scores", unused here) and asserts they are non-negative; explanations unwrap to ``inner``."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(x).abs()
-
-
-def _explain_adapter(explain_fn: ExplainFn) -> Callable[..., np.ndarray]:
-    """Quantus ``explain_func(model, inputs, targets)`` calling our method on a ScalarModel."""
-
-    def explain_func(model: nn.Module, inputs: np.ndarray, targets: Any, **_: Any) -> np.ndarray:
-        while not hasattr(model, "target") and hasattr(model, "inner"):
-            model = model.inner  # our wrappers (possibly deep-copied by EfficientMPRT)
-        if not hasattr(model, "target"):
-            raise TypeError("explain_func: expected the ScalarModel built by quantus_suite")
-        x = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
-        rel = explain_fn(model.model, x, model.target.expand(x.shape[0], 3).clone())
-        rel = rel.detach().cpu().numpy() if isinstance(rel, torch.Tensor) else np.asarray(rel)
-        return rel.astype(np.float32).reshape(x.shape)
-
-    return explain_func
-
-
-def _reuse_original(
-    explain_func: Callable[..., np.ndarray], original: nn.Module, x: np.ndarray, a: np.ndarray
-) -> Callable[..., np.ndarray]:
-    """``explain_func`` that returns the precomputed ``a`` for the unrandomised model.
-
-    Quantus' EfficientMPRT ignores ``a_batch`` and explains the original model again before
-    randomising it; the method has already done exactly that (same model, windows and targets),
-    so the second computation only doubles the metric's cost (and, for a stochastic method, would
-    score another draw than the one evaluated everywhere else).
-    """
-
-    def explain(model: nn.Module, inputs: np.ndarray, targets: Any, **kwargs: Any) -> np.ndarray:
-        if model is original and np.shape(inputs) == x.shape and np.array_equal(inputs, x):
-            return a.copy()
-        return explain_func(model, inputs, targets, **kwargs)
-
-    return explain
-
 
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
@@ -145,28 +80,6 @@ def _seeded(seed: int) -> Iterator[None]:
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
         torch.random.set_rng_state(torch_state)
-
-
-def _build(name: str, params: Mapping[str, Any], perturb: QuantusRemoval, seed: int) -> Any:
-    cls = getattr(quantus, QUANTUS_METRICS[name].quantus_class)
-    if name == "faithfulness_correlation":
-        cls = quantus_speed.FaithfulnessCorrelation  # direct subset draws (see there)
-    common: dict[str, Any] = {"disable_warnings": True, "display_progressbar": False}
-    if name == "efficient_mprt":
-        return cls(seed=seed, **params, **common)
-    common.update(normalise=True, normalise_func=normalise_per_window)
-    if QUANTUS_METRICS[name].removes:
-        common["perturb_func"] = perturb
-    if name == "faithfulness_correlation":
-        common["return_aggregate"] = False
-    if name == "pixel_flipping":
-        common["return_auc_per_sample"] = True
-    if name == "region_perturbation":
-        common["order"] = "morf"
-    if name == "max_sensitivity":
-        params = dict(params)
-        common["lower_bound"] = float(params.pop("lower_bound"))
-    return cls(**params, **common)
 
 
 def _removal_for(removal: Removal | None, x: np.ndarray, seed: int) -> Removal:
@@ -199,13 +112,10 @@ def run_quantus_metric(
     ----------
     name : str
         A key of :data:`QUANTUS_METRICS`.
-    model : nn.Module
-        Localizer in eval mode, ``(B, M, T) -> (B, 3)``.
-    windows : array (N, M, T)
-    targets : array (N, 3)
-        Ground-truth positions (the explained scalar's weights).
-    relevance : array (N, M, T)
-        Precomputed attributions of the method under test.
+    model, windows, targets, relevance
+        The localizer in eval mode ``(B, M, T) -> (B, 3)``, the windows ``(N, M, T)``, the
+        ground-truth positions ``(N, 3)`` (the explained scalar's weights) and the method's
+        precomputed relevance ``(N, M, T)``.
     explain_fn : callable, optional
         ``explain_fn(model, inputs, targets) -> relevance``; required by metrics that recompute
         explanations.
@@ -214,20 +124,61 @@ def run_quantus_metric(
     removal : Removal, optional
         What removed samples become (:func:`ssl_xai_bench.metrics.removal.make_removal` on these
         ``windows``); default: ``zero``, the paper's removal.
-    batch_size : int
-        Windows per Quantus call (each call sees only its own windows and targets).
-    seed : int
-        Seed of the metric's random draws.
-    target_mode : str
-        Explained scalar (see ``ssl_xai_bench.attributions.target``).
+    batch_size, seed, target_mode
+        Windows per Quantus call (each call sees only its own windows and targets), the seed
+        of the metric's random draws, the explained scalar (``ssl_xai_bench.attributions.target``).
 
     Returns
     -------
     array (N,) float64
-        NaN for windows whose relevance Quantus refuses (all zero, a single value, all
-        negative: :func:`ssl_xai_bench.metrics.quantus_speed.refused_windows`) and wherever Quantus
-        returns a non-finite value.
+        NaN for windows whose relevance Quantus refuses (all zero, a single value, all negative:
+        :func:`~ssl_xai_bench.metrics.quantus_speed.refused_windows`) or scores non-finite.
     """
+    x, a, t = _checked(windows, relevance, targets, batch_size)
+    p, spec = _resolved(name, params, *x.shape[1:]), quantus_metric(name)
+    removal = _removal_for(removal, x, seed)
+    if spec.needs_explain and explain_fn is None:
+        raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
+    scores = np.full(x.shape[0], np.nan)
+    valid = np.flatnonzero(~refused_windows(a))
+    explain = explain_adapter(explain_fn) if explain_fn is not None else None
+    for c, start in enumerate(range(0, valid.size, batch_size)):
+        rows = valid[start : start + batch_size]
+        scalar = ScalarModel(model, torch.from_numpy(t[rows]), mode=target_mode).eval()
+        scores[rows] = _score_chunk(spec, p, scalar, x[rows], a[rows].copy(), explain,
+                                    QuantusRemoval(removal, rows, cumulative=spec.cumulative),
+                                    seed, c)
+    scores[~np.isfinite(scores)] = np.nan
+    return scores
+
+
+def _score_chunk(spec: QuantusMetric, params: Mapping[str, Any], scalar: nn.Module,
+                 x: np.ndarray, a: np.ndarray, explain: Any, perturb: QuantusRemoval,
+                 seed: int, chunk: int) -> np.ndarray:
+    """One Quantus call on a chunk of windows (its own targets in ``scalar``): the chunk laid
+    out by the metric's adapter, Quantus' global generators seeded per chunk."""
+    view = spec.adapter.view(scalar, x, a, params, explain)
+    with _seeded(seed + 7919 * chunk), fast_quantus_asserts():
+        metric = spec.build(params, perturb, seed)
+        result = metric(model=view.model, x_batch=view.x, y_batch=np.zeros(len(x), np.int64),
+                        a_batch=view.a, channel_first=True, softmax=False,
+                        explain_func=view.explain, batch_size=len(x))
+    return spec.adapter.scores(np.asarray(result, dtype=np.float64), len(x))
+
+
+def _resolved(name: str, params: Mapping[str, Any] | None, n_mics: int,
+              n_samples: int) -> dict[str, Any]:
+    """The metric's defaults with ``params``, checked for the input shape ``(M, T)``, window
+    lengths resolved to samples."""
+    p = metric_params(name, params)
+    validate_params(name, p, n_mics, n_samples)
+    return resolve_params(p, n_samples)
+
+
+def _checked(windows: np.ndarray, relevance: np.ndarray, targets: np.ndarray,
+             batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows, relevance ``(N, M, T)`` and targets ``(N, 3)`` as float32, shapes and the batch
+    size checked."""
     x = np.asarray(windows, dtype=np.float32)
     a = np.asarray(relevance, dtype=np.float32)
     t = np.asarray(targets, dtype=np.float32)
@@ -237,58 +188,7 @@ def run_quantus_metric(
         raise ValueError(f"targets: expected shape ({x.shape[0]}, 3), got {t.shape}")
     if batch_size < 1:
         raise ConfigError("metrics.quantus_batch_size", f"must be >= 1, got {batch_size}")
-    info = QUANTUS_METRICS.get(name)
-    _, n_mics, n_t = x.shape
-    p = metric_params(name, params)
-    validate_params(name, p, n_mics, n_t)
-    p = resolve_params(p, n_t)
-    removal = _removal_for(removal, x, seed)
-    if info is not None and info.needs_explain and explain_fn is None:
-        raise ValueError(f"explain_fn: metric {name!r} recomputes explanations and needs one")
-    scores = np.full(x.shape[0], np.nan)
-    valid = np.flatnonzero(~refused_windows(a))
-    explain_func = _explain_adapter(explain_fn) if explain_fn is not None else None
-    for c, start in enumerate(range(0, valid.size, batch_size)):
-        rows = valid[start : start + batch_size]
-        scalar = ScalarModel(model, torch.from_numpy(t[rows]), mode=target_mode).eval()
-        xb, ab = x[rows], a[rows].copy()
-        qmodel: nn.Module = scalar
-        if name == "region_perturbation":
-            patch = p["patch_size"]
-            xb = xb.reshape(len(rows), n_mics, n_t // patch, patch)
-            ab = ab.reshape(xb.shape)
-            qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
-        elif p.get("features_in_step", 0) > n_t:
-            # Quantus wants the step to divide the last axis; k window lengths per step are the
-            # same flattened order seen as (B, M/k, k T).
-            k = p["features_in_step"] // n_t
-            xb = xb.reshape(len(rows), n_mics // k, k * n_t)
-            ab = ab.reshape(xb.shape)
-            qmodel = _Reshaped(scalar, (n_mics, n_t)).eval()
-        elif name == "efficient_mprt":
-            qmodel = _NonNegative(scalar).eval()
-        call_explain = explain_func
-        if name == "efficient_mprt" and explain_func is not None:
-            call_explain = _reuse_original(explain_func, qmodel, xb, ab)
-        perturb = QuantusRemoval(removal, rows, cumulative=info is not None and info.cumulative)
-        with _seeded(seed + 7919 * c), fast_quantus_asserts():
-            metric = _build(name, p, perturb, seed)
-            result = metric(
-                model=qmodel,
-                x_batch=xb,
-                y_batch=np.zeros(len(rows), dtype=np.int64),
-                a_batch=ab,
-                channel_first=True,
-                softmax=False,
-                explain_func=call_explain,
-                batch_size=len(rows),
-            )
-        values = np.asarray(result, dtype=np.float64)
-        if name == "region_perturbation":
-            values = values.reshape(len(rows), -1).mean(axis=1)
-        scores[rows] = values.reshape(len(rows))
-    scores[~np.isfinite(scores)] = np.nan
-    return scores
+    return x, a, t
 
 
 def _runs(cell: MethodCell, name: str,
@@ -341,12 +241,14 @@ def _score(cell: MethodCell) -> Scores:
 
 def _specs() -> tuple[MetricSpec, ...]:
     specs = []
+    q: QuantusMetric
     for q in QUANTUS_METRICS.values():
         for b in REMOVAL_BASELINES if q.removes else (STUDY_BASELINE,):
             extra = "" if b == STUDY_BASELINE else f" ({b} removal)"
             specs.append(MetricSpec(f"{q.name}{suffix(b)}", q.category, q.direction, "score",
                                     f"Quantus {q.quantus_class}: {q.description}{extra}",
-                                    margin=q.margin))
+                                    margin=q.margin,
+                                    headline=q.headline if b == STUDY_BASELINE else None))
     return tuple(specs)
 
 

@@ -13,7 +13,7 @@ it. Shapes: windows and relevance ``(N, M, T)``, positions ``(N, 3)`` m, per-win
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,30 @@ import pandas as pd
 from torch import nn
 
 DIRECTIONS = ("up", "down")
+#: Keys of the ``[metrics]`` table that belong to no family (shared by every metric).
+SHARED_KEYS = ("n_bootstrap", "ci_level", "target_mode")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A metric's column in the headline tables (``ssl_xai_bench.report.headline``).
+
+    ``label`` and ``short`` head the column (``short`` in Markdown and LaTeX: a few characters).
+    A method *beats the reference* of the column when each metric of ``floors`` has its 95 % CI
+    on the good side of 0 (by its direction: a gain over a reference names itself) and it is
+    significantly better than every control present; ``reference`` says what that means, in
+    words ("no method beats <reference>"). ``fallbacks``: ``(metric, reference)`` shown instead,
+    in order, when a run lacks this metric (a floor equal to this metric follows the one shown).
+    ``order`` places the column (the built-ins take 1 to 7; plug-ins come after them unless they
+    say otherwise).
+    """
+
+    label: str
+    short: str
+    floors: tuple[str, ...] = ()
+    reference: str = "the controls"
+    fallbacks: tuple[tuple[str, str], ...] = ()
+    order: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +57,8 @@ class MetricSpec:
     ``docs/metrics.md``; None: equivalence is not tested). ``paired`` is False for a metric
     whose per-window value exists only on a method-dependent subset of the windows (e.g. a TDoA
     error over the windows that are not anomalous for that method): two methods' values are then
-    over different windows, so they get no paired test.
+    over different windows, so they get no paired test. ``headline``: the metric's column in the
+    headline tables, or None (not a headline metric).
     """
 
     name: str
@@ -43,6 +68,7 @@ class MetricSpec:
     description: str
     margin: float | None = None
     paired: bool = True
+    headline: Headline | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
@@ -138,6 +164,9 @@ class Family:
     ``score(cell)`` scores a :class:`MethodCell`; ``score_signals(cell)`` (optional) scores the
     method-independent estimators of a :class:`SignalCell` and returns estimator -> scores.
     ``settings`` is the family's settings dataclass; its fields are ``[metrics]`` keys.
+    ``source`` and ``source_hash``: where the family was registered from and the hash of its
+    code (:mod:`ssl_xai_bench.metrics.registry`; the built-ins are keyed by the stages' own
+    import closures instead).
     """
 
     name: str
@@ -145,6 +174,18 @@ class Family:
     settings: type
     score: Callable[[MethodCell], Scores]
     score_signals: Callable[[SignalCell], dict[str, Scores]] | None = None
+    source: str = "builtin"
+    source_hash: str = ""
+
+
+def with_headlines(specs: tuple[MetricSpec, ...],
+                   headlines: dict[str, Headline]) -> tuple[MetricSpec, ...]:
+    """``specs`` with the headline declarations of ``headlines`` (metric name -> Headline)."""
+    unknown = set(headlines) - {s.name for s in specs}
+    if unknown:
+        raise ValueError(f"headlines: no metric named {sorted(unknown)}")
+    return tuple(replace(s, headline=headlines[s.name]) if s.name in headlines else s
+                 for s in specs)
 
 
 @dataclass(frozen=True)
@@ -158,5 +199,5 @@ class NoSettings:
         """Nothing to check."""
 
 
-__all__ = ["DIRECTIONS", "Family", "MethodCell", "MetricSpec", "NoSettings", "Scores",
-           "SignalCell"]
+__all__ = ["DIRECTIONS", "SHARED_KEYS", "Family", "Headline", "MethodCell", "MetricSpec",
+           "NoSettings", "Scores", "SignalCell", "with_headlines"]

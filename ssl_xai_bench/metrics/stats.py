@@ -102,19 +102,26 @@ def summarize(
     out["mean"] = float(v.mean())
     if n_src < 2:
         return out
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(_bootstrap_means(sums, counts, seed, n_resamples), [alpha, 1.0 - alpha])
+    out["ci_low"] = float(lo)
+    out["ci_high"] = float(hi)
+    return out
+
+
+def _bootstrap_means(sums: np.ndarray, counts: np.ndarray, seed: int,
+                     n_resamples: int) -> np.ndarray:
+    """The window means of ``n_resamples`` resamples of the sources (with replacement), from
+    each source's sum and count of values; drawn in blocks so memory stays bounded."""
+    n_src = sums.size
     rng = np.random.default_rng(seed)
-    # Resample in blocks so memory stays bounded for many sources.
     means = np.empty(n_resamples)
     block = max(1, 2_000_000 // n_src)
     for start in range(0, n_resamples, block):
         stop = min(n_resamples, start + block)
         idx = rng.integers(0, n_src, size=(stop - start, n_src))
         means[start:stop] = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
-    out["ci_low"] = float(lo)
-    out["ci_high"] = float(hi)
-    return out
+    return means
 
 
 def source_means(values: np.ndarray, source_ids: np.ndarray) -> pd.Series:

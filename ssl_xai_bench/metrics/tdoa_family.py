@@ -15,7 +15,15 @@ import pandas as pd
 from ssl_xai_bench import validate as check
 from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.metrics.gcc_phat import gcc_phat_lags, mic_pairs
-from ssl_xai_bench.metrics.spec import Family, MethodCell, MetricSpec, Scores, SignalCell
+from ssl_xai_bench.metrics.spec import (
+    Family,
+    Headline,
+    MethodCell,
+    MetricSpec,
+    Scores,
+    SignalCell,
+    with_headlines,
+)
 from ssl_xai_bench.metrics.tdoa import (
     MAE_RULES,
     PAPER_PAIR,
@@ -180,8 +188,12 @@ def _specs() -> tuple[MetricSpec, ...]:
     return tuple(specs)
 
 
-FAMILY = Family(name="tdoa", metrics=_specs(), settings=TdoaSettings, score=_score,
-                score_signals=_score_signals)
+HEADLINES = {"tdoa_bounded_gain_vs_constant": Headline(
+    "TDoA", "TDoA", ("tdoa_bounded_gain_vs_constant", "tdoa_bounded_gain_vs_microphones"),
+    "the microphones, the constant lag-0 estimator and the controls", order=6)}
+
+FAMILY = Family(name="tdoa", metrics=with_headlines(_specs(), HEADLINES), settings=TdoaSettings,
+                score=_score, score_signals=_score_signals)
 """Experiment B of the study, with the constant and microphone baselines beside it."""
 
 

@@ -4,7 +4,8 @@ Inputs are raw multichannel windows ``(B, M, T)`` float32 (M microphones, T samp
 outputs are source positions ``(B, 3)`` in metres, room coordinates. Depends on torch, numpy,
 scipy and zennit (for the LRP rules) only.
 
-- :mod:`~ssl_xai_bench.models.registry`: the models by name (:func:`build_model`).
+- :mod:`~ssl_xai_bench.models.registry`: the models by name (:func:`build_model`), the built-ins
+  and the plug-ins (:func:`register_model`, entry points, :func:`load_models_from`).
 - ``loccnn/``, ``samplecnn/``: one folder per model: ``network.py`` and ``lrp.py`` (its LRP
   composite and canonizers).
 - :mod:`~ssl_xai_bench.models.training`: the study's recipe and its CPU-scale knobs.
@@ -13,6 +14,15 @@ scipy and zennit (for the LRP rules) only.
 - :mod:`~ssl_xai_bench.models.baselines`: the trivial centre predictor and SRP-PHAT.
 """
 
-from ssl_xai_bench.models.registry import MODELS, ModelSpec, build_model, get_model_spec
+from ssl_xai_bench.models.registry import (
+    MODELS,
+    ModelSpec,
+    build_model,
+    get_model_spec,
+    load_models_from,
+    register_model,
+    unregister_model,
+)
 
-__all__ = ["MODELS", "ModelSpec", "build_model", "get_model_spec"]
+__all__ = ["MODELS", "ModelSpec", "build_model", "get_model_spec", "load_models_from",
+           "register_model", "unregister_model"]

@@ -142,6 +142,23 @@ def srp_phat_localize(
         The arg-max grid point per window; NaN rows for windows without signal (all-zero) or
         with non-finite samples.
     """
+    x, mics, pts = _checked(windows, mic_positions, grid, fs, c, batch_size, upsample)
+    mats, ii, jj, half = _steering_matrices(mics, pts, fs, c, upsample, max_nnz=4_000_000)
+    n_fft = _fft_length(x.shape[2] + half // upsample + 1, nfft)  # + the largest whole lag
+    pairs = (torch.from_numpy(ii), torch.from_numpy(jj))
+    out = np.full((x.shape[0], 3), np.nan)
+    for s in range(0, x.shape[0], batch_size):
+        xb = x[s : s + batch_size]
+        est = pts[_steered_argmax(xb, pairs, mats, n_fft, half, upsample)]
+        peak = xb.abs().amax(dim=(1, 2))
+        est[((peak == 0) | ~torch.isfinite(peak)).numpy()] = np.nan  # silent or broken windows
+        out[s : s + xb.shape[0]] = est
+    return out
+
+
+def _checked(windows: Any, mic_positions: Any, grid: Any, fs: float, c: float, batch_size: int,
+             upsample: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """The windows (float32), microphones and grid of :func:`srp_phat_localize`, checked."""
     x = torch.as_tensor(windows).to(torch.float32)
     if x.ndim != 3:
         raise ValueError(f"windows: expected shape (N, M, T), got {tuple(x.shape)}")
@@ -162,40 +179,42 @@ def srp_phat_localize(
         raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
     if upsample < 1:
         raise ValueError(f"upsample: must be >= 1, got {upsample}")
-    mats, ii, jj, half = _steering_matrices(mics, pts, fs, c, upsample, max_nnz=4_000_000)
-    max_lag = half // upsample + 1  # whole samples
-    min_nfft = x.shape[2] + max_lag
+    return x, mics, pts
+
+
+def _fft_length(min_nfft: int, nfft: int | None) -> int:
+    """The GCC's FFT length: ``nfft``, or the smallest fast length >= ``min_nfft`` (window length
+    plus the largest lag: no circular wrap)."""
     n_fft = scipy.fft.next_fast_len(min_nfft) if nfft is None else int(nfft)
     if n_fft < min_nfft:
         raise ValueError(
             f"nfft: must be >= window length + maximal lag = {min_nfft} (no circular wrap), "
             f"got {n_fft}"
         )
-    ti, tj = torch.from_numpy(ii), torch.from_numpy(jj)
-    out = np.full((x.shape[0], 3), np.nan)
-    for s in range(0, x.shape[0], batch_size):
-        xb = x[s : s + batch_size]
-        spec = torch.fft.rfft(xb, n=n_fft)  # (B, M, F)
-        cross = spec[:, ti] * spec[:, tj].conj()  # (B, P, F)
-        mag = cross.abs()
-        cross = torch.where(mag > 0, cross / mag.clamp_min(1e-30), torch.zeros_like(cross))
-        corr = torch.fft.irfft(cross, n=n_fft * upsample)  # (B, P, n_fft * upsample)
-        lags = torch.cat([corr[..., -half:], corr[..., : half + 1]], dim=-1)  # lags -half..half
-        flat = lags.reshape(lags.shape[0], -1).T.contiguous()  # (P * L, B)
-        best_val = torch.full((xb.shape[0],), -torch.inf)
-        best_idx = torch.zeros(xb.shape[0], dtype=torch.long)
-        for g0, _, mat in mats:
-            power = mat @ flat  # (Gc, B)
-            val, idx = power.max(dim=0)
-            better = val > best_val
-            best_val = torch.where(better, val, best_val)
-            best_idx = torch.where(better, idx + g0, best_idx)
-        peak = xb.abs().amax(dim=(1, 2))
-        silent = ((peak == 0) | ~torch.isfinite(peak)).numpy()
-        est = pts[best_idx.numpy()]
-        est[silent] = np.nan
-        out[s : s + xb.shape[0]] = est
-    return out
+    return n_fft
+
+
+def _steered_argmax(xb: torch.Tensor, pairs: tuple[torch.Tensor, torch.Tensor],
+                    mats: list, n_fft: int, half: int, upsample: int) -> np.ndarray:
+    """Index of the grid point of largest steered power for each window of ``xb`` (B, M, T):
+    PHAT-weighted cross-spectra of the pairs, upsampled correlations at lags -half..half,
+    summed along each point's steering (``mats``: chunks of the grid)."""
+    spec = torch.fft.rfft(xb, n=n_fft)  # (B, M, F)
+    cross = spec[:, pairs[0]] * spec[:, pairs[1]].conj()  # (B, P, F)
+    mag = cross.abs()
+    cross = torch.where(mag > 0, cross / mag.clamp_min(1e-30), torch.zeros_like(cross))
+    corr = torch.fft.irfft(cross, n=n_fft * upsample)  # (B, P, n_fft * upsample)
+    lags = torch.cat([corr[..., -half:], corr[..., : half + 1]], dim=-1)  # lags -half..half
+    flat = lags.reshape(lags.shape[0], -1).T.contiguous()  # (P * L, B)
+    best_val = torch.full((xb.shape[0],), -torch.inf)
+    best_idx = torch.zeros(xb.shape[0], dtype=torch.long)
+    for g0, _, mat in mats:
+        power = mat @ flat  # (Gc, B)
+        val, idx = power.max(dim=0)
+        better = val > best_val
+        best_val = torch.where(better, val, best_val)
+        best_idx = torch.where(better, idx + g0, best_idx)
+    return best_idx.numpy()
 
 
 __all__ = ["TrivialPredictor", "srp_phat_localize", "xy_grid"]

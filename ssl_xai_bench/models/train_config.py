@@ -11,8 +11,6 @@ defaults; :func:`ssl_xai_bench.models.training.train_model` runs it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +18,7 @@ from torch import nn
 
 from ssl_xai_bench import validate as check
 from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.hashing import stable_hash
 
 PAPER_LR: dict[str, float] = {"loccnn": 1e-3, "samplecnn": 1e-2}
 """Adam learning rates of the study, per architecture name (``model.arch_name``)."""
@@ -32,74 +31,47 @@ KEEPS = ("best", "last")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training hyper-parameters; the defaults are the study's recipe.
+    """Training hyper-parameters; the defaults are the study's recipe (``docs/training.md``
+    gives each knob's measured effect and why a preset sets it).
 
     Parameters
     ----------
     lr : float or None
         Adam learning rate; None = the study's rate for the architecture (:data:`PAPER_LR`).
-    batch_size : int
-        Training windows per step (paper: 100). A trailing batch of one window is merged into the
-        previous batch (BatchNorm cannot train on a single example).
-    max_epochs : int
-        Upper bound on epochs (paper: 1000).
-    patience : int
-        Early stopping: epochs without a new best validation loss (paper: 200).
-    lr_patience : int
-        ``ReduceLROnPlateau`` patience in epochs (paper: 100).
-    lr_factor : float
-        ``ReduceLROnPlateau`` factor (paper: 0.2).
-    windows_per_source : int
-        Distinct random windows drawn per training source per epoch (paper: 1).
-    val_windows_per_source : int
-        The same for validation (paper: 1); 0 = every validation window every epoch.
+    batch_size, max_epochs, patience : int
+        Training windows per step (a trailing batch of one joins the previous one: BatchNorm
+        cannot train on one example); the epoch bound; epochs without a new best validation
+        loss before stopping (paper: 100, 1000, 200).
+    lr_patience, lr_factor
+        ``ReduceLROnPlateau``'s patience (epochs) and factor (paper: 100, 0.2).
+    windows_per_source, val_windows_per_source : int
+        Random windows per training (validation) source per epoch (paper: 1, 1; validation 0 =
+        every window every epoch).
     eval_batch_size : int
         Windows per forward pass during validation.
-    device : str
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-    data_placement : str
-        ``"auto"`` (whole data set on the device when it takes under half its free memory),
-        ``"device"`` or ``"host"`` (batches are copied per step).
-    init_output_bias : bool
-        Start the output layer's bias at the training-set mean position (the network then
-        starts as the trivial predictor and learns the residual). Not in the study's recipe
-        (default False); with small CPU budgets of a few hundred Adam steps it decides whether
-        the output ever reaches the room: Adam moves a bias by about ``lr`` per step, and the
-        mean position is metres away from zero.
-    zero_output_weights : bool
-        Start the output layer's weights at zero, so that with ``init_output_bias`` the network
-        really starts as the trivial predictor (with random weights its first outputs scatter by
-        tens of centimetres, and SampleCNN spends its first epochs undoing that). Not in the
-        study's recipe (default False).
-    lr_schedule : str
-        ``"plateau"`` (the study's ``ReduceLROnPlateau`` on the validation loss, with
-        ``lr_patience`` and ``lr_factor``) or ``"onecycle"`` (``OneCycleLR`` over ``max_epochs``
-        epochs, stepped per batch: a warm-up from ``lr / 25`` to ``lr`` over the first
-        ``warmup_fraction`` of the steps, then a cosine decay to ``lr / 2.5e5``; early stopping
-        still applies when ``patience`` is reached).
-    warmup_fraction : float
-        Fraction of the steps spent warming up under ``"onecycle"`` (unused by ``"plateau"``).
+    device, data_placement : str
+        ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:N``; the data set on the device
+        (``device``), copied per batch (``host``) or ``auto`` (on the device when it takes under
+        half its free memory).
+    init_output_bias, zero_output_weights : bool
+        Start the output bias at the mean training position, the output weights at zero (both
+        together: the network starts as the trivial predictor). Not the study's.
+    lr_schedule, warmup_fraction
+        ``plateau`` (the study's) or ``onecycle`` (``OneCycleLR`` per batch: a warm-up over
+        ``warmup_fraction`` of the steps from ``lr / 25``, then a cosine decay to
+        ``lr / 2.5e5``; early stopping still applies).
     grad_clip_norm : float or None
-        Clip the global gradient norm to this value before each step (None: no clipping, the
-        study's).
+        Clip the global gradient norm (None: no clipping, the study's).
     precision : str
-        ``"fp32"`` (the study's) or ``"bf16"``: the forward pass of each training step under
-        ``torch.autocast`` with bfloat16; the loss, gradients, weights and validation stay
-        float32. On CPUs with bfloat16 instructions a step costs about 0.6x; on a CPU without
-        them (AVX2 only) autocast emulates bfloat16 and a step costs about 7x. ``"auto"``: bf16
-        where the training device computes it natively
-        (:func:`ssl_xai_bench.models.training.resolve_precision`), else fp32; the benchmark
-        resolves it when it reads the configuration, so that the cache key and the provenance
-        record the precision used. Runs stay repeatable on one machine.
+        ``fp32`` (the study's), ``bf16`` (forward passes under bfloat16 autocast; loss,
+        gradients, weights and validation in float32) or ``auto`` (bf16 where the device computes
+        it natively, resolved when the configuration is read so that keys and provenance record
+        it).
     ema_decay : float or None
-        Validate and keep an exponential moving average of the weights and BatchNorm statistics,
-        updated after every step with this decay (0.98: about the last 50 steps); None: the
-        trained weights themselves (the study's).
+        Validate and keep an exponential moving average of the weights and BatchNorm statistics
+        (None: the trained weights, the study's).
     keep : str
-        The weights returned: ``"best"`` (of the best validation epoch, the study's) or ``"last"``
-        (of the last epoch, meant for an annealed ``"onecycle"`` schedule: the validation sources
-        lie outside the study's test square, so in the high-rate phase the best validation epoch
-        is one whose predictions inside the square are offset at random).
+        The weights returned: of the ``best`` validation epoch (the study's) or the ``last``.
     """
 
     lr: float | None = None
@@ -194,9 +166,9 @@ class TrainConfig:
         return PAPER_LR[arch]
 
     def config_hash(self) -> str:
-        """SHA-256 (hex) of the canonical JSON of :meth:`to_dict`."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 (hex, in full) of the canonical JSON of :meth:`to_dict`
+        (:func:`ssl_xai_bench.hashing.stable_hash`)."""
+        return stable_hash(self.to_dict(), length=64)
 
 
 __all__ = ["DATA_PLACEMENTS", "KEEPS", "LR_SCHEDULES", "PAPER_LR", "PRECISIONS", "TrainConfig"]

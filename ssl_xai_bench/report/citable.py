@@ -21,7 +21,7 @@ Every table file has a ``<name>.provenance.json`` sidecar (as in
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,11 @@ from ssl_xai_bench.report.headline import (
     BASELINE,
     CONTROL,
     HEADLINE,
+    HeadlineSpec,
     HeadlineTable,
     aggregate_headline,
     cell_headline,
+    headline_specs,
     load_pair_tests,
     method_families,
 )
@@ -80,6 +82,7 @@ class Citable:
     headline: list[Written] = field(default_factory=list)
     families: list[Written] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    specs: tuple[HeadlineSpec, ...] = HEADLINE
     localises: dict[tuple[str, str], tuple[bool, str]] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
 
@@ -113,9 +116,9 @@ def headline_frame(table: HeadlineTable) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _family_order(tidy: pd.DataFrame) -> list[str]:
+def _family_order(tidy: pd.DataFrame, specs: Sequence[HeadlineSpec]) -> list[str]:
     present = list(dict.fromkeys(tidy["category"]))
-    first = [spec.family for spec in HEADLINE if spec.family in present]
+    first = list(dict.fromkeys(spec.family for spec in specs if spec.family in present))
     return first + [f for f in present if f not in first]
 
 
@@ -124,14 +127,16 @@ def _by_role(rows: pd.DataFrame, fam: dict[str, str]) -> pd.DataFrame:
     return rows.sort_values("method", key=lambda s: s.map(rank), kind="stable")
 
 
-def family_tables(tidy: pd.DataFrame) -> list[tuple[str, str | None, str | None, Leaderboard]]:
-    """``(category, model, condition, leaderboard)`` per family: overall (model and condition
-    None, only with several cells) and per cell."""
+def family_tables(tidy: pd.DataFrame, specs: Sequence[HeadlineSpec] = HEADLINE
+                  ) -> list[tuple[str, str | None, str | None, Leaderboard]]:
+    """``(category, model, condition, leaderboard)`` per family (the headline's first, in the
+    order of ``specs``): overall (model and condition None, only with several cells) and per
+    cell."""
     tidy = validate_tidy(tidy)
     fam = method_families(tidy)
     cells = list(dict.fromkeys(zip(tidy["model"], tidy["condition"], strict=True)))
     out: list[tuple[str, str | None, str | None, Leaderboard]] = []
-    for category in _family_order(tidy):
+    for category in _family_order(tidy, specs):
         rows = _by_role(tidy[tidy["category"] == category], fam)
         if len(cells) > 1:
             lb = overall_leaderboard(rows)
@@ -147,21 +152,24 @@ def family_tables(tidy: pd.DataFrame) -> list[tuple[str, str | None, str | None,
 
 
 def headline_tables(tidy: pd.DataFrame, tests: pd.DataFrame | None,
-                    localises: Mapping[tuple[str, str], tuple[bool, str]] | None = None
+                    localises: Mapping[tuple[str, str], tuple[bool, str]] | None = None,
+                    specs: Sequence[HeadlineSpec] = HEADLINE
                     ) -> list[tuple[str, str | None, str | None, HeadlineTable]]:
     """``(scope, model, condition, table)``: overall, per model (several models), per cell
-    (several cells). Aggregated tables count only the cells where the model localises when
-    ``localises`` (:func:`ssl_xai_bench.report.sanity.localisation`) knows any cell."""
+    (several cells), with the columns of ``specs``. Aggregated tables count only the cells
+    where the model localises when ``localises``
+    (:func:`ssl_xai_bench.report.sanity.localisation`) knows any cell."""
     tidy = validate_tidy(tidy)
     models = list(dict.fromkeys(tidy["model"]))
     cells = list(dict.fromkeys(zip(tidy["model"], tidy["condition"], strict=True)))
     counted = ({c for c, (ok, _) in localises.items() if ok} if localises else None)
-    out = [("overall", None, None, aggregate_headline(tidy, tests, counted=counted))]
+    out = [("overall", None, None, aggregate_headline(tidy, tests, counted=counted,
+                                                      specs=specs))]
     if len(models) > 1:
-        out += [("model", m, None, aggregate_headline(tidy, tests, model=m, counted=counted))
-                for m in models]
+        out += [("model", m, None, aggregate_headline(tidy, tests, model=m, counted=counted,
+                                                      specs=specs)) for m in models]
     if len(cells) > 1:
-        out += [("cell", m, c, cell_headline(tidy, m, c, tests)) for m, c in cells]
+        out += [("cell", m, c, cell_headline(tidy, m, c, tests, specs)) for m, c in cells]
     return out
 
 
@@ -194,31 +202,47 @@ def write_citable(results: str | Path, out_dir: str | Path | None = None,
     tests = load_pair_tests(results)
     skill_path = results / "model_skill.csv"
     skill = pd.read_csv(skill_path) if skill_path.is_file() else None
-    done = Citable(checks=sanity_checks(tidy, tests), localises=localisation(skill))
+    done = Citable(checks=sanity_checks(tidy, tests), localises=localisation(skill),
+                   specs=headline_specs(results))
 
-    for scope, model, cond, table in headline_tables(tidy, tests, done.localises):
+    for scope, model, cond, table in headline_tables(tidy, tests, done.localises, done.specs):
         annotate(table, done.checks, done.localises)
-        stem = "headline_" + ("_".join(slug(x) for x in (model, cond) if x) or "overall")
-        files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}
-        headline_frame(table).to_csv(files["csv"], index=False)
-        files["md"].write_text(to_markdown(table, provenance), encoding="utf-8")
-        files["tex"].write_text(to_latex(table, provenance, cite.SUITE_KEY), encoding="utf-8")
-        for p in files.values():
-            _sidecar(p, provenance, {"table": table.title, "scope": scope})
+        files = _write_table(out, "headline_", (model, cond), provenance,
+                             {"table": table.title, "scope": scope}, headline_frame(table),
+                             to_markdown(table, provenance),
+                             to_latex(table, provenance, cite.SUITE_KEY))
         done.headline.append(Written(table, scope, files, model, cond))
-
-    for category, model, cond, lb in family_tables(tidy):
-        stem = f"family_{slug(category)}_" + ("_".join(slug(x) for x in (model, cond) if x)
-                                               or "overall")
-        files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}
-        to_wide(lb, mean_rank=False).to_csv(files["csv"], index=False)
-        files["md"].write_text(lb_markdown(lb, provenance, mean_rank=False), encoding="utf-8")
-        files["tex"].write_text(lb_latex(lb, provenance, mean_rank=False), encoding="utf-8")
-        for p in files.values():
-            _sidecar(p, provenance, {"table": lb.title, "family": category})
+    for category, model, cond, lb in family_tables(tidy, done.specs):
+        files = _write_table(out, f"family_{slug(category)}_", (model, cond), provenance,
+                             {"table": lb.title, "family": category},
+                             to_wide(lb, mean_rank=False),
+                             lb_markdown(lb, provenance, mean_rank=False),
+                             lb_latex(lb, provenance, mean_rank=False))
         done.families.append(Written(lb, "overall" if model is None else "cell", files, model,
                                      cond, category))
+    _write_cite(done, out, results, provenance)
+    return done
 
+
+def _write_table(out: Path, prefix: str, scope: tuple[str | None, str | None],
+                 provenance: Mapping[str, Any] | None, sidecar: Mapping[str, Any],
+                 frame: pd.DataFrame, markdown: str, latex: str) -> dict[str, Path]:
+    """``<prefix><model>_<condition>`` (or ``<prefix>overall``) as CSV, Markdown and LaTeX,
+    each with its provenance sidecar; returns the files by kind."""
+    stem = prefix + ("_".join(slug(x) for x in scope if x) or "overall")
+    files = {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md", "tex": out / f"{stem}.tex"}
+    frame.to_csv(files["csv"], index=False)
+    files["md"].write_text(markdown, encoding="utf-8")
+    files["tex"].write_text(latex, encoding="utf-8")
+    for p in files.values():
+        _sidecar(p, provenance, sidecar)
+    return files
+
+
+def _write_cite(done: Citable, out: Path, results: Path,
+                provenance: Mapping[str, Any] | None) -> None:
+    """``sanity_checks.csv``, ``cite.tex`` (the overall and per-model headline tables) and
+    ``cite.bib``."""
     done.files["sanity"] = out / "sanity_checks.csv"
     sanity_table(done.checks).to_csv(done.files["sanity"], index=False)
     _sidecar(done.files["sanity"], provenance, {"table": "sanity checks"})
@@ -232,7 +256,6 @@ def write_citable(results: str | Path, out_dir: str | Path | None = None,
            cite.bibtex({"title": "ssl-xai-bench"}, provenance).replace(
                "@software", "% CITATION.cff not found: a minimal entry\n@software", 1))
     done.files["cite_bib"].write_text(bib, encoding="utf-8")
-    return done
 
 
 __all__ = ["Citable", "Written", "family_tables", "headline_frame", "headline_tables",

@@ -1,11 +1,13 @@
 """Headline leaderboards: one column per metric family, the best method, its equivalents, and
 whether anyone beats the family's reference at all.
 
-A headline table answers "which method" per metric family with one metric each
-(:data:`HEADLINE`, documented in ``docs/metrics.md``, "Headline table"); a family whose metric is
-absent from a run leaves its column out. Rows are the attribution methods (registry families
-``lrp``, ``gradient``, ``perturbation``, ``user``) and, apart, the controls (``random``,
-``energy``) as reference rows; the TDoA baselines (family ``baseline``) never appear here.
+A headline table answers "which method" per metric family with one metric each: the metrics
+that declare a headline column (``docs/metrics.md``, "Headline table"), read from the results
+folder's ``metrics.json`` (:func:`headline_specs`; :data:`HEADLINE` for older folders); a
+family whose metric is absent from a run leaves its column out. Rows are the attribution methods
+(registry families ``lrp``, ``gradient``, ``perturbation``, ``user``) and, apart, the controls
+(``random``, ``energy``) as reference rows; the TDoA baselines (family ``baseline``) never
+appear here.
 
 - **Cell tables** (one model, one condition): mean [95 % CI] as in ``leaderboard.csv``. Every
   attribution method is compared with the best by mean (the rows of ``paired_tests_all.csv``
@@ -30,9 +32,11 @@ the ``family`` column of ``leaderboard.csv`` (older results: :data:`BUILTIN_FAMI
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,6 +56,8 @@ from ssl_xai_bench.report.verdict import (
     pair_test,
 )
 
+#: The built-in headline columns, for results folders written before ``metrics.json`` (whose
+#: metrics declare their own: :func:`headline_specs`).
 HEADLINE: tuple[HeadlineSpec, ...] = (
     HeadlineSpec("faithfulness", "faithfulness_correlation", "Faithfulness", "Faithf.",
                  ("faithfulness_correlation",), "zero correlation and the controls"),
@@ -73,6 +79,8 @@ HEADLINE: tuple[HeadlineSpec, ...] = (
                  ("localisation_auc_rest_gain_vs_energy",),
                  "the energy control (gain > 0) and the controls"),
 )
+#: The results folder's list of metric specs (``ssl_xai_bench.harness.collect``).
+METRICS_FILE = "metrics.json"
 HEADLINE_DIGITS = 3
 HEADLINE_CI_DIGITS = 2
 #: Families of the built-in methods and signal rows, for results folders without ``family``.
@@ -135,12 +143,28 @@ def method_families(tidy: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def headline_columns(tidy: pd.DataFrame) -> list[HeadlineColumn]:
-    """The :data:`HEADLINE` columns whose metric (or a fallback) the run has (unit, direction
-    from the rows)."""
+def headline_specs(results: str | Path) -> tuple[HeadlineSpec, ...]:
+    """The headline columns a results folder declares: its ``metrics.json`` (written by the
+    harness: every metric's spec, a headline metric's column with it), ordered by their
+    ``order``; :data:`HEADLINE` for a folder without one."""
+    path = Path(results) / METRICS_FILE
+    if not path.is_file():
+        return HEADLINE
+    declared = [m for m in json.loads(path.read_text("utf-8")) if m.get("headline")]
+    declared.sort(key=lambda m: m["headline"].get("order", 100.0))
+    return tuple(
+        HeadlineSpec(m["category"], m["name"], h["label"], h["short"], tuple(h["floors"]),
+                     h["reference"], tuple((f, r) for f, r in h["fallbacks"]))
+        for m in declared for h in [m["headline"]])
+
+
+def headline_columns(tidy: pd.DataFrame,
+                     specs: Sequence[HeadlineSpec] = HEADLINE) -> list[HeadlineColumn]:
+    """The columns of ``specs`` (default :data:`HEADLINE`) whose metric (or a fallback) the run
+    has (unit, direction from the rows)."""
     cols = []
     present = set(tidy["metric"])
-    for spec in HEADLINE:
+    for spec in specs:
         metric = next((m for m in spec.candidates() if m in present), None)
         if metric is None:
             continue
@@ -178,7 +202,8 @@ def _entry(row: Any) -> Entry:
 
 
 def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
-                  tests: pd.DataFrame | None = None) -> HeadlineTable:
+                  tests: pd.DataFrame | None = None,
+                  specs: Sequence[HeadlineSpec] = HEADLINE) -> HeadlineTable:
     """The headline table of one (model, condition) cell, with outcomes and answers.
 
     Parameters
@@ -190,6 +215,8 @@ def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
     tests : pandas.DataFrame, optional
         :func:`load_pair_tests`; without it no outcome is known and nothing is bold but the
         best, and no winner is named (nothing shows the best beats the controls).
+    specs : sequence of HeadlineSpec
+        The columns (:func:`headline_specs` of the results folder; default :data:`HEADLINE`).
 
     Returns
     -------
@@ -201,7 +228,7 @@ def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
     if rows.empty:
         raise ValueError(f"leaderboard: no rows for model={model!r}, condition={condition!r}")
     methods, controls = _roles(rows)
-    columns = headline_columns(rows)
+    columns = headline_columns(rows, specs)
     entries: dict[tuple[str, str], Entry] = {}
     answers: dict[str, Answer] = {}
     for col in columns:
@@ -236,7 +263,8 @@ def cell_headline(tidy: pd.DataFrame, model: str, condition: str,
 
 def aggregate_headline(tidy: pd.DataFrame, tests: pd.DataFrame | None = None,
                        model: str | None = None,
-                       counted: Collection[tuple[str, str]] | None = None) -> HeadlineTable:
+                       counted: Collection[tuple[str, str]] | None = None,
+                       specs: Sequence[HeadlineSpec] = HEADLINE) -> HeadlineTable:
     """The headline over several cells: every cell, or one model's conditions.
 
     A single cell gives :func:`cell_headline` (with its CI). Otherwise each value is the
@@ -255,6 +283,8 @@ def aggregate_headline(tidy: pd.DataFrame, tests: pd.DataFrame | None = None,
         The cells that count (the report passes the cells where the model localises); default
         every cell. When none of the table's cells is counted, every cell counts and the title
         says so.
+    specs : sequence of HeadlineSpec
+        The columns (default :data:`HEADLINE`).
 
     Returns
     -------
@@ -266,14 +296,14 @@ def aggregate_headline(tidy: pd.DataFrame, tests: pd.DataFrame | None = None,
         raise ValueError(f"leaderboard: no rows for model={model!r}")
     cells = list(dict.fromkeys(zip(rows["model"], rows["condition"], strict=True)))
     if len(cells) == 1:
-        return cell_headline(tidy, *cells[0], tests)
+        return cell_headline(tidy, *cells[0], tests, specs)
     use = [c for c in cells if counted is None or c in counted]
     scope_note = ("" if counted is None else f"{len(use)} of {len(cells)} cells where the model "
                   "localises" if use else "no cell where the model localises: every cell")
     use = use or cells
-    per_cell = [cell_headline(tidy, m, c, tests) for m, c in use]
+    per_cell = [cell_headline(tidy, m, c, tests, specs) for m, c in use]
     methods, controls = _roles(rows)
-    columns = headline_columns(rows)
+    columns = headline_columns(rows, specs)
     entries: dict[tuple[str, str], Entry] = {}
     answers: dict[str, Answer] = {}
     for col in columns:
@@ -316,8 +346,9 @@ def _aggregate_entry(per_cell: list[HeadlineTable], method: str, metric: str) ->
 
 
 __all__ = [
-    "ALPHA", "BUILTIN_FAMILIES", "HEADLINE", "HEADLINE_CI_DIGITS", "HEADLINE_DIGITS", "Answer",
+    "ALPHA", "BUILTIN_FAMILIES", "HEADLINE", "HEADLINE_CI_DIGITS", "HEADLINE_DIGITS",
+    "METRICS_FILE", "Answer",
     "Entry", "HeadlineColumn", "HeadlineSpec", "HeadlineTable", "aggregate_headline",
     "cell_headline", "extreme", "fmt", "headline_columns", "load_pair_tests", "method_families",
-    "pair_test",
+    "headline_specs", "pair_test",
 ]

@@ -20,26 +20,27 @@ set: no overfull box; method names much longer than ``lrp_epsilon_plus_flat`` ca
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ssl_xai_bench.report.headline import ALPHA, HEADLINE_CI_DIGITS, HeadlineTable, fmt
-from ssl_xai_bench.report.tables.leaderboard import (
+from ssl_xai_bench.report.render import (
     ARROWS,
-    LATEX_ARROWS,
-    failure_text,
-    group_failures,
-    slug,
+    DAGGER,
+    Cell,
+    Group,
+    Head,
+    Row,
+    Table,
+    provenance_lines,
+    render,
 )
-from ssl_xai_bench.report.tables.render import latex_escape, markdown_escape, provenance_lines
+from ssl_xai_bench.report.tables.leaderboard import failure_text, group_failures, slug
 
-DAGGER = "†"
 #: Marks of the outcomes against the best that are neither bold nor plain "worse".
 OUTCOME_MARKS = {"undetermined": "?", "underpowered": "‡"}
-THIN_COMMA = r",\kern0.4pt "
 #: Units shown scaled in the headline (metres as cm, fractions as %): numbers without a run of
 #: leading zeros, so that a table fits one page width. The CSV keeps the metric's own unit.
 DISPLAY_UNITS: dict[str, tuple[float, str]] = {"m": (100.0, "cm"), "fraction": (100.0, "%")}
@@ -127,55 +128,38 @@ def legend(table: HeadlineTable) -> list[str]:
     return out + list(table.notes)
 
 
-def _rows(table: HeadlineTable, esc: Callable[[str], str], bold: Callable[[str], str],
-          mark: Callable[[str], str], join: Callable[[str, str], str], italic: Callable[[str], str]
-          ) -> tuple[list[list[str]], list[list[str]]]:
+def headline_view(table: HeadlineTable) -> Table:
+    """The headline table as a :class:`~ssl_xai_bench.report.render.Table`: the methods, then
+    the controls apart (names in italics); a column per family (its short label for Markdown
+    and LaTeX, its label, metric and unit for HTML)."""
     keys, _ = footnotes(table)
-    out: tuple[list[list[str]], list[list[str]]] = ([], [])
-    for group, names in ((0, table.methods), (1, table.controls)):
-        for method in names:
-            name = esc(method) if group == 0 else italic(esc(method))
-            row = [name + (mark(keys[method]) if method in keys else "")]
-            for col in table.columns:
-                main, second, is_bold, marks = _parts(table, method, col.metric)
-                if (method, col.metric) in keys:
-                    word = "failed" if table.entry(method, col.metric).failed else "undef."
-                    row.append(word + mark(keys[(method, col.metric)]))
-                    continue
-                if not main:
-                    row.append("–")
-                    continue
-                row.append(join((bold(main) if is_bold else main) + marks, second))
-            out[group].append(row)
-    return out
+    heads = [Head("method", short="Method")] + [
+        Head(c.label, c.direction, title=c.metric, short=c.short,
+             detail=c.metric + (f" [{display_unit(c.unit)[1]}]" if c.unit else ""))
+        for c in table.columns]
+    groups = [Group([Row(Cell(m, italic=bool(label), note=keys.get(m, "")),
+                         [_cell(table, keys, m, col.metric) for col in table.columns])
+                     for m in names], label)
+              for label, names in (("", table.methods), ("controls", table.controls))]
+    return Table(heads, groups[:1] + [g for g in groups[1:] if g.rows])
 
 
-def _header(table: HeadlineTable, arrows: Mapping[str, str], esc: Callable[[str], str],
-            short: bool) -> list[str]:
-    return ["Method"] + [f"{esc(c.short if short else c.label)} {arrows[c.direction]}"
-                         for c in table.columns]
+def _cell(table: HeadlineTable, keys: dict[Any, str], method: str, metric: str) -> Cell:
+    if (method, metric) in keys:
+        word = "failed" if table.entry(method, metric).failed else "undef."
+        return Cell(word=word, note=keys[(method, metric)])
+    main, second, bold, marks = _parts(table, method, metric)
+    return Cell(main, second, bold, marks) if main else Cell()
+
+
+def _document(template: str, table: HeadlineTable, **context: Any) -> str:
+    return render(template, title=table.title, kind=table.kind, table=headline_view(table),
+                  legend=legend(table), footnotes=footnotes(table)[1], **context)
 
 
 def to_markdown(table: HeadlineTable, provenance: Mapping[str, Any] | None = None) -> str:
     """GitHub Markdown: short headers, the CI after ``<br>``, controls after a separator row."""
-    head = _header(table, ARROWS, markdown_escape, short=True)
-    methods, controls = _rows(
-        table, markdown_escape, lambda t: f"**{t}**", lambda k: f" ({k})",
-        lambda a, b: f"{a}<br>{b}" if b and table.kind == "cell" else f"{a} {b}".strip(),
-        lambda t: f"*{t}*")
-    lines = [f"### Headline: {markdown_escape(table.title)}", "",
-             "| " + " | ".join(head) + " |", "|" + "|".join([":---"] + ["---:"] * len(
-                 table.columns)) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in methods]
-    if controls:
-        lines.append("| *controls* |" + " |" * len(table.columns))
-        lines += ["| " + " | ".join(r) + " |" for r in controls]
-    for text in [markdown_escape(s) for s in legend(table)] + [
-            f"({k}) {markdown_escape(t)}" for k, t in footnotes(table)[1]]:
-        lines += ["", text]
-    lines += ["", "Provenance: " + "; ".join(markdown_escape(s) for s in provenance_lines(
-        provenance))]
-    return "\n".join(lines) + "\n"
+    return _document("headline.md.j2", table, provenance=provenance_lines(provenance))
 
 
 def latex_label(table: HeadlineTable) -> str:
@@ -188,74 +172,14 @@ def latex_label(table: HeadlineTable) -> str:
 def to_latex(table: HeadlineTable, provenance: Mapping[str, Any] | None = None,
              cite_key: str | None = None) -> str:
     """A booktabs ``table`` (needs ``\\usepackage{booktabs}``) that fits one page width."""
-    n = len(table.columns)
-    # two header rows: the family's short label, then its arrow (a narrower column)
-    head = ["Method"] + [latex_escape(c.short) for c in table.columns]
-    arrows = [""] + [LATEX_ARROWS[c.direction] for c in table.columns]
-    methods, controls = _rows(
-        table, latex_escape, lambda t: rf"\textbf{{{t}}}", lambda k: rf"\textsuperscript{{{k}}}",
-        lambda a, b: f"{a}\0{b}",
-        lambda t: rf"\textit{{{t}}}")
-    cite = rf" (ssl-xai-bench~\cite{{{cite_key}}})" if cite_key else ""
-    lines = [r"\begin{table}[t]", r"\centering", r"\scriptsize", r"\setlength{\tabcolsep}{1.5pt}",
-             r"\caption{Headline: " + latex_escape(table.title) + cite + "}",
-             rf"\label{{{latex_label(table)}}}", r"\begin{tabular}{@{}l" + "r" * n + "@{}}",
-             r"\toprule", " & ".join(head) + r" \\", " & ".join(arrows) + r" \\",
-             r"\midrule"]
-
-    def body(rows: list[list[str]]) -> list[str]:
-        out = []
-        for r in rows:
-            first = [c.split("\0")[0] for c in r]
-            out.append(" & ".join(first) + r" \\")
-            second = [c.split("\0")[1] if "\0" in c else "" for c in r]
-            if any(second):
-                thin = [c.replace(", ", THIN_COMMA) for c in second]
-                out.append(" & ".join(rf"{{\tiny {c}}}" if c else "" for c in thin) + r" \\")
-        return out
-
-    lines += body(methods)
-    if controls:
-        lines += [r"\midrule", rf"\multicolumn{{{n + 1}}}{{l}}{{\textit{{Controls}}}} \\"]
-        lines += body(controls)
-    lines += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip"]
-    notes = [latex_escape(s) for s in legend(table)]
-    notes += [rf"\textsuperscript{{{k}}}" + latex_escape(t) for k, t in footnotes(table)[1]]
-    notes.append("Provenance: " + "; ".join(latex_escape(s) for s in provenance_lines(
-        provenance)))
-    notes = [s.replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
-             .replace(DAGGER, r"$\dagger$").replace("‡", r"$\ddagger$") for s in notes]
-    lines += [r"\parbox{\linewidth}{\tiny " + r"\\ ".join(notes) + "}", r"\end{table}"]
-    return "\n".join(lines).replace(DAGGER, r"$^\dagger$").replace("‡", r"$^\ddagger$") + "\n"
+    return _document("headline.tex.j2", table, provenance=provenance_lines(provenance),
+                     cite_key=cite_key, label=latex_label(table))
 
 
 def to_html(table: HeadlineTable, table_id: str) -> str:
     """A ``<table class="headline">`` with full family names (``title``: the metric)."""
-    esc = html.escape
-    methods, controls = _rows(
-        table, esc, lambda t: f"<strong>{t}</strong>", lambda k: f'<sup class="flag">{k}</sup>',
-        lambda a, b: (f'{a}<span class="ci">{b}</span>' if table.kind == "cell" else
-                      f'{a} <small class="k">{b}</small>') if b else a,
-        lambda t: f"<em>{t}</em>")
-    head = "".join(
-        f'<th title="{esc(c.metric)}">{esc(c.label)} {ARROWS[c.direction]}<br><small>'
-        f'{esc(c.metric)}{" [" + esc(display_unit(c.unit)[1]) + "]" if c.unit else ""}'
-        "</small></th>" for c in table.columns)
-    parts = [f'<table id="{esc(table_id)}" class="headline {table.kind}"><thead><tr>'
-             f"<th>method</th>{head}</tr></thead><tbody>"]
-    parts += ["<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in methods]
-    parts.append("</tbody>")
-    if controls:
-        parts.append(f'<tbody class="controls"><tr><th colspan="{len(table.columns) + 1}">'
-                     "controls (reference rows)</th></tr>")
-        parts += ["<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in controls]
-        parts.append("</tbody>")
-    parts.append("</table>")
-    notes = [f"<li>{esc(s)}</li>" for s in legend(table)[2:]]
-    notes += [f"<li><sup>{esc(k)}</sup> {esc(t)}</li>" for k, t in footnotes(table)[1]]
-    return ("".join(parts) + f'<p class="note">{esc(legend(table)[0])}</p>'
-            + (f'<ul class="note">{"".join(notes)}</ul>' if notes else ""))
+    return _document("headline.html.j2", table, table_id=table_id)
 
 
-__all__ = ["DAGGER", "DISPLAY_UNITS", "display_unit", "footnotes", "latex_label", "legend",
-           "to_html", "to_latex", "to_markdown"]
+__all__ = ["DAGGER", "DISPLAY_UNITS", "display_unit", "footnotes", "headline_view",
+           "latex_label", "legend", "to_html", "to_latex", "to_markdown"]

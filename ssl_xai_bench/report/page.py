@@ -65,18 +65,6 @@ def read_csv(path: Path) -> pd.DataFrame | None:
         return None
 
 
-def html_table(header: list[str], rows: list[list[str]], row_class: list[str] | None = None,
-               table_id: str | None = None, cls: str = "leaderboard") -> str:
-    """A scrollable ``<table>`` (cells are HTML already)."""
-    tid = f' id="{e(table_id)}"' if table_id else ""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        (f'<tr class="{row_class[i]}">' if row_class and row_class[i] else "<tr>")
-        + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for i, r in enumerate(rows))
-    return (f'<div class="scroll"><table{tid} class="{cls}"><thead><tr>{head}</tr>'
-            f"</thead><tbody>{body}</tbody></table></div>")
-
-
 def file_links(ctx: PageContext, files: dict[str, Path]) -> str:
     """Links to a table's files and to its provenance sidecar."""
     side = files["csv"].with_name(files["csv"].name + ".provenance.json")
@@ -84,4 +72,4 @@ def file_links(ctx: PageContext, files: dict[str, Path]) -> str:
         side, "provenance")
 
 
-__all__ = ["PageContext", "Section", "e", "file_links", "html_table", "read_csv"]
+__all__ = ["PageContext", "Section", "e", "file_links", "read_csv"]

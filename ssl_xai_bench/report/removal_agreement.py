@@ -32,7 +32,8 @@ import pandas as pd
 from scipy import stats
 
 from ssl_xai_bench.report.headline import BASELINE, CONTROL, HEADLINE, method_families
-from ssl_xai_bench.report.page import e, html_table
+from ssl_xai_bench.report.page import e
+from ssl_xai_bench.report.render import html_table
 
 COLUMNS = ["model", "condition", "metric", "baseline_a", "baseline_b", "n_methods",
            "kendall_tau", "best_a", "best_b", "same_best"]

@@ -30,7 +30,9 @@ from ssl_xai_bench.report.figures import (
 from ssl_xai_bench.report.figures.heatmaps import MAX_PANELS
 from ssl_xai_bench.report.figures.masks import plot_masks
 from ssl_xai_bench.report.figures.tdoa import estimator_order
-from ssl_xai_bench.report.page import PageContext, e, file_links, html_table
+from ssl_xai_bench.report.headline import BASELINE, BUILTIN_FAMILIES, method_families
+from ssl_xai_bench.report.page import PageContext, e, file_links
+from ssl_xai_bench.report.render import html_table, table_html
 from ssl_xai_bench.report.spectra import spectra_html
 from ssl_xai_bench.report.summary import skill_line
 from ssl_xai_bench.report.tables import (
@@ -38,11 +40,10 @@ from ssl_xai_bench.report.tables import (
     format_number,
     iter_cells,
     provenance_lines,
-    skill_cells,
+    skill_view,
     slug,
 )
-from ssl_xai_bench.report.tables.leaderboard import SKILL_HEADER
-from ssl_xai_bench.report.tables.render import cells
+from ssl_xai_bench.report.tables import to_html as leaderboard_html
 
 
 def _families(ctx: PageContext) -> list[str]:
@@ -106,16 +107,9 @@ def _tdoa_figures(ctx: PageContext) -> str:
 def _family_html(ctx: PageContext, w: Written, tid: str) -> str:
     lb = w.table
     assert isinstance(lb, Leaderboard)
-    header = ["method"] + [e(c.label()) for c in lb.columns]
-    body = cells(lb, ("<strong>", "</strong>"), "failed<sup>{letter}</sup>", e, mean_rank=False)
-    body = [[c.replace(" [", '<span class="ci">[', 1) + "</span>" if " [" in c else c
-             for c in r] for r in body]
-    classes = ["baseline" if m in ("microphones", "constant", "direct_path") else ""
-               for m in lb.methods]
-    notes = "".join(f"<li><sup>{e(letter)}</sup> {e(text)}</li>"
-                    for letter, text in lb.footnote_lines())
-    return (f"<h4>{e(lb.title)}</h4>" + html_table(header, body, classes, table_id=tid)
-            + (f'<ul class="note">{notes}</ul>' if notes else "")
+    families = {**BUILTIN_FAMILIES, **method_families(ctx.tidy)}
+    baselines = {m: "baseline" for m in lb.methods if families.get(m) == BASELINE}
+    return (f"<h4>{e(lb.title)}</h4>" + leaderboard_html(lb, tid, baselines)
             + f'<p class="note">Mean [95 % CI]; best per column in bold; files: '
             f"{file_links(ctx, w.files)}</p>")
 
@@ -140,7 +134,7 @@ def _tdoa_tables(ctx: PageContext) -> str:
     cols = ["estimator", "variant", "pair", "spacing (m)", "anomaly rate (%) ↓",
             "MAE (samples) ↓", "Pearson r ↑", "Spearman ρ ↑", "zero-lag fraction",
             "non-finite windows"]
-    parts = []
+    parts, families = [], {**BUILTIN_FAMILIES, **method_families(ctx.tidy)}
     for model, cond in iter_cells(tdoa):
         cell = tdoa[(tdoa["model"] == model) & (tdoa["condition"] == cond)]
         rows, classes = [], []
@@ -151,7 +145,7 @@ def _tdoa_tables(ctx: PageContext) -> str:
                              format_number(100 * r.anomaly_rate), format_number(r.mae_samples),
                              format_number(r.pearson), format_number(r.spearman),
                              format_number(r.frac_zero_lag), e(r.n_nonfinite)])
-                classes.append("baseline" if name in ("constant", "microphones") else "")
+                classes.append("baseline" if families.get(name) == BASELINE else "")
         parts.append(f"<details><summary>{e(model)}, {e(cond)}</summary>" + html_table(
             [e(c) for c in cols], rows, classes, table_id=f"tdoa-{slug(model)}-{slug(cond)}",
             cls="plain") + "</details>")
@@ -198,8 +192,7 @@ def details_section(ctx: PageContext) -> str:
     parts += ['<h3 id="tdoa">TDoA per pair, with the baselines</h3>', _tdoa_tables(ctx),
               '<h3 id="skill">Model skill</h3>', f'<ul class="note">{skill_line(ctx)}</ul>']
     if ctx.skill is not None and not ctx.skill.empty:
-        parts.append(html_table([e(h) for h in SKILL_HEADER], skill_cells(ctx.skill, e),
-                                table_id="skill-table", cls="plain"))
+        parts.append(table_html(skill_view(ctx.skill), "skill-table", "plain"))
     parts.append('<p class="note">All metrics in one wide table per cell (not for print): '
                  + " ".join(ctx.link(p, p.stem) for p in sorted(
                      (ctx.out / "tables").glob("leaderboard_*.csv")))

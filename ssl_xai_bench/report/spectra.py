@@ -24,7 +24,8 @@ import pandas as pd
 
 from ssl_xai_bench.report.figures.spectrum import REFERENCES, plot_band_spectra
 from ssl_xai_bench.report.headline import BASELINE, CONTROL, method_families
-from ssl_xai_bench.report.page import PageContext, e, html_table, read_csv
+from ssl_xai_bench.report.page import PageContext, e, read_csv
+from ssl_xai_bench.report.render import html_table
 from ssl_xai_bench.report.tables import iter_cells
 
 SPECTRA_FILE = "spectra.csv"

@@ -22,9 +22,9 @@ from ssl_xai_bench.report.headline import HeadlineTable
 from ssl_xai_bench.report.headline_render import to_html
 from ssl_xai_bench.report.page import PageContext, e, file_links, read_csv
 from ssl_xai_bench.report.removal_agreement import removal_sentence
+from ssl_xai_bench.report.render import ARROWS, html_table
 from ssl_xai_bench.report.sanity import CHECKS
 from ssl_xai_bench.report.spectra import SPECTRA_FILE, band_sentences
-from ssl_xai_bench.report.tables.leaderboard import ARROWS
 
 MAX_NAMES = 3
 
@@ -69,7 +69,7 @@ def summary_section(ctx: PageContext) -> str:
         row = [f"{e(col.label)} {ARROWS[col.direction]} <small>{e(col.metric)}</small>",
                e(winners(table, col.metric))]
         row += [e(winners(w.table, col.metric)) for w in models]  # type: ignore[arg-type]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+        rows.append(row)
     facts = []
     cells = len(ctx.citable.localises)
     if bad:
@@ -95,9 +95,8 @@ def summary_section(ctx: PageContext) -> str:
     facts += band_sentences(read_csv(ctx.results / SPECTRA_FILE), table.methods)
     facts += design_facts(ctx)
     facts += failures_fact(ctx.tidy)
-    return (f'<p class="lead">{e(scope)}</p><table id="summary-table" class="answer"><thead>'
-            "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>"
+    return (f'<p class="lead">{e(scope)}</p>'
+            + html_table(head, rows, table_id="summary-table", cls="answer", scroll=False)
             + '<ul class="facts">' + "".join(f"<li>{e(f)}</li>" for f in facts) + "</ul>")
 
 

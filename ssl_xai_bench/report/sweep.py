@@ -24,18 +24,24 @@ figures of :mod:`ssl_xai_bench.report.figures.sweep`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ssl_xai_bench.report.headline import headline_columns
+from ssl_xai_bench.report.headline import HEADLINE, HeadlineSpec, headline_columns
 
 FACTORS = ("t60", "snr_db", "geometry")
-def sweep_metrics(board: pd.DataFrame) -> list[str]:
+
+
+def sweep_metrics(board: pd.DataFrame,
+                  specs: Sequence[HeadlineSpec] = HEADLINE) -> list[str]:
     """The metrics the sweep section ranks: the run's headline metric of every family
-    (:func:`ssl_xai_bench.report.headline.headline_columns`, fallbacks resolved)."""
-    return [col.metric for col in headline_columns(board)]
+    (:func:`ssl_xai_bench.report.headline.headline_columns` of ``specs``, fallbacks resolved)."""
+    return [col.metric for col in headline_columns(board, specs)]
+
+
 NOT_RANKED = ("random", "energy", "microphones", "constant", "direct_path")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
+from ssl_xai_bench.report.render import html_table
 from ssl_xai_bench.report.sweep import (
     FACTORS,
     is_sweep,
@@ -26,14 +27,9 @@ from ssl_xai_bench.report.sweep import (
 
 
 def _table(df: pd.DataFrame, digits: int = 2) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for _, row in df.iterrows():
-        cells = [f"{v:.{digits}f}" if isinstance(v, float) else html.escape(str(v))
-                 for v in row]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    cells = [[f"{v:.{digits}f}" if isinstance(v, float) else html.escape(str(v)) for v in row]
+             for _, row in df.iterrows()]
+    return html_table([html.escape(str(c)) for c in df.columns], cells, cls="")
 
 
 def _design(prov: dict[str, Any] | None) -> tuple[str | None, int | None]:
@@ -66,7 +62,7 @@ def sweep_section(ctx: Any) -> str:
              f"ranked. {html.escape(counted)} Beside each statistic, its independent units: "
              "pairs, cells, trained models (cells fine-tuned from one start count once) and "
              f"test sources (training scope {html.escape(str(scope))}).</p>"]
-    for metric in sweep_metrics(board):
+    for metric in sweep_metrics(board, ctx.citable.specs):
         ranked = ranks(board, metric, localising)
         if ranked.empty:
             continue

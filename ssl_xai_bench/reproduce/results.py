@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ssl_xai_bench.errors import ConfigError
+from ssl_xai_bench.report.render import pipe_table
 from ssl_xai_bench.report.tables.leaderboard import format_number
 from ssl_xai_bench.reproduce import claims
 from ssl_xai_bench.reproduce.paper_reference import PaperReference
@@ -211,10 +212,9 @@ def code(text: Any) -> str:
 
 
 def md_table(headers: list[str], rows: list[list[str]], source: str) -> list[str]:
-    """A pipe table followed by its ``Source:`` line."""
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return out + ["", f"Source: {source}", ""]
+    """A pipe table of Markdown cells followed by its ``Source:`` line, as lines
+    (:func:`ssl_xai_bench.report.render.pipe_table`)."""
+    return pipe_table(headers, rows, source)
 
 
 def paper_cell(value: Any) -> str:

@@ -65,17 +65,47 @@ def header(res: RunResults, command: str, method: str) -> list[str]:
     return lines + md_table(["field", "value"], rows, "`provenance.json`, key = column 'field'.")
 
 
+#: How the verdicts are reached, for the reader (under the verdict tables).
+RULES: list[str] = [
+    "Rules (code: `ssl_xai_bench/reproduce/claims.py`; thresholds are constants there):", "",
+    "- A cell is one (model, condition) [x TDoA variant]. A model *localises* when its "
+    "paired gain over the trivial predictor (trivial error minus the model's, per test "
+    "window) has a CI above 0 (results without it: when its MAE CI lies entirely below the "
+    "trivial predictor's); where it does not, every claim is "
+    "**inconclusive** in that cell: a model that cannot localise cannot support claims "
+    "about its explanations.",
+    "- C1: against the microphones and against the constant lag-0 estimator, the paired "
+    "difference of the non-anomalous fraction (relevance minus comparator) decides (CI above "
+    "0: better, below 0: worse); when that CI is exactly [0, 0] the TDoA MAE decides by "
+    "non-overlapping CIs. Reproduced = better than both; not reproduced = worse than either; "
+    "otherwise inconclusive.",
+    "- C2: the paired gaps MAE(relevance) - MAE(random) and MAE(relevance) - MAE(energy) at "
+    "10 % (same windows) decide: reproduced = both CIs above 0; not reproduced = either CI "
+    "below 0; otherwise inconclusive (results without the paired energy gap: the relevance "
+    "and energy curves' CIs must separate instead).",
+    f"- Shape (point estimates): F1 relevance rise 0->10 % >= {claims.JUMP_SHARE} of its rise "
+    f"to the maximum; F2 energy rises, its 0->10 % share < {claims.JUMP_SHARE}; F3 random "
+    f"within {claims.FLAT_TOLERANCE} x MAE(0) of MAE(0) up to 50 %. Reproduced = all hold.",
+    "- A claim is judged over the cells where the model localises only (the others are "
+    "inconclusive by the skill gate and are not counted, so they neither dilute nor "
+    "support it; with no such cell the claim is inconclusive). It is reproduced when no "
+    "counted cell is 'not reproduced' and at least half are 'reproduced'; not reproduced "
+    "when no counted cell is 'reproduced' and at least half are 'not reproduced'; "
+    "inconclusive otherwise (mixed, or mostly inconclusive counted cells).", "",
+]
+
+
 def claims_summary(cells: list[dict[str, Any]], verdicts: dict[str, claims.Verdict],
                    statements: dict[str, str]) -> list[str]:
     """One line per claim with its verdict and the rules that produced it."""
     rows = []
     for claim, v in verdicts.items():
         evidence = v.reason
-        if claim == "C1":
-            parts = [f"{var}: " + claims.aggregate_cells(
-                [c for c in cells if c["claim"] == "C1" and c["variant"] == var]).reason
-                for var in VARIANTS]
-            evidence += " (" + "; ".join(parts) + ")"
+        mine = [c for c in cells if c["claim"] == claim]
+        variants = [var for var in VARIANTS if any(c.get("variant") == var for c in mine)]
+        if variants:  # a claim judged per TDoA variant: each variant's verdict
+            evidence += " (" + "; ".join(f"{var}: " + claims.aggregate_cells(
+                [c for c in mine if c.get("variant") == var]).reason for var in variants) + ")"
         rows.append([claim, statements[claim], f"**{v.verdict}**", evidence])
     lines = ["## Verdicts", ""] + md_table(
         ["claim", "statement", "verdict", "evidence"], rows,
@@ -98,34 +128,7 @@ def claims_summary(cells: list[dict[str, Any]], verdicts: dict[str, claims.Verdi
         lines += ["Models not shown to localise (no paired gain over the trivial predictor), so "
                   "their explanations cannot support the claims there: "
                   + "; ".join(f"{code(m)} at {code(c)}" for m, c in unskilled) + ".", ""]
-    lines += [
-        "Rules (code: `ssl_xai_bench/reproduce/claims.py`; thresholds are constants there):", "",
-        "- A cell is one (model, condition) [x TDoA variant]. A model *localises* when its "
-        "paired gain over the trivial predictor (trivial error minus the model's, per test "
-        "window) has a CI above 0 (results without it: when its MAE CI lies entirely below the "
-        "trivial predictor's); where it does not, every claim is "
-        "**inconclusive** in that cell: a model that cannot localise cannot support claims "
-        "about its explanations.",
-        "- C1: against the microphones and against the constant lag-0 estimator, the paired "
-        "difference of the non-anomalous fraction (relevance minus comparator) decides (CI above "
-        "0: better, below 0: worse); when that CI is exactly [0, 0] the TDoA MAE decides by "
-        "non-overlapping CIs. Reproduced = better than both; not reproduced = worse than either; "
-        "otherwise inconclusive.",
-        "- C2: the paired gaps MAE(relevance) - MAE(random) and MAE(relevance) - MAE(energy) at "
-        "10 % (same windows) decide: reproduced = both CIs above 0; not reproduced = either CI "
-        "below 0; otherwise inconclusive (results without the paired energy gap: the relevance "
-        "and energy curves' CIs must separate instead).",
-        f"- Shape (point estimates): F1 relevance rise 0->10 % >= {claims.JUMP_SHARE} of its rise "
-        f"to the maximum; F2 energy rises, its 0->10 % share < {claims.JUMP_SHARE}; F3 random "
-        f"within {claims.FLAT_TOLERANCE} x MAE(0) of MAE(0) up to 50 %. Reproduced = all hold.",
-        "- A claim is judged over the cells where the model localises only (the others are "
-        "inconclusive by the skill gate and are not counted, so they neither dilute nor "
-        "support it; with no such cell the claim is inconclusive). It is reproduced when no "
-        "counted cell is 'not reproduced' and at least half are 'reproduced'; not reproduced "
-        "when no counted cell is 'reproduced' and at least half are 'not reproduced'; "
-        "inconclusive otherwise (mixed, or mostly inconclusive counted cells).", "",
-    ]
-    return lines
+    return lines + RULES
 
 
 def _skill_table(res: RunResults, ref: PaperReference, cond: Condition) -> list[str]:

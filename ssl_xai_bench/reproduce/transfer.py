@@ -57,76 +57,85 @@ def transfer(res: RunResults, ref: PaperReference, ablations: dict[str, RunResul
     return lines + _ablation_table(res, ablations, external)
 
 
+#: The scene settings an ablation changes one at a time (``provenance.json`` keys).
+ABLATED = ("rir_mode", "rir_convention", "absorption", "speech")
+
+
+def _ablation_rows(res: RunResults, name: str, abl: RunResults, external: list[str],
+                   effects: dict[str, list[tuple[float, int | None]]]) -> list[list[str]]:
+    """One row per (external entry, condition of both runs): the main and the ablation's MAE,
+    the change and how the CIs order; the changes are also appended to ``effects[name]``."""
+    changed = "; ".join(f"{k}: {res.provenance.get(k)} -> {abl.provenance.get(k)}"
+                        for k in ABLATED if res.provenance.get(k) != abl.provenance.get(k))
+    rows = []
+    for model in external:
+        for cond in res.conditions():
+            match = [c for c in abl.conditions() if np.isclose(c.t60, cond.t60)
+                     and np.isclose(c.snr_db, cond.snr_db) and c.geometry == cond.geometry]
+            own = res.skill_predictor(model, cond)
+            if not match or own is None:
+                continue
+            own_a = abl.skill_predictor(model, match[0])
+            main = res.mae(model, cond, own)[0]
+            alt = abl.mae(model, match[0], own_a)[0] if own_a else None
+            if main is None:
+                continue
+            key = [code(name), code(model), code(cond.label), fmt(main)]
+            if alt is None:
+                rows.append(key + ["–", "–", "entry missing in the ablation",
+                                   changed or "nothing recorded"])
+                continue
+            order = claims.ci_order(alt, main)
+            effects.setdefault(name, []).append((alt.mean - main.mean, order))
+            rows.append(key + [fmt(alt), fmt(alt.mean - main.mean),
+                               {-1: "lower", 1: "higher", 0: "overlap", None: "–"}[order],
+                               changed or "nothing recorded"])
+    return rows
+
+
+def _largest_effect(effects: dict[str, list[tuple[float, int | None]]]) -> str:
+    """The sentence on the ablation with the largest mean MAE change."""
+    best = max(effects, key=lambda n: abs(float(np.mean([d for d, _ in effects[n]]))))
+    mean = float(np.mean([d for d, _ in effects[best]]))
+    n_sep = sum(o in (-1, 1) for _, o in effects[best])
+    text = (f"Largest measured effect: {code(best)}: the ablation's MAE is "
+            f"{'lower' if mean < 0 else 'higher'} by {fmt(abs(mean))} m on average over "
+            f"{len(effects[best])} condition(s), CIs separate in {n_sep}. ")
+    if n_sep == 0:
+        return text + "No ablation moves the MAE beyond its CI: no cause of a gap is measured."
+    if mean < 0:
+        return text + ("Changing this setting lowers the MAE beyond the CIs: it is the most "
+                       "likely measured cause of the main run's transfer gap.")
+    return text + ("The main run's setting is the better one for these weights: the ablation "
+                   "measures how much it matters.")
+
+
 def _ablation_table(res: RunResults, ablations: dict[str, RunResults],
                     external: list[str]) -> list[str]:
     if not ablations:
         return ["No ablation folders given (`--ablation NAME=RESULTS_DIR`): the causes of a "
                 "transfer gap are not measured here.", ""]
-    lines = ["### Ablations: one setting changed at a time", ""]
-    rows: list[list[str]] = []
-    other: dict[str, list[str]] = {}
     effects: dict[str, list[tuple[float, int | None]]] = {}
-    keys = ("rir_mode", "rir_convention", "absorption", "speech")
-    for name, abl in ablations.items():
-        changed = [f"{k}: {res.provenance.get(k)} -> {abl.provenance.get(k)}" for k in keys
-                   if res.provenance.get(k) != abl.provenance.get(k)]
-        other[name] = [d for d in config_diff(res.provenance.get("config"),
-                                              abl.provenance.get("config"))
-                       if not d.startswith(tuple(f"scene.{k}:" for k in keys))]
-        for model in external:
-            for cond in res.conditions():
-                match = [c for c in abl.conditions() if np.isclose(c.t60, cond.t60)
-                         and np.isclose(c.snr_db, cond.snr_db) and c.geometry == cond.geometry]
-                own = res.skill_predictor(model, cond)
-                if not match or own is None:
-                    continue
-                own_a = abl.skill_predictor(model, match[0])
-                main = res.mae(model, cond, own)[0]
-                alt = abl.mae(model, match[0], own_a)[0] if own_a else None
-                if main is None:
-                    continue
-                differs = "; ".join(changed) or "nothing recorded"
-                if alt is None:
-                    rows.append([code(name), code(model), code(cond.label), fmt(main), "–", "–",
-                                 "entry missing in the ablation", differs])
-                    continue
-                order = claims.ci_order(alt, main)
-                effects.setdefault(name, []).append((alt.mean - main.mean, order))
-                rows.append([code(name), code(model), code(cond.label), fmt(main), fmt(alt),
-                             fmt(alt.mean - main.mean),
-                             {-1: "lower", 1: "higher", 0: "overlap", None: "–"}[order], differs])
+    rows = [r for name, abl in ablations.items()
+            for r in _ablation_rows(res, name, abl, external, effects)]
     if not rows:
-        return lines + ["The ablation folders hold no condition of the main run's external "
-                        "entries.", ""]
-    lines += md_table(["ablation", "model", "condition", "main: MAE (m)", "ablation: MAE (m)",
-                       "change (m)", "ablation CI vs main", "differs from main in"], rows,
-                      "main: `model_skill.csv` of the main folder; ablation: `model_skill.csv` of "
-                      "the ablation's folder; row key (model, condition, the model's own "
-                      "predictor); 'differs' compares the scene settings of the two "
-                      "`provenance.json` files.")
+        return ["### Ablations: one setting changed at a time", "",
+                "The ablation folders hold no condition of the main run's external entries.", ""]
+    lines = ["### Ablations: one setting changed at a time", ""] + md_table(
+        ["ablation", "model", "condition", "main: MAE (m)", "ablation: MAE (m)", "change (m)",
+         "ablation CI vs main", "differs from main in"], rows,
+        "main: `model_skill.csv` of the main folder; ablation: `model_skill.csv` of the "
+        "ablation's folder; row key (model, condition, the model's own predictor); 'differs' "
+        "compares the scene settings of the two `provenance.json` files.")
     lines += ["Other configuration fields each ablation changes (from the two `provenance.json` "
               "`config`s). Test sources, their speech and their windows are seeded per split, so "
               "fewer training sources leave them as they are; an ablation that changes nothing "
               "else (a control) measures that directly:", ""]
-    lines += [f"- {code(name)}: " + ("; ".join(code(d) for d in diffs) or "none")
-              for name, diffs in other.items()] + [""]
-    if effects:
-        best = max(effects, key=lambda n: abs(float(np.mean([d for d, _ in effects[n]]))))
-        mean = float(np.mean([d for d, _ in effects[best]]))
-        n_sep = sum(o in (-1, 1) for _, o in effects[best])
-        text = (f"Largest measured effect: {code(best)}: the ablation's MAE is "
-                f"{'lower' if mean < 0 else 'higher'} by {fmt(abs(mean))} m on average over "
-                f"{len(effects[best])} condition(s), CIs separate in {n_sep}. ")
-        if n_sep == 0:
-            text += "No ablation moves the MAE beyond its CI: no cause of a gap is measured."
-        elif mean < 0:
-            text += ("Changing this setting lowers the MAE beyond the CIs: it is the most likely "
-                     "measured cause of the main run's transfer gap.")
-        else:
-            text += ("The main run's setting is the better one for these weights: the ablation "
-                     "measures how much it matters.")
-        lines += [text, ""]
-    return lines
+    for name, abl in ablations.items():
+        diffs = [d for d in config_diff(res.provenance.get("config"), abl.provenance.get("config"))
+                 if not d.startswith(tuple(f"scene.{k}:" for k in ABLATED))]
+        lines.append(f"- {code(name)}: " + ("; ".join(code(d) for d in diffs) or "none"))
+    return lines + [""] + ([_largest_effect(effects), ""] if effects else [])
 
 
 def config_diff(a: dict[str, Any] | None, b: dict[str, Any] | None,

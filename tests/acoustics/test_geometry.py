@@ -80,6 +80,30 @@ def test_paper_line_array_matches_the_study():
     np.testing.assert_allclose(mics[:, 1:], np.tile([7.0, 1.2], (16, 1)), atol=1e-12)
 
 
+def _positions_before_pyroomacoustics(array: ArrayConfig) -> np.ndarray:
+    """The line and circle formulas the package used before it called pyroomacoustics'
+    ``linear_2D_array`` / ``circular_2D_array`` (every committed result was computed with
+    these)."""
+    c = np.asarray(array.center, dtype=np.float64)
+    phi = np.deg2rad(array.orientation_deg)
+    k = np.arange(array.n_mics, dtype=np.float64)
+    if array.kind == "line":
+        offs = (k - (array.n_mics - 1) / 2.0) * array.spacing
+        return c + np.stack([offs * np.cos(phi), offs * np.sin(phi), 0.0 * offs], axis=1)
+    ang = phi + 2.0 * np.pi * k / array.n_mics
+    return c + np.stack([array.radius * np.cos(ang), array.radius * np.sin(ang), 0.0 * k], 1)
+
+
+@pytest.mark.parametrize("array", [
+    ArrayConfig(), ArrayConfig(n_mics=8), ArrayConfig(n_mics=5, spacing=0.07,
+                                                      orientation_deg=33.0),
+    ArrayConfig(kind="circle", n_mics=8, radius=0.1),
+    ArrayConfig(kind="circle", n_mics=6, radius=0.12, orientation_deg=15.0,
+                center=(1.7, 6.9, 1.3))])
+def test_line_and_circle_arrays_are_bit_identical_to_the_former_formulas(array):
+    np.testing.assert_array_equal(array.mic_positions(), _positions_before_pyroomacoustics(array))
+
+
 def test_circle_and_rotated_line_geometry():
     circ = ArrayConfig(kind="circle", n_mics=8, radius=0.1).mic_positions()
     np.testing.assert_allclose(np.linalg.norm(circ[:, :2] - [1.7, 7.0], axis=1), 0.1)

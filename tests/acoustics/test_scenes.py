@@ -12,8 +12,8 @@ from ssl_xai_bench.acoustics import audio, rir
 from ssl_xai_bench.acoustics.scene import SceneConfig, scene_positions, validate_snr
 from ssl_xai_bench.acoustics.windows import (
     WindowSet,
+    iter_sources,
     load_scene_corpus,
-    render_sources,
     render_windows,
 )
 from ssl_xai_bench.errors import ConfigError
@@ -109,14 +109,14 @@ def test_positions_outside_room_are_refused():
 @pytest.mark.parametrize("snr", [0.0, 10.0, 25.0])
 def test_measured_snr_matches_configured(small, snr):
     scene, pos, rirs = small
-    for src in render_sources(scene, rirs, pos, snr, seed=1):
+    for src in iter_sources(scene, rirs, pos, snr, seed=1):
         noise = src.noisy - src.clean
         measured = 10 * np.log10(np.mean(src.clean[0] ** 2) / np.mean(noise**2))
         assert abs(measured - snr) < 0.5
     # and on the windows themselves (all windows of each source; noise = noisy - clean)
     full = dataclasses.replace(scene, max_windows_per_utterance=None)
     ws = render_windows(full, rirs, pos, snr, seed=1)
-    for s, src in enumerate(render_sources(full, rirs, pos, snr, seed=1)):
+    for s, src in enumerate(iter_sources(full, rirs, pos, snr, seed=1)):
         clean = audio.frame(src.clean, 5120, 5120)
         noise = ws.windows[ws.source_ids == s] - clean
         measured = 10 * np.log10(np.mean(clean[:, 0] ** 2) / np.mean(noise**2))
@@ -139,7 +139,7 @@ def test_render_never_computes_rirs_and_is_deterministic(small):
 
 def test_windows_direct_and_corr_time_are_consistent(small):
     scene, pos, rirs = small
-    sources = render_sources(scene, rirs, pos, 15.0, seed=2)
+    sources = list(iter_sources(scene, rirs, pos, 15.0, seed=2))
     ws = render_windows(scene, rirs, pos, 15.0, seed=2)
     m, t = 4, scene.window_length
     assert ws.windows.shape[1:] == (m, t) and ws.windows.dtype == np.float32

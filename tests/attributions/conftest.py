@@ -6,18 +6,13 @@ import pytest
 import torch
 
 from ssl_xai_bench.models.registry import build_model
+from tests.torch_threads import one_torch_thread  # noqa: F401 (an autouse fixture)
 
 N_MICS = 8
 LENGTH = 1024
 MODEL_NAMES = ("loccnn", "samplecnn")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def randomize_batchnorm(model: torch.nn.Module, seed: int = 1) -> None:

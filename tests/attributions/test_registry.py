@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import ssl_xai_bench.attributions
-from ssl_xai_bench import codehash
+from ssl_xai_bench import codehash, plugins
 from ssl_xai_bench.attributions import registry
 from ssl_xai_bench.attributions.registry import (
     MethodLoadError,
@@ -55,7 +55,7 @@ def test_decorator_registers_and_rejects_bad_specs():
         assert spec in list_methods()
         # a different source may not take a registered name
         with pytest.raises(MethodLoadError, match="already registered"):
-            with registry._source("file:/elsewhere.py"):
+            with registry.REGISTRY.loading("file:/elsewhere.py"):
                 register_method("test_tmp_identity")(identity)
     finally:
         unregister_method("test_tmp_identity")
@@ -129,9 +129,9 @@ def test_entry_points_load_lazily(tmp_path, monkeypatch, model, inputs, target):
         calls.append(group)
         return [*builtins, good, bad]
 
-    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
-    monkeypatch.setitem(registry._STATE, "entry_points", False)
-    monkeypatch.setattr(registry, "ENTRY_POINT_ERRORS", {})
+    monkeypatch.setattr(plugins, "entry_points", fake_entry_points)
+    monkeypatch.setattr(registry.REGISTRY, "loaded", False)
+    monkeypatch.setattr(registry.REGISTRY, "errors", {})
     try:
         with pytest.warns(RuntimeWarning, match="broken"):
             spec = get_method("ep_double_input")

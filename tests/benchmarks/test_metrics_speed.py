@@ -12,10 +12,11 @@ import os
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from ssl_xai_bench.metrics import gcc_phat, manipulation, quantus_params, quantus_suite, tdoa
 from ssl_xai_bench.metrics.removal import make_removal
+from tests.metrics import reference
+from tests.metrics.conftest import CountingModel
 
 from .conftest import interleaved_medians, markdown_table
 
@@ -39,7 +40,7 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
         return np.array(
             [
                 [
-                    gcc_phat.gcc_phat_reference(
+                    reference.gcc_phat_reference(
                         w[j], w[i], None if max_lag is None else int(max_lag[p])
                     )
                     for p, (i, j) in enumerate(pairs)
@@ -85,7 +86,7 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
         "gcc-phat",
         [
             "TDoA of 6 windows x 120 microphone pairs (16 x 5120 samples, FFT length 16384): the",
-            "authors' per-window, per-pair loop over numpy FFTs (`gcc_phat.gcc_phat_reference`)",
+            "authors' per-window, per-pair loop over numpy FFTs (`tests/metrics/reference.py`)",
             "against `gcc_phat.gcc_phat_lags` (one FFT per channel, batched inverse FFTs); results",
             "asserted equal",
             "(`tests/benchmarks/test_metrics_speed.py`). Target: >= 20x. Why it is not reached:",
@@ -115,17 +116,6 @@ def test_batched_gcc_phat_vs_per_window_loop(benchmark, perf_report):
     assert ratio >= GCC_MIN_SPEEDUP
 
 
-class _Counting(nn.Module):
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-        self.windows = 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.windows += int(x.shape[0])
-        return self.inner(x)
-
-
 PERTURBATION_METRICS = {
     "faithfulness_correlation": {"nr_runs": 10, "subset_size": 512},
     "faithfulness_estimate": {"features_in_step": 5120},
@@ -149,7 +139,7 @@ def _perturbation_runs(model, x, pos, rel, batch):
     for baseline in BASELINE_BOUNDS:
         removal = make_removal(baseline, x, np.arange(len(x)), seed=0)
         for name, params in PERTURBATION_METRICS.items():
-            counting = _Counting(model)
+            counting = CountingModel(model)
 
             def run(name=name, params=params, counting=counting, removal=removal):
                 quantus_suite.run_quantus_metric(name, counting, x, pos, rel, params=params,
@@ -159,10 +149,10 @@ def _perturbation_runs(model, x, pos, rel, batch):
             assert counting.windows == len(x) * quantus_params.forwards_per_window(
                 name, quantus_params.metric_params(name, params), 16, 5120)
             runs[f"{name} ({baseline})"] = (run, counting.windows)
-        counting = _Counting(model)
+        counting = CountingModel(model)
 
         def manip(counting=counting, removal=removal):
-            manipulation.manipulation_errors(counting, x, pos, rel, manipulation.PAPER_FRACTIONS,
+            reference.manipulation_errors(counting, x, pos, rel, manipulation.PAPER_FRACTIONS,
                                              batch_size=batch, removal=removal)
 
         manip()

@@ -25,7 +25,8 @@ def test_help_describes_every_option(args, tmp_path):
     assert proc.returncode == 0, proc.stderr
     if args == ["run", "--help"]:
         for option in ("--preset", "--config", "--t60", "--snr", "--geometries", "--models",
-                       "--methods", "--weights", "--methods-from", "--scheduler", "--store",
+                       "--methods", "--weights", "--methods-from", "--metrics-from",
+                       "--models-from", "--scheduler", "--store",
                        "--set", "--seed"):
             assert option in proc.stdout
 

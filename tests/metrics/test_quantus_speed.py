@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import quantus
 
-from ssl_xai_bench.metrics import quantus_speed, quantus_suite
+from ssl_xai_bench.metrics import quantus_params, quantus_speed, quantus_suite
 
 from .conftest import SpanModel, span_attribution
 
@@ -40,7 +42,9 @@ def test_faithfulness_correlation_equals_quantus_given_the_same_subsets(case, mo
         draws.append(generator.choice(n, size, replace=False))
         return draws[-1]
 
-    monkeypatch.setattr(quantus_speed, "FaithfulnessCorrelation", quantus.FaithfulnessCorrelation)
+    spec = quantus_params.QUANTUS_METRICS["faithfulness_correlation"]
+    monkeypatch.setitem(quantus_params.QUANTUS_METRICS, "faithfulness_correlation",
+                        dataclasses.replace(spec, implementation=None))  # Quantus' own class
     monkeypatch.setattr(np.random, "choice", choice)
     stock = quantus_suite.run_quantus_metric("faithfulness_correlation", model, x, pos, mixed,
                                   params=PARAMS, batch_size=N, seed=seed)

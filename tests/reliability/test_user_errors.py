@@ -14,8 +14,9 @@ starts ``error: <field>:``, no traceback, and an empty (absent) store: no stage 
    ``wav_dir`` speech folder without wav files;
 7. an absurd source grid (``scene.sources.x = [.., .., 1e9]`` and a smaller one), refused by
    arithmetic before any array is built;
-9. a methods file that raises or calls ``sys.exit(3)`` (``run`` and ``list``), a geometry name
-   with path separators, ``merge A A`` under several spellings.
+9. a methods, metrics or models file that raises, calls ``sys.exit(3)`` or registers nothing
+   (``run`` and ``list``), a geometry name with path separators, ``merge A A`` under several
+   spellings.
 
 ``--debug`` shows the traceback of the same error.
 """
@@ -196,17 +197,19 @@ def test_an_absurd_source_grid_is_refused_without_allocating(capsys, tmp_path, n
 
 # --- case 9: methods files, geometry names, merging a folder with itself ----------------------
 
+@pytest.mark.parametrize("option", ["--methods-from", "--metrics-from", "--models-from"])
 @pytest.mark.parametrize("command", ["run", "list"])
 @pytest.mark.parametrize("text,phrase", [("raise RuntimeError('no')\n", "RuntimeError: no"),
-                                         ("import sys\nsys.exit(3)\n", "sys.exit(3)")])
-def test_a_methods_file_that_raises_or_exits_is_an_error_of_that_file(capsys, tmp_path, command,
-                                                                      text, phrase):
-    path = tmp_path / "methods.py"
+                                         ("import sys\nsys.exit(3)\n", "sys.exit(3)"),
+                                         ("X = 1\n", "defines no")])
+def test_a_plugin_file_that_raises_exits_or_registers_nothing_is_an_error_of_that_file(
+        capsys, tmp_path, command, text, phrase, option):
+    path = tmp_path / "plugin.py"
     path.write_text(text)
-    argv = (run_args(tmp_path, "--methods-from", str(path)) if command == "run"
-            else ["list", "--methods-from", str(path)])
+    argv = (run_args(tmp_path, option, str(path)) if command == "run"
+            else ["list", option, str(path)])
     status, _, err = cli(capsys, *argv)
-    assert_refused(status, err, "--methods-from", tmp_path / "store", phrase)
+    assert_refused(status, err, option, tmp_path / "store", phrase)
     assert str(path) in err
 
 

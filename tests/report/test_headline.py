@@ -284,3 +284,25 @@ def test_the_report_reads_outcomes_at_the_level_the_harness_tested_them():
     from ssl_xai_bench.report.verdict import ALPHA as REPORT_ALPHA
 
     assert REPORT_ALPHA == HARNESS_ALPHA
+
+
+def test_the_columns_come_from_the_metrics_declarations(tmp_path):
+    """``metrics.json`` of a run (every metric's spec) gives exactly the built-in columns, in
+    order; a folder without one (older results) falls back to the same table; a declared
+    plug-in metric adds a column."""
+    import json
+
+    from ssl_xai_bench.harness.collect import metrics_table
+    from ssl_xai_bench.report.headline import HEADLINE, headline_specs
+
+    table = metrics_table()
+    (tmp_path / "metrics.json").write_text(json.dumps(table))
+    assert headline_specs(tmp_path) == HEADLINE
+    assert headline_specs(tmp_path / "older") == HEADLINE
+    plugin = {**table[0], "name": "mic_entropy", "category": "spread", "headline": {
+        "label": "Spread", "short": "Spr.", "floors": [], "reference": "the controls",
+        "fallbacks": [], "order": 100.0}}
+    (tmp_path / "metrics.json").write_text(json.dumps([plugin, *table]))
+    specs = headline_specs(tmp_path)
+    assert specs[:-1] == HEADLINE and (specs[-1].metric, specs[-1].short) == ("mic_entropy",
+                                                                              "Spr.")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ssl_xai_bench.report.figures.sweep import plot_metric_vs_factor, plot_rank_bumps
+from ssl_xai_bench.report.headline import HEADLINE
 from ssl_xai_bench.report.sweep import (
     best_per_condition,
     is_sweep,
@@ -84,7 +85,9 @@ def test_the_report_gains_a_sweep_section_only_for_a_sweep(tmp_path):
 
     added = []
     figs = SimpleNamespace(add=lambda make, stem: added.append((stem, make()[1])) or stem)
-    html = sweep_section(SimpleNamespace(tidy=_board(), figs=figs, skill=None, prov=None))
+    citable = SimpleNamespace(specs=HEADLINE)  # the run's headline columns
+    html = sweep_section(SimpleNamespace(tidy=_board(), figs=figs, skill=None, prov=None,
+                                         citable=citable))
     assert "Kendall" in html and "faithfulness_correlation" in html
     # the metric against each varied factor, and the ranks per condition
     assert [stem for stem, _ in added] == [
@@ -93,7 +96,8 @@ def test_the_report_gains_a_sweep_section_only_for_a_sweep(tmp_path):
     single = _board()
     single = single[(single["t60"] == 0.15) & (single["snr_db"] == 25.0)
                     & (single["geometry"] == "paper_line")]
-    assert sweep_section(SimpleNamespace(tidy=single, figs=figs, skill=None, prov=None)) == ""
+    assert sweep_section(SimpleNamespace(tidy=single, figs=figs, skill=None, prov=None,
+                                         citable=citable)) == ""
 
 
 def _skill(board: pd.DataFrame, localises) -> pd.DataFrame:

@@ -16,7 +16,7 @@ carry an inter-microphone delay, and what each rule costs: ``docs/lrp.md``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -29,12 +29,27 @@ from zennit.rules import Epsilon, Flat, WSquare, ZBox
 from ssl_xai_bench.attributions.registry import register_method
 from ssl_xai_bench.models.registry import spec_of
 
-FIRST_RULES: tuple[str, ...] = ("wsquare", "flat", "epsilon", "zbox")
 OUTPUT_RELEVANCE: tuple[str, ...] = ("explained", "target")
 SE_RELEVANCE: tuple[str, ...] = ("gate", "signal")
 """SampleCNN's SE routing (``ssl_xai_bench.models.samplecnn.canonizers``); other models ignore
 it."""
 EPSILON = 1e-6
+
+
+def _zbox(inputs: torch.Tensor | None, zbox_bound: float | None) -> Hook:
+    if zbox_bound is not None:
+        return ZBox(low=-float(zbox_bound), high=float(zbox_bound))
+    if inputs is None:
+        raise ValueError("inputs: the zbox first rule with per-window bounds needs the inputs")
+    bound = inputs.detach().abs().amax(dim=(1, 2), keepdim=True)
+    return ZBox(low=-bound, high=bound)
+
+
+#: First-layer rule -> its hook, given the inputs and the fixed ZBox bound (either may be None).
+_FIRST_RULES: dict[str, Callable[[torch.Tensor | None, float | None], Hook]] = {
+    "wsquare": lambda inputs, bound: WSquare(), "flat": lambda inputs, bound: Flat(),
+    "epsilon": lambda inputs, bound: Epsilon(epsilon=EPSILON), "zbox": _zbox}
+FIRST_RULES: tuple[str, ...] = tuple(_FIRST_RULES)
 
 
 def first_layer_rule(name: str, inputs: torch.Tensor | None = None,
@@ -50,20 +65,10 @@ def first_layer_rule(name: str, inputs: torch.Tensor | None = None,
     zbox_bound : float, optional
         Fixed ZBox bounds ``[-zbox_bound, +zbox_bound]``.
     """
-    if name == "wsquare":
-        return WSquare()
-    if name == "flat":
-        return Flat()
-    if name == "epsilon":
-        return Epsilon(epsilon=EPSILON)
-    if name == "zbox":
-        if zbox_bound is not None:
-            return ZBox(low=-float(zbox_bound), high=float(zbox_bound))
-        if inputs is None:
-            raise ValueError("inputs: the zbox first rule with per-window bounds needs the inputs")
-        bound = inputs.detach().abs().amax(dim=(1, 2), keepdim=True)
-        return ZBox(low=-bound, high=bound)
-    raise ValueError(f"first_rule: must be one of {list(FIRST_RULES)}, got {name!r}")
+    if name not in _FIRST_RULES:
+        raise ValueError(f"first_rule: must be one of {list(FIRST_RULES)}, got {name!r}")
+    return _FIRST_RULES[name](inputs, zbox_bound)
+
 
 
 def model_canonizers(model: nn.Module, se_relevance: str = "gate") -> list[Canonizer]:

@@ -28,26 +28,26 @@ from ssl_xai_bench.models.samplecnn.network import BasicBlock, ReSE2Block, Sampl
 SE_RELEVANCE: tuple[str, ...] = ("gate", "signal")
 
 
-class _GateOnly(torch.autograd.Function):
-    """``x * s`` whose backward sends the whole incoming signal to ``s``, nothing to ``x``."""
+class _RoutedProduct(torch.autograd.Function):
+    """``x * s`` whose backward sends the whole incoming signal to one factor (the subclass
+    says which)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
         ctx.gate_shape = gate.shape
         return x * gate
+
+
+class _GateOnly(_RoutedProduct):
+    """``x * s`` whose backward sends the whole incoming signal to ``s``, nothing to ``x``."""
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         return torch.zeros_like(grad_output), grad_output.sum_to_size(ctx.gate_shape)
 
 
-class _SignalOnly(torch.autograd.Function):
+class _SignalOnly(_RoutedProduct):
     """``x * s`` whose backward sends the whole incoming signal to ``x``, nothing to ``s``."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-        ctx.gate_shape = gate.shape
-        return x * gate
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):

@@ -8,13 +8,16 @@ GUI backend, nothing to close.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib as mpl
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "save_figure", "condition_label", "RANKING_STYLE", "method_colors"]
+__all__ = ["new_figure", "save_figure", "condition_label", "cell_rows", "RANKING_STYLE",
+           "method_colors"]
 
 #: line style per manipulation ranking, as in the paper's Fig. 3
 RANKING_STYLE = {"relevance": "-", "random": "--", "energy": ":"}
@@ -43,6 +46,19 @@ def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 110) -> list[Path
         finally:
             fig.set_layout_engine(engine)
     return paths
+
+
+def cell_rows(table: pd.DataFrame, columns: Sequence[str], model: str, condition: str,
+              what: str) -> pd.DataFrame:
+    """The rows of one (model, condition) cell of a results table (``what``: its name in
+    messages); ``ValueError`` when a column is missing or the cell has no row."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{what}: missing columns {missing}")
+    rows = table[(table["model"] == model) & (table["condition"] == condition)]
+    if rows.empty:
+        raise ValueError(f"{what}: no rows for model={model!r}, condition={condition!r}")
+    return rows
 
 
 def condition_label(t60: float, snr_db: float) -> str:

@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ssl_xai_bench.report.figures.common import RANKING_STYLE, condition_label, new_figure
+from ssl_xai_bench.report.figures.common import (
+    RANKING_STYLE,
+    cell_rows,
+    condition_label,
+    new_figure,
+)
 
 __all__ = ["plot_manipulation_curves"]
 
@@ -37,12 +42,7 @@ def plot_manipulation_curves(curves: pd.DataFrame, model: str,
     (matplotlib.figure.Figure, str)
         The figure and its caption.
     """
-    missing = [c for c in CURVE_COLUMNS if c not in curves.columns]
-    if missing:
-        raise ValueError(f"curves: missing columns {missing}")
-    rows = curves[(curves["model"] == model) & (curves["condition"] == condition)]
-    if rows.empty:
-        raise ValueError(f"curves: no rows for model={model!r}, condition={condition!r}")
+    rows = cell_rows(curves, CURVE_COLUMNS, model, condition, "curves")
     removal = "zero"
     if "baseline" in rows.columns:  # one removal baseline per figure: the study's when present
         present = list(dict.fromkeys(rows["baseline"]))

@@ -17,23 +17,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ssl_xai_bench.report.figures.common import condition_label, method_colors, new_figure
+from ssl_xai_bench.report.figures.common import (
+    cell_rows,
+    condition_label,
+    method_colors,
+    new_figure,
+)
 
 __all__ = ["plot_tdoa_summary", "plot_tdoa_vs_spacing", "estimator_order", "default_pair"]
 
 TDOA_COLUMNS = ("model", "condition", "method", "variant", "pair", "spacing_m", "anomaly_rate",
                 "mae_samples", "pearson")
 BASELINES = ("microphones", "constant")
-
-
-def _cell(tdoa: pd.DataFrame, model: str, condition: str) -> pd.DataFrame:
-    missing = [c for c in TDOA_COLUMNS if c not in tdoa.columns]
-    if missing:
-        raise ValueError(f"tdoa: missing columns {missing}")
-    rows = tdoa[(tdoa["model"] == model) & (tdoa["condition"] == condition)]
-    if rows.empty:
-        raise ValueError(f"tdoa: no rows for model={model!r}, condition={condition!r}")
-    return rows
 
 
 def estimator_order(rows: pd.DataFrame) -> list[str]:
@@ -48,12 +43,13 @@ def default_pair(rows: pd.DataFrame) -> str:
     return "7-8" if "7-8" in set(pairs["pair"]) else str(pairs["pair"].iloc[0])
 
 
+#: Line styles of the TDoA baselines; every method is drawn in its colour with dots.
+BASELINE_STYLES = {"microphones": {"color": "k", "ls": "-", "marker": "s"},
+                   "constant": {"color": "0.5", "ls": "--", "marker": "x"}}
+
+
 def _style(name: str, colors: dict) -> dict:
-    if name == "microphones":
-        return {"color": "k", "ls": "-", "marker": "s"}
-    if name == "constant":
-        return {"color": "0.5", "ls": "--", "marker": "x"}
-    return {"color": colors[name], "ls": "-", "marker": "o"}
+    return BASELINE_STYLES.get(name) or {"color": colors[name], "ls": "-", "marker": "o"}
 
 
 def plot_tdoa_summary(tdoa: pd.DataFrame, model: str, condition: str,
@@ -73,7 +69,7 @@ def plot_tdoa_summary(tdoa: pd.DataFrame, model: str, condition: str,
     -------
     (matplotlib.figure.Figure, str)
     """
-    rows = _cell(tdoa, model, condition)
+    rows = cell_rows(tdoa, TDOA_COLUMNS, model, condition, "tdoa")
     pair = pair or default_pair(rows)
     rows = rows[rows["pair"].astype(str) == pair]
     if rows.empty:
@@ -128,7 +124,7 @@ def plot_tdoa_vs_spacing(tdoa: pd.DataFrame, model: str, condition: str,
     -------
     (matplotlib.figure.Figure, str)
     """
-    rows = _cell(tdoa, model, condition)
+    rows = cell_rows(tdoa, TDOA_COLUMNS, model, condition, "tdoa")
     if variant not in set(rows["variant"]):
         raise ValueError(f"tdoa.variant: {variant!r} not in {sorted(set(rows['variant']))}")
     rows = rows[rows["variant"] == variant]

@@ -51,9 +51,11 @@ from ssl_xai_bench.report.tables.leaderboard import (
 )
 from ssl_xai_bench.report.tables.render import (
     latex_escape,
+    leaderboard_table,
     markdown_escape,
     provenance_lines,
-    skill_cells,
+    skill_view,
+    to_html,
     to_latex,
     to_markdown,
 )
@@ -61,7 +63,8 @@ from ssl_xai_bench.report.tables.render import (
 __all__ = [
     "TIDY_COLUMNS", "SKILL_COLUMNS", "SIG_DIGITS", "Column", "Leaderboard", "format_number",
     "round_sig", "latex_escape", "markdown_escape", "validate_tidy", "cell_leaderboard",
-    "overall_leaderboard", "to_wide", "to_markdown", "to_latex", "skill_table", "skill_cells",
+    "overall_leaderboard", "to_wide", "to_markdown", "to_latex", "to_html", "skill_table",
+    "skill_view", "leaderboard_table",
     "provenance_lines", "write_tables", "slug", "iter_cells",
 ]
 

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssl_xai_bench.report.render import ARROWS
+
 TIDY_COLUMNS: tuple[str, ...] = (
     "model", "condition", "t60", "snr_db", "geometry", "method", "metric", "category",
     "direction", "unit", "n_windows", "n_sources", "mean", "ci_low", "ci_high", "n_nonfinite",
@@ -27,8 +29,6 @@ SKILL_COLUMNS: tuple[str, ...] = (
 #: window has a finite value (the reason says why). Only ``ok`` rows are ranked or compared.
 STATUSES = ("ok", "failed", "undefined")
 SIG_DIGITS = 4
-ARROWS = {"up": "↑", "down": "↓"}
-LATEX_ARROWS = {"up": r"$\uparrow$", "down": r"$\downarrow$"}
 
 
 def format_number(x: float) -> str:
@@ -95,10 +95,13 @@ class Column:
     unit: str
     direction: str
 
+    def text(self) -> str:
+        """The header without its arrow, e.g. ``tdoa_mae [samples]``."""
+        return f"{self.metric} [{self.unit}]" if self.unit else self.metric
+
     def label(self) -> str:
         """Plain header, e.g. ``tdoa_mae [samples] ↓``."""
-        unit = f" [{self.unit}]" if self.unit else ""
-        return f"{self.metric}{unit} {ARROWS[self.direction]}"
+        return f"{self.text()} {ARROWS[self.direction]}"
 
 
 @dataclass
@@ -302,8 +305,9 @@ def to_wide(lb: Leaderboard, mean_rank: bool = True) -> pd.DataFrame:
 
 
 
-SKILL_HEADER = ["predictor", "MAE [m] ↓", "euclid_mean [m] ↓", "euclid_median [m] ↓",
-                "beats trivial"]
+#: The model-skill table's column heads: (text, direction arrow or "").
+SKILL_HEADS = (("predictor", ""), ("MAE [m]", "down"), ("euclid_mean [m]", "down"),
+               ("euclid_median [m]", "down"), ("beats trivial", ""))
 
 
 def skill_table(skill: pd.DataFrame, model: str | None = None,
