@@ -100,6 +100,19 @@ class TrainConfig:
         (of the last epoch, meant for an annealed ``"onecycle"`` schedule: the validation sources
         lie outside the study's test square, so in the high-rate phase the best validation epoch
         is one whose predictions inside the square are offset at random).
+    mean_escape_epochs : int
+        Restart a run that has not left the mean position
+        (:mod:`ssl_xai_bench.models.mean_escape`): after this many epochs, if no validation loss
+        so far is below ``mean_escape_ratio`` x the validation loss of the mean training
+        position, the weights are re-initialised with a seed derived from the run's and the
+        training starts again with the full schedule. 0 (the default, the study's): never. The
+        check never runs when ``max_epochs`` is not above it. For runs from fresh weights only
+        (the benchmark turns it off for warm-started fine-tuning).
+    mean_escape_ratio : float
+        The validation loss, as a fraction of the mean predictor's, that a run must have gone
+        below to count as having left the mean.
+    mean_escape_restarts : int
+        At most this many restarts; the last attempt is kept whatever it reaches.
     """
 
     lr: float | None = None
@@ -121,11 +134,15 @@ class TrainConfig:
     precision: str = "fp32"
     ema_decay: float | None = None
     keep: str = "best"
+    mean_escape_epochs: int = 0
+    mean_escape_ratio: float = 0.9
+    mean_escape_restarts: int = 2
 
     def __post_init__(self) -> None:
         self.validate()
         # 1 and 1.0 are the same setting (and hash)
-        for name in ("lr", "lr_factor", "warmup_fraction", "grad_clip_norm", "ema_decay"):
+        for name in ("lr", "lr_factor", "warmup_fraction", "grad_clip_norm", "ema_decay",
+                     "mean_escape_ratio"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -160,6 +177,11 @@ class TrainConfig:
             check.as_float(self.ema_decay, f"{f}ema_decay", minimum=0.0, exclusive_minimum=True,
                            maximum=0.9999)
         check.as_str(self.keep, f"{f}keep", choices=KEEPS)
+        check.as_int(self.mean_escape_epochs, f"{f}mean_escape_epochs", minimum=0)
+        check.as_float(self.mean_escape_ratio, f"{f}mean_escape_ratio", minimum=0.0,
+                       exclusive_minimum=True, maximum=1.0)
+        check.as_int(self.mean_escape_restarts, f"{f}mean_escape_restarts", minimum=1,
+                     maximum=10)
         check.as_str(self.data_placement, f"{f}data_placement", choices=DATA_PLACEMENTS)
 
     @classmethod

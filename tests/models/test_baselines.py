@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from ssl_xai_bench.models.baselines import TrivialPredictor, srp_phat_localize, xy_grid
 
@@ -14,14 +13,6 @@ FS, C = 16000.0, 343.0
 LINE_MICS = np.stack(
     [1.7 + 0.15 * (np.arange(16) - 7.5), np.full(16, 7.0), np.full(16, 1.2)], axis=1
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def delayed_noise(rng, mics, positions, t=2048):

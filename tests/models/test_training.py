@@ -20,14 +20,6 @@ from ssl_xai_bench.models.training import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def burst_task(n_sources: int, per_source: int, rng: np.random.Generator, t: int = 350):
     """Easy synthetic localisation: a 40-sample noise burst reaches mic 0 at sample 0 and mic k
     (k = 1..3) ``round(p_k * (t - 41))`` samples later; the 'position' p is uniform in [0, 1]^3."""
