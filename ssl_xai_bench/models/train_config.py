@@ -113,6 +113,16 @@ class TrainConfig:
         below to count as having left the mean.
     mean_escape_restarts : int
         At most this many restarts; the last attempt is kept whatever it reaches.
+    input_gain : bool
+        Train as on inputs multiplied by ``g = 1 / RMS`` of the training windows while the
+        network keeps taking the raw samples (:mod:`ssl_xai_bench.models.input_gain`): the first
+        layer the input meets learns at ``lr * g``. Not in the study's recipe (default False).
+    init_input_gain : bool
+        The first layer's weights start multiplied by ``g``: with ``input_gain`` a run from fresh
+        weights is then the run on inputs ``g x`` from the default initialisation (whose output
+        on raw windows of RMS ~0.01 hardly depends on them). Needs ``input_gain``; for fresh
+        weights only (the benchmark turns it off for warm-started fine-tuning, which keeps
+        ``input_gain``).
     """
 
     lr: float | None = None
@@ -137,6 +147,8 @@ class TrainConfig:
     mean_escape_epochs: int = 0
     mean_escape_ratio: float = 0.9
     mean_escape_restarts: int = 2
+    input_gain: bool = False
+    init_input_gain: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -182,6 +194,10 @@ class TrainConfig:
                        exclusive_minimum=True, maximum=1.0)
         check.as_int(self.mean_escape_restarts, f"{f}mean_escape_restarts", minimum=1,
                      maximum=10)
+        check.as_bool(self.input_gain, f"{f}input_gain")
+        if check.as_bool(self.init_input_gain, f"{f}init_input_gain") and not self.input_gain:
+            raise ConfigError(f"{f}init_input_gain", "needs input_gain = true (weights multiplied "
+                              "by the gain must also learn at lr x gain)")
         check.as_str(self.data_placement, f"{f}data_placement", choices=DATA_PLACEMENTS)
 
     @classmethod

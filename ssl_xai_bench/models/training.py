@@ -16,7 +16,8 @@ Beyond the study's recipe (each a :class:`TrainConfig` field, off by default): a
 schedule stepped per batch, bfloat16 autocast of the forward pass, gradient clipping, an
 exponential moving average of the weights (validated and kept instead of the raw weights),
 keeping the last epoch instead of the best, an output layer that starts as the trivial
-predictor (bias at the mean position, weights at zero), and a restart of a run that has not left
+predictor (bias at the mean position, weights at zero), training on raw samples as on inputs of
+unit RMS (:mod:`ssl_xai_bench.models.input_gain`), and a restart of a run that has not left
 the mean position after a stated number of epochs (:mod:`ssl_xai_bench.models.mean_escape`).
 """
 
@@ -38,6 +39,7 @@ from tqdm.auto import tqdm
 
 from ssl_xai_bench.models.checkpoint import save_checkpoint
 from ssl_xai_bench.models.device import native_bf16, resolve_device, resolve_precision
+from ssl_xai_bench.models.input_gain import InputGain
 from ssl_xai_bench.models.mean_escape import MeanEscape
 from ssl_xai_bench.models.train_config import TrainConfig
 
@@ -182,7 +184,7 @@ def _val_loss(
     return float(total.item()) / (3 * len(idx))
 
 
-def _schedulers(optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float,
+def _schedulers(optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float | list[float],
                 sampler: _SourceSampler) -> tuple[Any, Any]:
     """``(per-epoch plateau scheduler, per-step scheduler)``, one of them None."""
     if config.lr_schedule == "plateau":
@@ -269,14 +271,17 @@ def train_model(
         output_layer(model).bias.data.copy_(y_tr.mean(dim=0).to(dev))
     if config.zero_output_weights:
         output_layer(model).weight.data.zero_()
+    gain = InputGain.for_run(model, x_tr, config.init_input_gain) if config.input_gain else None
     rng = np.random.default_rng(seed)
     fork_devices = []
     if dev.type == "cuda":
         fork_devices = [dev.index if dev.index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        plateau, per_step = _schedulers(optimizer, config, lr, train_sampler)
+        optimizer = torch.optim.Adam(
+            model.parameters() if gain is None else gain.param_groups(model, lr), lr=lr)
+        group_lrs = [group["lr"] for group in optimizer.param_groups]
+        plateau, per_step = _schedulers(optimizer, config, group_lrs, train_sampler)
         bf16 = resolve_precision(config.precision, config.device) == "bf16"
         if bf16 and not native_bf16(dev):
             warnings.warn(f"precision: bf16 on {dev.type} without native bfloat16 is emulated "
