@@ -231,8 +231,11 @@ def _model_config(cfg: BenchConfig, model: str, condition: dict[str, Any],
     if not warm_start:
         return model_stage.Config(model, cfg.seed, training=training)
     epochs = cfg.training.finetune_epochs
+    # the warm start keeps its weights: no output-layer or input-gain initialisation, and no
+    # restart from the mean (training.mean_escape_epochs), which would discard it
     finetune = replace(training, max_epochs=epochs, patience=max(1, epochs),
-                       init_output_bias=False, zero_output_weights=False) if epochs else None
+                       init_output_bias=False, zero_output_weights=False,
+                       init_input_gain=False, mean_escape_epochs=0) if epochs else None
     return model_stage.Config(model, cfg.seed, training=finetune, warm_start=True)
 
 

@@ -71,7 +71,37 @@ class TrainConfig:
         Validate and keep an exponential moving average of the weights and BatchNorm statistics
         (None: the trained weights, the study's).
     keep : str
+<<<<<<< HEAD
         The weights returned: of the ``best`` validation epoch (the study's) or the ``last``.
+=======
+        The weights returned: ``"best"`` (of the best validation epoch, the study's) or ``"last"``
+        (of the last epoch, meant for an annealed ``"onecycle"`` schedule: the validation sources
+        lie outside the study's test square, so in the high-rate phase the best validation epoch
+        is one whose predictions inside the square are offset at random).
+    mean_escape_epochs : int
+        Restart a run that has not left the mean position
+        (:mod:`ssl_xai_bench.models.mean_escape`): after this many epochs, if no validation loss
+        so far is below ``mean_escape_ratio`` x the validation loss of the mean training
+        position, the weights are re-initialised with a seed derived from the run's and the
+        training starts again with the full schedule. 0 (the default, the study's): never. The
+        check never runs when ``max_epochs`` is not above it. For runs from fresh weights only
+        (the benchmark turns it off for warm-started fine-tuning).
+    mean_escape_ratio : float
+        The validation loss, as a fraction of the mean predictor's, that a run must have gone
+        below to count as having left the mean.
+    mean_escape_restarts : int
+        At most this many restarts; the last attempt is kept whatever it reaches.
+    input_gain : bool
+        Train as on inputs multiplied by ``g = 1 / RMS`` of the training windows while the
+        network keeps taking the raw samples (:mod:`ssl_xai_bench.models.input_gain`): the first
+        layer the input meets learns at ``lr * g``. Not in the study's recipe (default False).
+    init_input_gain : bool
+        The first layer's weights start multiplied by ``g``: with ``input_gain`` a run from fresh
+        weights is then the run on inputs ``g x`` from the default initialisation (whose output
+        on raw windows of RMS ~0.01 hardly depends on them). Needs ``input_gain``; for fresh
+        weights only (the benchmark turns it off for warm-started fine-tuning, which keeps
+        ``input_gain``).
+>>>>>>> issue-34
     """
 
     lr: float | None = None
@@ -93,11 +123,17 @@ class TrainConfig:
     precision: str = "fp32"
     ema_decay: float | None = None
     keep: str = "best"
+    mean_escape_epochs: int = 0
+    mean_escape_ratio: float = 0.9
+    mean_escape_restarts: int = 2
+    input_gain: bool = False
+    init_input_gain: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
         # 1 and 1.0 are the same setting (and hash)
-        for name in ("lr", "lr_factor", "warmup_fraction", "grad_clip_norm", "ema_decay"):
+        for name in ("lr", "lr_factor", "warmup_fraction", "grad_clip_norm", "ema_decay",
+                     "mean_escape_ratio"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -132,6 +168,15 @@ class TrainConfig:
             check.as_float(self.ema_decay, f"{f}ema_decay", minimum=0.0, exclusive_minimum=True,
                            maximum=0.9999)
         check.as_str(self.keep, f"{f}keep", choices=KEEPS)
+        check.as_int(self.mean_escape_epochs, f"{f}mean_escape_epochs", minimum=0)
+        check.as_float(self.mean_escape_ratio, f"{f}mean_escape_ratio", minimum=0.0,
+                       exclusive_minimum=True, maximum=1.0)
+        check.as_int(self.mean_escape_restarts, f"{f}mean_escape_restarts", minimum=1,
+                     maximum=10)
+        check.as_bool(self.input_gain, f"{f}input_gain")
+        if check.as_bool(self.init_input_gain, f"{f}init_input_gain") and not self.input_gain:
+            raise ConfigError(f"{f}init_input_gain", "needs input_gain = true (weights multiplied "
+                              "by the gain must also learn at lr x gain)")
         check.as_str(self.data_placement, f"{f}data_placement", choices=DATA_PLACEMENTS)
 
     @classmethod

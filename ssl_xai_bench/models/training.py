@@ -15,8 +15,10 @@ are seeded and, on CPU, bit-for-bit repeatable; torch's global RNG state is rest
 Beyond the study's recipe (each a :class:`TrainConfig` field, off by default): a one-cycle
 schedule stepped per batch, bfloat16 autocast of the forward pass, gradient clipping, an
 exponential moving average of the weights (validated and kept instead of the raw weights),
-keeping the last epoch instead of the best, and an output layer that starts as the trivial
-predictor (bias at the mean position, weights at zero).
+keeping the last epoch instead of the best, an output layer that starts as the trivial
+predictor (bias at the mean position, weights at zero), training on raw samples as on inputs of
+unit RMS (:mod:`ssl_xai_bench.models.input_gain`), and a restart of a run that has not left
+the mean position after a stated number of epochs (:mod:`ssl_xai_bench.models.mean_escape`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from tqdm.auto import tqdm
 
 from ssl_xai_bench.models.checkpoint import save_checkpoint
 from ssl_xai_bench.models.device import native_bf16, resolve_device, resolve_precision
+from ssl_xai_bench.models.input_gain import InputGain
+from ssl_xai_bench.models.mean_escape import MeanEscape
 from ssl_xai_bench.models.train_config import TrainConfig
 
 
@@ -66,7 +70,9 @@ class TrainResult:
 
     ``model`` holds the weights of ``best_epoch``; ``history`` has one dict per epoch
     (``epoch``, ``train_loss``, ``val_loss``, ``lr``; losses are MSE in m^2); ``stopped_reason``
-    is ``"early_stopping"`` or ``"max_epochs"``.
+    is ``"early_stopping"`` or ``"max_epochs"``. ``seed`` is the seed of the attempt kept;
+    ``restarts`` lists the attempts abandoned by the mean-escape rule (``seed``, ``epochs``,
+    ``best_val_loss``, ``mean_val_loss``, ``history``), oldest first.
     """
 
     model: nn.Module
@@ -77,6 +83,7 @@ class TrainResult:
     config: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
     lr: float = float("nan")
+    restarts: list[dict[str, Any]] = field(default_factory=list)
 
     def metadata(self) -> dict[str, Any]:
         """JSON-serialisable checkpoint metadata (config and its hash, epochs, losses)."""
@@ -95,6 +102,7 @@ class TrainResult:
             "epochs_run": len(self.history),
             "stopped_reason": self.stopped_reason,
             "history": self.history,
+            "restarts": self.restarts,
             "torch_version": torch.__version__,
         }
 
@@ -176,7 +184,7 @@ def _val_loss(
     return float(total.item()) / (3 * len(idx))
 
 
-def _schedulers(optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float,
+def _schedulers(optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float | list[float],
                 sampler: _SourceSampler) -> tuple[Any, Any]:
     """``(per-epoch plateau scheduler, per-step scheduler)``, one of them None."""
     if config.lr_schedule == "plateau":
@@ -226,6 +234,10 @@ def train_model(
     checkpoint_path : path-like, optional
         When given, the best weights and :meth:`TrainResult.metadata` are saved there at the end.
 
+    With ``config.mean_escape_epochs`` > 0, a run that has not left the mean position after that
+    many epochs is restarted from fresh weights (:mod:`ssl_xai_bench.models.mean_escape`); the
+    result then holds the attempt kept and lists the abandoned ones in ``restarts``.
+
     Returns
     -------
     TrainResult
@@ -252,24 +264,28 @@ def train_model(
         raise ValueError("train: need at least 2 training windows per epoch (BatchNorm)")
     x_tr, x_va = _place(x_tr, dev, config.data_placement), _place(x_va, dev, config.data_placement)
     y_tr, y_va = y_tr.to(x_tr.device), y_va.to(x_va.device)
+    escape = MeanEscape.for_run(config, y_tr, y_va, sid_va)
 
     model.to(dev)
     if config.init_output_bias:
         output_layer(model).bias.data.copy_(y_tr.mean(dim=0).to(dev))
     if config.zero_output_weights:
         output_layer(model).weight.data.zero_()
+    gain = InputGain.for_run(model, x_tr, config.init_input_gain) if config.input_gain else None
     rng = np.random.default_rng(seed)
     fork_devices = []
     if dev.type == "cuda":
         fork_devices = [dev.index if dev.index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        plateau, per_step = _schedulers(optimizer, config, lr, train_sampler)
+        optimizer = torch.optim.Adam(
+            model.parameters() if gain is None else gain.param_groups(model, lr), lr=lr)
+        group_lrs = [group["lr"] for group in optimizer.param_groups]
+        plateau, per_step = _schedulers(optimizer, config, group_lrs, train_sampler)
         bf16 = resolve_precision(config.precision, config.device) == "bf16"
         if bf16 and not native_bf16(dev):
             warnings.warn(f"precision: bf16 on {dev.type} without native bfloat16 is emulated "
-                          "(a step costs ~7x fp32 on an AVX2-only CPU); 'auto' would use fp32",
+                          "and much slower than fp32; 'auto' would use fp32",
                           RuntimeWarning, stacklevel=2)
         ema = None
         if config.ema_decay is not None:
@@ -326,11 +342,20 @@ def train_model(
                     since_best += 1
                 bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}",
                                 best=f"{best_val:.4g}@{best_epoch}", lr=f"{lr_now:.2g}")
+                if escape is not None and escape.stalled(history):
+                    stopped_reason = "at_mean"
+                    break
                 if since_best >= config.patience:
                     stopped_reason = "early_stopping"
                     break
         finally:
             bar.close()
+    if escape is not None and stopped_reason == "at_mean":
+        result = escape.restart(model, seed, history, lambda cfg, s: train_model(
+            model, train, val, cfg, s, progress=progress))
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, model, result.metadata())
+        return result
     assert best_state is not None  # at least one epoch ran and its loss was finite
     if config.keep == "last":
         best_state = copy.deepcopy(kept.state_dict())

@@ -49,6 +49,20 @@ def test_geometry_scope_trains_one_mixture_per_model_and_evaluates_it_per_condit
         assert n.config.warm_start and n.config.training is None  # evaluated as it is
 
 
+def test_initialisations_apply_to_runs_from_scratch_not_to_warm_starts():
+    # a restart re-initialises the weights and the input gain's init multiplies them: either
+    # would throw a warm start away; the gain's learning rate stays
+    for scope in ("curriculum", "geometry"):
+        nodes = _models(scope=scope, finetune_epochs=2, mean_escape_epochs=3, input_gain=True,
+                        init_input_gain=True)
+        scratch = [n.config.training for n in nodes if not n.config.warm_start]
+        warm = [n.config.training for n in nodes if n.config.warm_start]
+        assert scratch and warm
+        assert all(t.mean_escape_epochs == 3 and t.init_input_gain for t in scratch)
+        assert all(t.mean_escape_epochs == 0 and not t.init_input_gain for t in warm)
+        assert all(t.input_gain for t in scratch + warm)
+
+
 def test_scope_needs_matching_finetune_epochs():
     with pytest.raises(ConfigError, match="training.finetune_epochs"):
         _models(scope="curriculum")

@@ -6,7 +6,9 @@ trains on the training and validation splits of its ``windows`` input, or of sev
 (``windows``, ``windows:1``, ...: a *mixture* of conditions, e.g. one model per array geometry),
 starting from random weights or from another model node's (input ``model:init``: a warm start,
 e.g. fine-tuning a mixture model on one condition; with no training it only evaluates them).
-Artifact: ``model.pt`` (state_dict + JSON metadata), ``history.json`` (one row per epoch) and
+Artifact: ``model.pt`` (state_dict + JSON metadata: with ``seed`` the seed of the training attempt
+kept and ``restarts`` the attempts abandoned by ``training.mean_escape_epochs``, each with its
+history), ``history.json`` (one row per epoch of the attempt kept) and
 ``predictions.npz`` (``test`` ``(N_test, 3)`` metres, on the test split of ``windows``).
 """
 
@@ -100,7 +102,8 @@ def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
         model, history = result.model, result.history
         meta.update(best_epoch=result.best_epoch, best_val_loss=result.best_val_loss,
                     stopped_reason=result.stopped_reason, epochs=len(history),
-                    training=config.training.to_dict())
+                    training=config.training.to_dict(), seed=result.seed,
+                    restarts=result.restarts)
     model.cpu().eval()
     with torch.no_grad():
         pred = predict(model, test.windows)
