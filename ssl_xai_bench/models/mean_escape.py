@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -30,8 +30,9 @@ from torch import nn
 from ssl_xai_bench.hashing import derive_seed
 from ssl_xai_bench.models.train_config import TrainConfig
 
-if TYPE_CHECKING:
-    from ssl_xai_bench.models.training import TrainResult
+# The result type of the training function (models.training.TrainResult), generic here so that
+# this module does not import the one that imports it.
+Result = TypeVar("Result")
 
 
 def mean_predictor_loss(train_positions: torch.Tensor, val_positions: torch.Tensor,
@@ -110,7 +111,7 @@ class MeanEscape:
         return dataclasses.replace(self.config, mean_escape_restarts=left)
 
     def restart(self, model: nn.Module, seed: int, history: list[dict[str, float]],
-                fit: Callable[[TrainConfig, int], TrainResult]) -> TrainResult:
+                fit: Callable[[TrainConfig, int], Result]) -> Result:
         """Abandon the attempt of ``seed`` (its ``history``), re-initialise ``model`` and train
         again with ``fit(config, new_seed)``; the result carries this configuration and the
         abandoned attempts in ``restarts``."""
