@@ -38,6 +38,7 @@ def leaderboard_table(lb: Leaderboard, mean_rank: bool = True,
     ``row_class``: method -> HTML class of its row."""
     letters = {(m, k): letter for letter, m, k, _ in lb.footnotes()}
     heads = [Head("method")] + [Head(c.text(), c.direction) for c in lb.columns]
+    best, ranks = lb.best, lb.mean_rank  # properties that rank the whole table: once, not per cell
     rows = []
     for method in lb.methods:
         cells = []
@@ -48,12 +49,12 @@ def leaderboard_table(lb: Leaderboard, mean_rank: bool = True,
             if key in lb.failed:
                 cell = Cell(word="failed", note=letters[key])
             elif cell.text:
-                cell.bold = bool(lb.best.loc[method, col.metric])
+                cell.bold = bool(best.loc[method, col.metric])
                 if lb.with_ci and np.isfinite(lo) and np.isfinite(hi):
                     cell.second = f"[{format_number(lo)}, {format_number(hi)}]"
             cells.append(cell)
         if mean_rank:
-            cells.append(_number(lb.mean_rank.loc[method]))
+            cells.append(_number(ranks.loc[method]))
         rows.append(Row(Cell(method), cells, (row_class or {}).get(method, "")))
     if mean_rank:
         heads.append(Head("mean rank", "down"))
