@@ -81,10 +81,13 @@ def quantus_forwards(config: Any, n_mics: int, n_samples: int) -> float:
         step = _step(q, name, n_samples)
         steps = math.ceil(n_mics * n_samples / step) if step else 0
         n = min(n, steps) if steps else n  # repeated draws of a deterministic removal are free
+        runs = baselines if q.under_every_baseline(name) else 1
         other = REPEATS_FIRST.get(name)
         if other and step is not None and _step(q, other, n_samples) == step:
-            n -= 1
-        total += n * baselines
+            shared = runs if q.under_every_baseline(other) else 1  # baselines both run under
+            total += n * runs - shared
+            continue
+        total += n * runs
     return total
 
 

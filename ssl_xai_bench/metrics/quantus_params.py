@@ -344,13 +344,17 @@ class QuantusSettings:
     (:func:`~ssl_xai_bench.metrics.stats.spread_over_sources`: the same windows for every method,
     so paired tests stay paired, over as many sources as possible; 0 = all). What removed
     samples become is the shared ``removal_baselines`` key
-    (:class:`ssl_xai_bench.metrics.manipulation.ManipulationSettings`).
+    (:class:`ssl_xai_bench.metrics.manipulation.ManipulationSettings`): a removing metric runs
+    under the first baseline listed, and under the others when it is in
+    ``quantus_removal_metrics`` (None: every removing metric run; each baseline costs the
+    metric's forwards again).
     """
 
     quantus_metrics: tuple[str, ...] = tuple(QUANTUS_METRICS)
     quantus_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     quantus_batch_size: int = 16
     explain_windows: int = 0
+    quantus_removal_metrics: tuple[str, ...] | None = None
 
     def validate(self) -> None:
         f = "metrics.quantus_metrics"
@@ -363,6 +367,16 @@ class QuantusSettings:
             validate_params(name, metric_params(name, params), n_mics=None, n_samples=None)
         check.as_int(self.quantus_batch_size, "metrics.quantus_batch_size", minimum=1)
         check.as_int(self.explain_windows, "metrics.explain_windows", minimum=0)
+        if self.quantus_removal_metrics is not None:
+            f = "metrics.quantus_removal_metrics"
+            removing = [n for n in self.quantus_metrics if QUANTUS_METRICS[n].removes]
+            for name in check.unique(check.as_list(self.quantus_removal_metrics, f), f):
+                check.as_str(name, f, choices=removing)
+
+    def under_every_baseline(self, name: str) -> bool:
+        """Whether removing metric ``name`` runs under every removal baseline, not only the
+        first."""
+        return self.quantus_removal_metrics is None or name in self.quantus_removal_metrics
 
     def validate_for(self, n_mics: int, n_samples: int) -> None:
         """Parameters that must divide the input shape ``(M, T)``."""

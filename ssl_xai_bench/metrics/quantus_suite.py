@@ -198,7 +198,8 @@ def _runs(cell: MethodCell, name: str,
     if not QUANTUS_METRICS[name].removes:
         return [(name, None, cell.model)]
     model = cell.model if cell.shared_model is None else cell.shared_model
-    return [(f"{name}{suffix(b)}", removal, model) for b, removal in removals.items()]
+    runs = [(f"{name}{suffix(b)}", removal, model) for b, removal in removals.items()]
+    return runs if cell.config.quantus.under_every_baseline(name) else runs[:1]
 
 
 def _score(cell: MethodCell) -> Scores:

@@ -184,3 +184,28 @@ def test_a_failing_quantus_metric_fails_only_its_own_row(monkeypatch):
                                                         if r["metric"] not in victims]))
     pd.testing.assert_frame_equal(part.curves, whole.curves)
     pd.testing.assert_frame_equal(part.tdoa, whole.tdoa)
+
+
+def test_quantus_removal_metrics_run_the_others_under_the_first_baseline_only():
+    """``quantus_removal_metrics`` keeps a removing metric's second-baseline row only for the
+    metrics named; the cell makes fewer forwards, at most the ones the declared cost drops (an
+    upper bound: the cell's store finds repeats such as "every sample removed")."""
+    scene, model, relevance = _case(_CountingLocalizer, n_sources=3, seed=4)
+    d = _config().to_dict()
+    d.update(quantus_metrics=["faithfulness_correlation", "pixel_flipping"],
+             manipulation_curves=["morf"])
+    counts, names, declared = {}, {}, {}
+    for every in (True, False):
+        kept = None if every else ["faithfulness_correlation"]
+        cfg = MetricsConfig.from_dict({**d, "quantus_removal_metrics": kept})
+        model.windows = 0
+        res = evaluate_method(model, scene, relevance, method="gxi",
+                              explain_fn=gradient_x_input, config=cfg, seed=0)
+        counts[every], declared[every] = model.windows, cost.quantus_forwards(cfg, 8, 512)
+        names[every] = {r["metric"] for r in res.rows}
+    assert {"faithfulness_correlation_noisy_linear", "pixel_flipping_noisy_linear"} <= names[True]
+    assert {"faithfulness_correlation_noisy_linear", "pixel_flipping"} <= names[False]
+    assert "pixel_flipping_noisy_linear" not in names[False]
+    dropped = declared[True] - declared[False]
+    assert dropped > 0
+    assert 0 < counts[True] - counts[False] <= len(scene.windows) * dropped
