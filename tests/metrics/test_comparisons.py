@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from ssl_xai_bench.metrics.comparisons import (
@@ -12,6 +13,7 @@ from ssl_xai_bench.metrics.comparisons import (
     holm,
     min_attainable_p,
     paired_tests,
+    signed_rank_test,
 )
 
 
@@ -125,3 +127,20 @@ def test_paired_tests_detect_a_shift_and_refuse_an_unknown_reference():
         paired_tests({"a": values["best"]}, ids, reference="lrp")
     with pytest.raises(ValueError, match="direction"):
         paired_tests(values, ids, reference="best", direction="sideways")
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_signed_rank_test_equals_scipy_with_ties_and_zeros(alternative):
+    """Small samples with ties or zeros take the vectorised sign-flip path; statistic and p are
+    scipy.stats.wilcoxon's own (its permutation branch), and the other branches are scipy's."""
+    rng = np.random.default_rng(7)
+    for n in (2, 5, 9, 13, 14, 20):
+        for _ in range(6):
+            d = np.round(rng.normal(0.4, 1.0, n), 1)
+            d[rng.random(n) < 0.2] = 0.0
+            if not np.any(d != 0):
+                continue
+            stat, p = signed_rank_test(d, alternative)
+            ref = stats.wilcoxon(d, alternative=alternative)
+            assert stat == pytest.approx(float(ref.statistic), rel=1e-12)
+            assert p == pytest.approx(float(ref.pvalue), rel=1e-12), (n, d)
