@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from ssl_xai_bench.report.citable import headline_tables
-from ssl_xai_bench.report.headline import load_pair_tests
+from ssl_xai_bench.report.headline import HeadlineTable, load_pair_tests
 from ssl_xai_bench.report.removal_agreement import removal_sentence
 from ssl_xai_bench.report.sanity import localisation
 from ssl_xai_bench.report.spectra import SPECTRA_FILE, band_sentences
@@ -134,15 +134,24 @@ def answers_block(folder: Path) -> str:
     tables = headline_tables(tidy, load_pair_tests(folder), loc)
     overall = next(t for scope, _, _, t in tables if scope == "overall")
     models = [(m, t) for scope, m, _, t in tables if scope == "model"]
-    rows = []
-    for col in overall.columns:
-        row = [f"{col.label} (`{col.metric}`)", overall.answers[col.metric].text()]
-        row += [t.answers[col.metric].text() if col.metric in t.answers else "-"
-                for _, t in models]
-        rows.append(row)
-    counted = len(overall.counted)
-    head = ["family (headline metric)", f"all counted cells ({counted} of {len(overall.cells)})"]
-    return _table(head + [m for m, _ in models], rows)
+    localising = {cell for cell, (ok, _) in loc.items() if ok} if loc else None
+
+    def answer(table: HeadlineTable, metric: str) -> str:
+        # A table with no localising cell falls back to every cell (its title says so); an
+        # answer line has no title, so it names the reason instead of answering.
+        if localising is not None and not localising.intersection(table.counted):
+            return "not counted: the model localises in no cell"
+        return table.answers[metric].text() if metric in table.answers else "-"
+
+    rows = [[f"{col.label} (`{col.metric}`)", answer(overall, col.metric)]
+            + [answer(t, col.metric) for _, t in models] for col in overall.columns]
+    head = ["family (headline metric)", f"all counted cells ({_counted(overall, localising)})"]
+    return _table(head + [f"{m} ({_counted(t, localising)})" for m, t in models], rows)
+
+
+def _counted(table: HeadlineTable, localising: set[tuple[str, str]] | None) -> str:
+    n = len(table.cells) if localising is None else len(localising.intersection(table.cells))
+    return f"{n} of {len(table.cells)}"
 
 
 def agreement_block(folder: Path) -> str:

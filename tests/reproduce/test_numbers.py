@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ssl_xai_bench.reproduce.numbers import refresh, stale
@@ -35,6 +36,20 @@ def test_blocks_are_written_from_the_files_and_a_changed_number_is_stale(tmp_pat
     edited = text.replace("| cond_a |", "| cond_a (edited) |", 1)
     readme.write_text(edited, encoding="utf-8")
     assert stale(readme, tmp_path) == ["README.md: skill res"]
+
+
+def test_answers_of_a_model_that_localises_nowhere_are_not_stated(tmp_path):
+    """The headline tables fall back to every cell when none is counted (their title says so);
+    an answer line has no title, so it names the reason instead of naming a winner."""
+    res = write_headline_results(tmp_path / "res")
+    skill = pd.read_csv(res / "model_skill.csv")
+    skill.loc[skill["predictor"] == H_MODEL, "gain_ci_low"] = -0.01
+    skill.to_csv(res / "model_skill.csv", index=False)
+    text = refresh("<!-- numbers: answers res -->\n<!-- /numbers -->\n", tmp_path)
+    assert "all counted cells (0 of 2)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "(`" in line]
+    assert rows and all(line.endswith("| not counted: the model localises in no cell |")
+                        for line in rows), rows
 
 
 def test_an_unknown_block_is_refused(tmp_path):
