@@ -105,15 +105,16 @@ def signed_rank_test(d: np.ndarray, alternative: str = "two-sided") -> tuple[flo
         scipy's statistic (``min(R+, R-)`` two-sided, ``R+`` one-sided) and p; both NaN when
         n < 2 or every difference is 0.
     """
-    if d.size < 2 or not np.any(d != 0):
+    nonzero = d != 0
+    if d.size < 2 or not nonzero.any():
         return float("nan"), float("nan")
-    nonzero = d[d != 0]
-    has_ties = np.unique(np.abs(nonzero)).size < nonzero.size
-    if d.size > 13 or not (has_ties or nonzero.size < d.size):
+    magnitudes = np.abs(d[nonzero])
+    has_ties = np.unique(magnitudes).size < magnitudes.size
+    if d.size > 13 or not (has_ties or magnitudes.size < d.size):
         res = sps.wilcoxon(d, alternative=alternative)
         return float(res.statistic), float(res.pvalue)
     ranks = np.zeros(d.size)
-    ranks[d != 0] = sps.rankdata(np.abs(nonzero))
+    ranks[nonzero] = sps.rankdata(magnitudes)
 
     def r_plus(x: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.sum(np.where(x > 0, ranks, 0.0), axis=axis)

@@ -50,7 +50,8 @@ BLOCK = re.compile(r"(<!-- numbers: (\w+) (\S+) -->\n)(.*?)(<!-- /numbers -->)",
 
 
 def _g(x: float, digits: int = 4) -> str:
-    return "nan" if pd.isna(x) else format(float(x), f".{digits}g")
+    # within 1e-12 of 0 is float noise (a mean of Kendall taus that cancel: -7e-18), printed 0
+    return "nan" if pd.isna(x) else format(round(float(x), 12) + 0.0, f".{digits}g")
 
 
 def _ci(mean: float, low: float, high: float) -> str:
@@ -165,8 +166,7 @@ def agreement_block(folder: Path) -> str:
     for metric in sweep_metrics(tidy):
         agree = rank_agreement(ranks(tidy, metric, keep), scope, n_test)
         for r in agree.itertuples():
-            # a mean of taus that cancel is 0 up to rounding (-7e-18); print it as 0
-            rows.append([f"`{metric}`", r.model, r.factor, _g(round(r.kendall_tau, 12) + 0.0, 3),
+            rows.append([f"`{metric}`", r.model, r.factor, _g(r.kendall_tau, 3),
                          _g(r.same_best, 3), str(r.pairs), str(r.cells), str(r.trained_models),
                          str(r.test_sources)])
     return _table(["metric", "model", "factor", "Kendall tau", "same best", "pairs", "cells",
