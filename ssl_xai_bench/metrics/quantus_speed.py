@@ -32,10 +32,14 @@ from scipy.stats import rankdata
 
 
 def _assert_attributions_fast(x_batch: np.ndarray, a_batch: np.ndarray) -> None:
-    """Quantus' ``asserts.assert_attributions`` with the same checks, vectorised.
+    """Quantus' ``asserts.assert_attributions``, vectorised, without its all-negative check.
 
     The original tests ``len(set(a.flatten().tolist())) > 1``; ``np.any(a != a.flat[0])``
-    asserts the same. The shape checks are the original's.
+    asserts the same. The shape checks are the original's. Quantus also refuses attributions
+    that are all below zero, a check written for class scores (the explained class's evidence is
+    somewhere positive); a regression scalar's relevance may push it down everywhere, and every
+    metric run here is defined for it (correlations, removal orders and AUCs of signed relevance;
+    Sparseness and Complexity take ``|a|``), so such windows are scored.
     """
     a = np.asarray(a_batch)
     assert isinstance(a_batch, np.ndarray), "Attributions 'a_batch' should be of type np.ndarray."
@@ -49,22 +53,20 @@ def _assert_attributions_fast(x_batch: np.ndarray, a_batch: np.ndarray) -> None:
     assert not np.all(flat == 0), "The elements in the attribution vector are all equal to zero"
     assert not np.all(flat == 1.0), "The elements in the attribution vector are all equal to one"
     assert np.any(flat != flat[0]), "The attributions are uniformly distributed"
-    assert not np.all(flat < 0.0), "Attributions should not all be less than zero."
 
 
 def refused_windows(relevance: np.ndarray) -> np.ndarray:
     """Windows whose attributions Quantus' content checks refuse on their own, ``(N,)`` bool.
 
-    The checks of ``assert_attributions`` that look at values (all zero, all one, a single
-    value, all negative) applied to each window of ``(N, ...)`` alone. Quantus applies them to
-    the whole batch, so one refused batch would fail every window in it; a window that passes
-    them alone can never make a batch of such windows fail. An all-negative relevance is a
-    legitimate signed explanation of a regression scalar (every sample pushes it down), but
-    Quantus, written for class scores, refuses it: such windows are scored NaN and counted.
+    The checks of :func:`_assert_attributions_fast` that look at values (all zero, all one, a
+    single value: nothing to rank or correlate) applied to each window of ``(N, ...)`` alone.
+    Quantus applies them to the whole batch, so one refused batch would fail every window in it;
+    a window that passes them alone can never make a batch of such windows fail. An all-negative
+    relevance (a legitimate signed explanation of a regression scalar: every sample pushes it
+    down) is scored, not refused.
     """
     flat = np.asarray(relevance).reshape(len(relevance), -1)
-    constant = ~np.any(flat != flat[:, :1], axis=1)  # covers all zero and all one
-    return constant | np.all(flat < 0.0, axis=1)
+    return ~np.any(flat != flat[:, :1], axis=1)  # covers all zero and all one
 
 
 @contextlib.contextmanager

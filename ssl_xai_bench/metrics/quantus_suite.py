@@ -131,7 +131,7 @@ def run_quantus_metric(
     Returns
     -------
     array (N,) float64
-        NaN for windows whose relevance Quantus refuses (all zero, a single value, all negative:
+        NaN for windows whose relevance Quantus refuses (all zero, a single value:
         :func:`~ssl_xai_bench.metrics.quantus_speed.refused_windows`) or scores non-finite.
     """
     x, a, t = _checked(windows, relevance, targets, batch_size)
@@ -236,7 +236,7 @@ def _score(cell: MethodCell) -> Scores:
                 refused = int(refused_windows(rel[sel]).sum())
                 if refused:
                     out.undefined[row_name] = (f"Quantus refuses {refused} of {len(scores)} "
-                                               "windows (constant or all-negative relevance)")
+                                               "windows (constant relevance)")
     return out
 
 

@@ -90,8 +90,8 @@ class Scores:
     failed : dict
         Metric name -> reason, for metrics that failed in this cell (the others stand).
     undefined : dict
-        Metric name -> why some windows have no value (e.g. Quantus refuses constant or
-        all-negative relevance); the reason of the row when no window has one.
+        Metric name -> why some windows have no value (e.g. Quantus refuses a constant
+        relevance); the reason of the row when no window has one.
     tables : dict
         Extra tables for the results folder (``"curves"``, ``"tdoa"``).
     """

@@ -62,7 +62,7 @@ def test_faithfulness_correlation_is_seeded_and_seeds_matter(case):
     assert not np.array_equal(run(0), run(1))
 
 
-def test_fast_asserts_refuse_what_quantus_refuses():
+def test_fast_asserts_refuse_what_quantus_refuses_but_all_negative_relevance():
     x = np.ones((2, 3, 8), np.float32)
     for bad in (np.zeros_like(x), np.ones_like(x), np.full_like(x, 0.5), -np.ones_like(x)):
         with pytest.raises(AssertionError):
@@ -72,6 +72,11 @@ def test_fast_asserts_refuse_what_quantus_refuses():
     good = np.arange(48, dtype=np.float32).reshape(x.shape)
     quantus_speed._assert_attributions_fast(x, good)
     quantus.helpers.asserts.assert_attributions(x, good)
+    # all below zero: Quantus' class-score check refuses it, a regression scalar's relevance may be
+    negative = -1.0 - good
+    with pytest.raises(AssertionError, match="less than zero"):
+        quantus.helpers.asserts.assert_attributions(x, negative)
+    quantus_speed._assert_attributions_fast(x, negative)
 
 
 def test_localisation_auc_equals_quantus_with_ties_and_degenerate_masks():

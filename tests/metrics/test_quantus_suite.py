@@ -154,22 +154,31 @@ def test_all_zero_relevance_window_is_nan(case):
 def test_windows_quantus_refuses_are_nan_and_leave_the_others_unchanged(case):
     model, x, pos, true, _ = case
     a = true.copy()
-    a[1] = -np.abs(a[1]) - 1e-3  # signed and legitimate for a regression scalar: all negative
     a[5] = 0.25  # one value: no ranking
     refused = refused_windows(a)
-    assert refused.tolist() == [i in (1, 5) for i in range(N)]
+    assert refused.tolist() == [i == 5 for i in range(N)]
     name, params = "faithfulness_estimate", PARAMS["faithfulness_estimate"]
     scores = quantus_suite.run_quantus_metric(name, model, x, pos, a, params=params, batch_size=4)
-    assert np.isnan(scores[[1, 5]]).all()
+    assert np.isnan(scores[5]) and np.isfinite(np.delete(scores, 5)).all()
     keep = np.flatnonzero(~refused)
     alone = quantus_suite.run_quantus_metric(
         name, model, x[keep], pos[keep], a[keep], params=params, batch_size=4
     )
     np.testing.assert_allclose(scores[keep], alone, rtol=1e-6)
-    # A batch of nothing but all-negative windows made Quantus raise; now it is all NaN.
-    negative = -np.abs(true[:4]) - 1e-3
-    out = quantus_suite.run_quantus_metric(name, model, x[:4], pos[:4], negative, params=params)
-    assert np.isnan(out).all()
+
+
+@pytest.mark.parametrize("name", ["faithfulness_estimate", "faithfulness_correlation"])
+def test_all_negative_relevance_is_scored_as_the_negated_correlation(case, name):
+    # Stock Quantus refuses relevance below zero everywhere (a class-score assumption); for a
+    # regression scalar it is a signed explanation. Both correlations remove the same samples
+    # for a and -a (the same groups, the same seeded subsets), so the score must flip sign.
+    model, x, pos, true, _ = case
+    positive = np.abs(true) + 1e-3
+    assert not refused_windows(-positive).any()
+    up = quantus_suite.run_quantus_metric(name, model, x, pos, positive, params=PARAMS[name])
+    down = quantus_suite.run_quantus_metric(name, model, x, pos, -positive, params=PARAMS[name])
+    assert np.isfinite(down).all()
+    np.testing.assert_allclose(down, -up, rtol=1e-5, atol=1e-6)
 
 
 def test_parameters_are_validated_against_the_input_shape(case):

@@ -295,7 +295,7 @@ H_PEQ = {
 H_ATTAINABLE = {("cond_a", "efficient_mprt", "integrated_gradients", "lrp"): 0.07}
 #: an entry that ran but has no finite value (status "undefined")
 H_UNDEFINED = ("cond_a", "occlusion", "sparseness",
-               "Quantus refuses 24 of 24 windows (constant or all-negative relevance)")
+               "Quantus refuses 24 of 24 windows (constant relevance)")
 #: metrics without any paired test (their tie group is unknown)
 H_UNTESTED = ("manipulation_gap_at_10",)
 H_FAILED = ("cond_b", "occlusion", "max_sensitivity", "captum raised RuntimeError: oom")
