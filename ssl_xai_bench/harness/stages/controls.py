@@ -39,7 +39,7 @@ class Config:
 
 def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
     test = windows_stage.load(upstream["windows"], "test")
-    idx = explained_windows(config, test.source_ids)
+    idx = explained_windows(config, test)
     model = model_stage.load(upstream["model"], *test.windows.shape[1:])
     curves = evaluate_controls(model, test.subset(idx), config.manipulation,
                                seed=derive_seed(config.seed, "controls"),

@@ -32,5 +32,5 @@ class Config:
 
 def compute(config: Config, upstream: dict, runtime: dict) -> Writer:
     test = windows_stage.load(upstream["windows"], "test")
-    idx = explained_windows(config, test.source_ids)
+    idx = explained_windows(config, test)
     return result_writer(evaluate_signals(test.subset(idx), config.metrics))
