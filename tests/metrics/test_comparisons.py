@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,11 +11,13 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from ssl_xai_bench.metrics.comparisons import (
+    PairCache,
     all_paired_tests,
     holm,
     min_attainable_p,
     paired_tests,
     signed_rank_test,
+    signed_rank_tests,
 )
 
 
@@ -144,3 +148,38 @@ def test_signed_rank_test_equals_scipy_with_ties_and_zeros(alternative):
             ref = stats.wilcoxon(d, alternative=alternative)
             assert stat == pytest.approx(float(ref.statistic), rel=1e-12)
             assert p == pytest.approx(float(ref.pvalue), rel=1e-12), (n, d)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_batched_signed_rank_tests_equal_one_scipy_call_per_row(alternative):
+    """Rows scipy tests exactly share one vectorised call; rows with ties or zeros, and larger
+    samples, are tested alone: every row's statistic and p equal scipy.stats.wilcoxon's."""
+    rng = np.random.default_rng(11)
+    for n in (3, 12, 16, 30, 60):
+        d = rng.normal(0.3, 1.0, (40, n))
+        d[:10] = np.round(d[:10], 1)  # ties
+        d[10:15, 0] = 0.0  # zeros
+        stat, p = signed_rank_tests(d, alternative)
+        for i, row in enumerate(d):
+            ref = stats.wilcoxon(row, alternative=alternative)
+            assert stat[i] == float(ref.statistic) and p[i] == float(ref.pvalue), (n, i)
+
+
+def test_primed_pair_cache_equals_testing_each_pair_alone():
+    rng = np.random.default_rng(4)
+    ids = np.repeat(np.arange(16), 2)
+    values = {m: rng.normal(0.1 * i, 1.0, ids.size) for i, m in enumerate("abcdef")}
+    values["e"] = np.round(values["e"], 0)  # ties against the others
+    values["f"] = values["a"].copy()  # identical to a
+    values["c"][[0, 1, 5]] = np.nan  # sources dropped from c's pairs
+    primed = PairCache(ids, 0.2)
+    primed.prime(values)
+    alone = PairCache(ids, 0.2)
+    for a in values:
+        for b in values:
+            if a != b:
+                got = primed.get(a, values[a], b, values[b])
+                want = alone.get(a, values[a], b, values[b])
+                np.testing.assert_equal(dataclasses.astuple(got), dataclasses.astuple(want))
+    assert primed.get("a", values["a"], "f", values["f"]).identical
+    assert primed.get("c", values["c"], "a", values["a"]).n_sources == 15
