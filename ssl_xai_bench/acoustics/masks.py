@@ -171,6 +171,14 @@ class GroundTruthMasks:
         """Mask name (:data:`MASK_NAMES`) -> array."""
         return {"direct": self.direct, "onset": self.onset, "rest": self.rest}
 
+    def scorable(self) -> np.ndarray:
+        """``(N,)`` bool: every mask of the window has a microphone with samples inside and
+        outside it (what a localisation metric needs to score the window)."""
+        ok = np.ones(self.direct.shape[0], dtype=bool)
+        for mask in self.as_dict().values():
+            ok &= (mask.any(axis=-1) & ~mask.all(axis=-1)).any(axis=-1)
+        return ok
+
     def subset(self, index: Any) -> GroundTruthMasks:
         """The masks of the windows selected by ``index`` (first axis)."""
         return GroundTruthMasks(self.direct[index], self.onset[index])

@@ -131,14 +131,16 @@ def source_means(values: np.ndarray, source_ids: np.ndarray) -> pd.Series:
     return pd.Series(v[finite]).groupby(s[finite]).mean()
 
 
-def spread_over_sources(source_ids: np.ndarray, k: int | None,
-                        seed: int | None = None) -> np.ndarray:
+def spread_over_sources(source_ids: np.ndarray, k: int | None, seed: int | None = None,
+                        preferred: np.ndarray | None = None) -> np.ndarray:
     """Indices of ``k`` windows covering as many distinct sources as possible, sorted.
 
     One window of every source is taken before a second of any (round robin), so a subset of
     ``k <= n_sources`` windows has ``k`` distinct sources. With ``seed`` the order of the windows
     (hence which window of a source, and which sources when ``k < n_sources``) is a seeded
     permutation; without it, the windows' own order (the first window of each source first).
+    ``preferred`` changes only which windows of a chosen source are taken: its preferred ones
+    first, each group in that order; the sources, and how many windows of each, stay the same.
 
     Parameters
     ----------
@@ -148,6 +150,8 @@ def spread_over_sources(source_ids: np.ndarray, k: int | None,
         Windows wanted; None or ``k >= N``: all.
     seed : int, optional
         Seed of the permutation.
+    preferred : array (N,) bool, optional
+        Windows to take first within their source.
 
     Returns
     -------
@@ -168,7 +172,25 @@ def spread_over_sources(source_ids: np.ndarray, k: int | None,
         occurrence[i] = seen[src]
         seen[src] += 1
     chosen = order[np.lexsort((np.arange(n), occurrence))[:k]]
+    if preferred is not None:
+        chosen = _preferred_first(ids, chosen, order, np.asarray(preferred, dtype=bool))
     return np.sort(chosen)
+
+
+def _preferred_first(ids: np.ndarray, chosen: np.ndarray, order: np.ndarray,
+                     preferred: np.ndarray) -> np.ndarray:
+    """As many windows of each source as ``chosen`` has, a source's ``preferred`` windows first,
+    then by position in ``order``."""
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[order] = np.arange(ids.size)
+    grouped = np.lexsort((rank, ~preferred, ids))  # by source, preferred first, then order
+    sources, counts = np.unique(ids[chosen], return_counts=True)
+    quota = dict(zip(sources.tolist(), counts.tolist(), strict=True))
+    group = ids[grouped]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    position = np.arange(ids.size) - np.repeat(starts, np.diff(np.r_[starts, ids.size]))
+    wanted = np.array([quota.get(s, 0) for s in group.tolist()], dtype=np.int64)
+    return grouped[position < wanted]
 
 
 __all__ = ["SUMMARY_FIELDS", "source_means", "spread_over_sources", "summarize"]

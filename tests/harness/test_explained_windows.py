@@ -10,7 +10,7 @@ import pytest
 from ssl_xai_bench.acoustics.masks import GroundTruthMasks
 from ssl_xai_bench.acoustics.windows import WindowSet
 from ssl_xai_bench.harness.stages import base as stage_base
-from ssl_xai_bench.harness.stages.attribution import explained_windows, masks_scorable
+from ssl_xai_bench.harness.stages.attribution import explained_windows
 from ssl_xai_bench.hashing import derive_seed
 
 M, T = 2, 8
@@ -36,7 +36,7 @@ def test_masks_scorable_needs_samples_in_and_out_of_every_mask():
     onset = np.zeros((3, M, T), dtype=bool)
     onset[0, 0, 5] = True
     onset[2, :, :] = True  # onset everywhere: nothing outside it
-    assert masks_scorable(GroundTruthMasks(direct, onset)).tolist() == [True, False, False]
+    assert GroundTruthMasks(direct, onset).scorable().tolist() == [True, False, False]
 
 
 @pytest.mark.parametrize("k", [4, 6, 9])

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ssl_xai_bench.acoustics.masks import GroundTruthMasks
 from ssl_xai_bench.acoustics.windows import WindowSet
 from ssl_xai_bench.attributions import attribute
 from ssl_xai_bench.harness.stages import model as model_stage
@@ -48,37 +47,17 @@ class Config:
 def explained_windows(config: Any, test: WindowSet) -> np.ndarray:
     """Indices of the explained test windows: the same for every method of a cell.
 
-    The sources, and how many windows of each, are :func:`test_subset`'s seeded choice (one
-    window of every source before a second of any). Within a chosen source the windows where
-    every ground-truth mask can be scored come first (:func:`masks_scorable`), in the same
-    seeded order: a random window holds no speech onset one time in four, and at (0.6 s, 10 dB)
-    no direct-path-dominant sample one time in three, which left the localisation metrics' paired
-    tests with 9-11 of 16 sources. The choice reads only the simulator's masks, never a model or
-    a relevance, so it favours no method; windows without masks keep the plain choice.
+    :func:`test_subset`'s seeded choice of sources (one window of every source before a second
+    of any); of a chosen source, the windows where every ground-truth mask can be scored first
+    (:meth:`~ssl_xai_bench.acoustics.masks.GroundTruthMasks.scorable`): a random window holds no
+    speech onset one time in four, and at (0.6 s, 10 dB) no direct-path-dominant sample one time
+    in three, which left the localisation metrics' paired tests with 9-11 of 16 sources. The
+    choice reads only the simulator's masks, never a model or a relevance, so it favours no
+    method.
     """
-    seed = derive_seed(config.seed, "subset")
-    chosen = test_subset(test.source_ids, config.n_test_windows, seed)
-    if test.masks is None or len(chosen) == len(test.source_ids):
-        return chosen
-    ids = test.source_ids
-    rank = np.empty(len(ids), dtype=np.int64)  # position in the seeded order test_subset used
-    rank[np.random.default_rng(seed).permutation(len(ids))] = np.arange(len(ids))
-    scorable = masks_scorable(test.masks)
-    picked = []
-    for source in np.unique(ids[chosen]):
-        own = np.flatnonzero(ids == source)
-        order = own[np.lexsort((rank[own], ~scorable[own]))]
-        picked.extend(order[: np.count_nonzero(ids[chosen] == source)])
-    return np.sort(np.asarray(picked, dtype=np.int64))
-
-
-def masks_scorable(masks: GroundTruthMasks) -> np.ndarray:
-    """``(N,)`` bool: every mask of the window has a microphone with samples inside and outside
-    it (what a localisation metric needs to score the window)."""
-    ok = np.ones(masks.direct.shape[0], dtype=bool)
-    for mask in masks.as_dict().values():
-        ok &= (mask.any(axis=-1) & ~mask.all(axis=-1)).any(axis=-1)
-    return ok
+    preferred = None if test.masks is None else test.masks.scorable()
+    return test_subset(test.source_ids, config.n_test_windows,
+                       derive_seed(config.seed, "subset"), preferred)
 
 
 def compute(config: Config, upstream: dict, runtime: dict) -> Writer:

@@ -21,11 +21,13 @@ def key_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(config), default=json_default))
 
 
-def test_subset(source_ids: np.ndarray, n_test_windows: int | None, seed: int) -> np.ndarray:
+def test_subset(source_ids: np.ndarray, n_test_windows: int | None, seed: int,
+                preferred: np.ndarray | None = None) -> np.ndarray:
     """Indices of the explained test windows: all, or a seeded sorted subsample that takes one
     window of every source before a second of any (paired tests are over sources, so ``k``
-    windows of ``k`` distinct sources give them all the power ``k`` windows can)."""
-    return spread_over_sources(source_ids, n_test_windows, seed=seed)
+    windows of ``k`` distinct sources give them all the power ``k`` windows can); of a chosen
+    source, its ``preferred`` windows first."""
+    return spread_over_sources(source_ids, n_test_windows, seed=seed, preferred=preferred)
 
 
 def json_default(obj: Any) -> Any:
