@@ -177,7 +177,9 @@ def _write_tables(got: _Gathered, store: ArtifactStore, graph: StageGraph,
 def run_summary(results: list[StageResult], failed_metrics: list[dict[str, str]]
                 ) -> dict[str, Any]:
     """``run_summary.json``: nodes computed and stored per stage, failures, seconds and peak
-    memory per stage, and every computed node."""
+    memory per stage, and every computed node with when it started (seconds after the first
+    node started: a worker's idle time is visible between its nodes)."""
+    first = min((r.started for r in results if r.started), default=0.0)
     return {
         "computed": _count(results, computed=True),
         "stored": _count(results, computed=False),
@@ -190,7 +192,8 @@ def run_summary(results: list[StageResult], failed_metrics: list[dict[str, str]]
                         for stage in sorted({r.stage for r in results if r.computed})},
         "computed_nodes": sorted(
             ({"stage": r.stage, "label": r.label, "seconds": round(r.seconds, 2),
-              "peak_rss_mb": r.peak_rss_mb} for r in results if r.computed),
+              "started_s": round(r.started - first, 2), "peak_rss_mb": r.peak_rss_mb}
+             for r in results if r.computed),
             key=lambda d: (d["stage"], d["label"])),
     }
 

@@ -43,6 +43,7 @@ class StageResult:
     reason: str = ""
     label: str = ""
     peak_rss_mb: float = 0.0  # the worker process's resident-set peak while computing (Linux)
+    started: float = 0.0  # wall clock (time.time()) when the worker began the node
 
 
 def execute(
@@ -52,12 +53,12 @@ def execute(
     *upstream_results: StageResult,
 ) -> StageResult:
     """Compute one node unless stored. Never raises (see the module docstring)."""
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.time()
     runtime = runtime or {}
 
     def result(ok: bool, computed: bool, reason: str = "", peak: float = 0.0) -> StageResult:
         return StageResult(spec.stage, spec.key, ok, computed, time.perf_counter() - start,
-                           reason, spec.label, peak)
+                           reason, spec.label, peak, started)
 
     try:
         _configure_worker(runtime)

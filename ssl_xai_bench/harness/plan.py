@@ -6,13 +6,13 @@ windows x model forwards of its metrics, ...; :func:`node_features`). Its cost i
 dot product of its features with the stage's *rates* (seconds per unit), measured on a reference
 machine and stored with the package (``harness/data/rates.json``); :func:`fit_rates` refits them
 from the ``run_summary.json`` of measured runs (the performance suite does, and writes the file).
-The wall time for ``N`` workers is the makespan of a list schedule of the graph (longest node
-first among those whose inputs are done) plus the run's fixed cost (client start, collection,
-report). ``calibrate=True`` times a short probe (a LocCNN training step and an FFT batch) and
-scales every rate by this machine's speed relative to the reference machine's, since a 2-core
-machine's speed drifts 2-5x over minutes. Nodes the store already holds (:func:`stored_nodes`)
-cost nothing. ``plan``, ``run --dry-run`` and ``list`` report this estimate, calibrated: it is the
-package's only statement of how long a run takes.
+The wall time for ``N`` workers is the makespan of the runner's list schedule of the graph (of the
+nodes whose inputs are done, the one with the longest remaining path first) plus the run's fixed
+cost (client start, collection, report). ``calibrate=True`` times a short probe (a LocCNN training
+step and an FFT batch) and scales every rate by this machine's speed relative to the reference
+machine's, since a 2-core machine's speed drifts 2-5x over minutes. Nodes the store already holds
+(:func:`stored_nodes`) cost nothing. ``plan``, ``run --dry-run`` and ``list`` report this estimate,
+calibrated: it is the package's only statement of how long a run takes.
 """
 
 from __future__ import annotations
@@ -225,8 +225,26 @@ def probe_seconds(repeats: int = 3) -> float:
     return float(np.median(times[1:]))
 
 
+def remaining_paths(graph: StageGraph, seconds: dict[tuple[str, str], float]
+                    ) -> dict[tuple[str, str], float]:
+    """Each node's seconds plus those of the longest chain of nodes that wait on it: the list
+    schedule's priority, so a node on the critical path (a model that every explanation of its
+    cells waits for) starts before work that nothing waits for."""
+    children: dict[tuple[str, str], set] = {(n.stage, n.key): set() for n in graph.nodes}
+    for node in graph.nodes:
+        for up in graph.upstream(node):
+            children[(up.stage, up.key)].add((node.stage, node.key))
+    out: dict[tuple[str, str], float] = {}
+    for node in reversed(graph.nodes):  # graph order is topological: dependants come later
+        ident = (node.stage, node.key)
+        out[ident] = seconds[ident] + max((out[c] for c in children[ident]), default=0.0)
+    return out
+
+
 def _schedule(graph: StageGraph, seconds: dict[tuple[str, str], float], workers: int) -> float:
-    """Makespan of a list schedule: when a worker frees up it takes the longest ready node."""
+    """Makespan of the runner's list schedule: when a worker frees up it takes the ready node
+    with the longest remaining path (:func:`remaining_paths`)."""
+    priority = remaining_paths(graph, seconds)
     ident = [(n.stage, n.key) for n in graph.nodes]
     deps = {i: [(u.stage, u.key) for u in graph.upstream(n)] for i, n in zip(ident, graph.nodes,
                                                                               strict=True)}
@@ -235,21 +253,21 @@ def _schedule(graph: StageGraph, seconds: dict[tuple[str, str], float], workers:
         for u in ups:
             children[u].append(i)
     waiting = {i: len(set(ups)) for i, ups in deps.items()}
-    ready = [(-seconds[i], i) for i in ident if waiting[i] == 0]
+    ready = [(-priority[i], i) for i in ident if waiting[i] == 0]
     heapq.heapify(ready)
     running: list[tuple[float, tuple[str, str]]] = []
     now, free = 0.0, workers
     while ready or running:
         while ready and free:
-            cost, i = heapq.heappop(ready)
-            heapq.heappush(running, (now - cost, i))
+            _, i = heapq.heappop(ready)
+            heapq.heappush(running, (now + seconds[i], i))
             free -= 1
         now, done = heapq.heappop(running)
         free += 1
         for child in set(children[done]):
             waiting[child] -= 1
             if waiting[child] == 0:
-                heapq.heappush(ready, (-seconds[child], child))
+                heapq.heappush(ready, (-priority[child], child))
     return now
 
 
