@@ -9,9 +9,13 @@ digest is unchanged and every file is in place, reuses the files instead of plot
 The manifest is removed before any figure is re-rendered and written only once every file of the
 set is saved, so an interrupted build is never taken for a complete one.
 
-With ``workers > 1`` each new figure is pickled and saved in a pool of spawned processes while
-the next one is built; :meth:`FigureSet.close` waits for every file and re-raises the first
-failure.
+With ``workers > 1`` figures are made in a pool of spawned processes while the page is built:
+``add(plot, stem, *args)`` with a module-level ``plot`` function sends ``plot`` and its data
+to a worker, which builds the figure, saves it and returns its caption; ``add`` returns a
+placeholder that :meth:`FigureSet.fill` replaces with the ``<figure>`` block once
+:meth:`FigureSet.close` has waited for every file (it re-raises the first failure). A ``make``
+that cannot be sent (a lambda) is built here, and its figure pickled and saved in the pool.
+Building the report's ~80 figures was most of a default run's report step on one core.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import multiprocessing as mp
 import os
 import pickle
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from importlib import metadata
@@ -66,6 +71,34 @@ def _save_pickled(payload: bytes, stem: str) -> None:
     save_figure(pickle.loads(payload), stem)  # noqa: S301 - a figure this process just pickled
 
 
+def _make_and_save(payload: bytes, stem: str) -> str:
+    """In a pool worker: build the figure of a pickled ``(plot, args)``, save it, return its
+    caption."""
+    import matplotlib.pyplot as plt
+
+    plot, args = pickle.loads(payload)  # noqa: S301 - pickled by this run's main process
+    fig, caption = plot(*args)
+    try:
+        save_figure(fig, stem)
+    finally:
+        plt.close(fig)
+    return caption
+
+
+def _sendable(plot: Callable, args: tuple) -> bytes | None:
+    """The pickled ``(plot, args)``, or None when they cannot go to another process."""
+    try:
+        return pickle.dumps((plot, args))
+    except Exception:  # noqa: BLE001 - a lambda or local function: built in this process
+        return None
+
+
+def _block(name: str, caption: str) -> str:
+    src, cap = _e(f"figures/{name}"), _e(caption)
+    return (f'<figure><img src="{src}.png" alt="{cap}" loading="eager">'
+            f'<figcaption>{cap} <a href="{src}.pdf">PDF</a></figcaption></figure>')
+
+
 class FigureSet:
     """Saves figures under ``out/figures`` with unique stems; renders ``<figure>`` blocks.
 
@@ -86,6 +119,7 @@ class FigureSet:
         self.workers = min(2, os.cpu_count() or 1) if workers is None else workers
         self.pool: ProcessPoolExecutor | None = None
         self.pending: list[Future] = []
+        self.made: dict[str, Future] = {}  # name -> caption, of figures made in the pool
         self.captions: dict[str, str] = {}
         self.rendered = 0
         self.reusable = self._reusable()
@@ -111,11 +145,14 @@ class FigureSet:
             except Exception:  # noqa: BLE001 - an unpicklable artist: save it here instead
                 payload = None
             if payload is not None:
-                if self.pool is None:
-                    self.pool = ProcessPoolExecutor(self.workers, mp.get_context("spawn"))
-                self.pending.append(self.pool.submit(_save_pickled, payload, str(stem)))
+                self.pending.append(self._pool().submit(_save_pickled, payload, str(stem)))
                 return
         save_figure(fig, stem)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp.get_context("spawn"))
+        return self.pool
 
     def close(self, complete: bool = True) -> None:
         """Wait for every file; then record the manifest, only when every file was saved and
@@ -123,10 +160,12 @@ class FigureSet:
         try:
             for future in self.pending:
                 future.result()
+            for name, future in self.made.items():
+                self.captions[name] = future.result()
         finally:
             if self.pool is not None:
                 self.pool.shutdown(cancel_futures=True)
-            self.pool, self.pending = None, []
+            self.pool, self.pending, self.made = None, [], {}
         if self.digest is not None and complete:
             manifest = self.dir / MANIFEST
             tmp = manifest.with_suffix(".tmp")
@@ -135,25 +174,42 @@ class FigureSet:
                                       indent=1, sort_keys=True), "utf-8")
             os.replace(tmp, manifest)
 
-    def add(self, make: Callable[[], tuple[Any, str]], stem: str) -> str:
-        """The ``<figure>`` block of ``make()`` (a ``(figure, caption)`` pair), rendered only
-        when the stored one cannot be reused."""
+    def add(self, make: Callable[..., tuple[Any, str]], stem: str, *args: Any) -> str:
+        """The ``<figure>`` block of ``make(*args)`` (a ``(figure, caption)`` pair), rendered
+        only when the stored one cannot be reused. A module-level ``make`` with picklable
+        ``args`` is made in the pool: the block is then a placeholder until :meth:`fill`."""
         name, i = slug(stem), 1
         while name in self.used:
             i += 1
             name = f"{slug(stem)}_{i}"
         self.used.add(name)
         if name in self.reusable:
-            caption = self.reusable[name]
-        else:
-            fig, caption = make()
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self._save(fig, self.dir / name)
-            self.rendered += 1
+            self.captions[name] = self.reusable[name]
+            return _block(name, self.captions[name])
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.rendered += 1
+        sent = _sendable(make, args) if self.workers > 1 else None
+        if sent is not None:
+            self.made[name] = self._pool().submit(_make_and_save, sent, str(self.dir / name))
+            return _placeholder(name)
+        fig, caption = make(*args)
+        self._save(fig, self.dir / name)
         self.captions[name] = caption
-        src, cap = _e(f"figures/{name}"), _e(caption)
-        return (f'<figure><img src="{src}.png" alt="{cap}" loading="eager">'
-                f'<figcaption>{cap} <a href="{src}.pdf">PDF</a></figcaption></figure>')
+        return _block(name, caption)
+
+    def fill(self, page: str) -> str:
+        """``page`` with every placeholder of a pool-made figure replaced by its block (call
+        after :meth:`close`)."""
+        return _PLACEHOLDER.sub(lambda m: _block(m[1], self.captions[m[1]]), page)
+
+
+#: Stands for a figure made in the pool until its caption is known (private-use characters,
+#: which no caption, table or template contains).
+_PLACEHOLDER = re.compile("\ue000figure:([^\ue000]+)\ue000")
+
+
+def _placeholder(name: str) -> str:
+    return f"\ue000figure:{name}\ue000"
 
 
 __all__ = ["INPUT_FILES", "MANIFEST", "FigureSet", "inputs_digest"]

@@ -22,7 +22,8 @@
 5. ``provenance``.
 
 Adding a section (e.g. a sweep): write ``build(ctx: PageContext) -> str`` returning the section's
-inner HTML (``ctx.results`` is the results folder, ``ctx.figs.add(make, stem)`` adds a figure;
+inner HTML (``ctx.results`` is the results folder; ``ctx.figs.add(plot, stem, *args)`` adds the
+figure ``plot(*args)`` returns, made in a worker process when ``plot`` is a module-level function;
 return ``""`` to leave the section out) and put ``Section("sweep", "Sweep", build)`` into
 :data:`DEFAULT_SECTIONS` where it belongs, or pass ``sections=`` to :func:`build_report`. No other
 section changes; the navigation bar follows the list.
@@ -107,6 +108,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         built = True
     finally:
         figs.close(complete=built)
+    page = figs.fill(page)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

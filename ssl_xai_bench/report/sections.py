@@ -55,8 +55,8 @@ def figures_section(ctx: PageContext) -> str:
     tidy, figs = ctx.tidy, ctx.figs
     parts = []
     if ctx.skill is not None:
-        parts += ["<h3>Model skill</h3>", figs.add(lambda: plot_model_skill(ctx.skill),
-                                                   "model_skill")]
+        parts += ["<h3>Model skill</h3>", figs.add(plot_model_skill, "model_skill",
+                                                   ctx.skill)]
     for family in _families(ctx):
         rows = tidy[tidy["category"] == family]
         metrics = list(dict.fromkeys(rows["metric"]))
@@ -65,13 +65,13 @@ def figures_section(ctx: PageContext) -> str:
             for i in range(0, len(metrics), MAX_PANELS):
                 chunk = metrics[i:i + MAX_PANELS]
                 parts.append(figs.add(
-                    lambda m=model, c=chunk, f=family: plot_metric_heatmaps(tidy, m, c, f),
-                    f"heatmaps_{family}_{model}" + (f"_{i // MAX_PANELS}" if i else "")))
+                    plot_metric_heatmaps,
+                    f"heatmaps_{family}_{model}" + (f"_{i // MAX_PANELS}" if i else ""),
+                    tidy, model, chunk, family))
         if family == "manipulation" and ctx.curves is not None:
             for model, cond in iter_cells(ctx.curves):
-                parts.append(figs.add(
-                    lambda m=model, c=cond: plot_manipulation_curves(ctx.curves, m, c),
-                    f"curves_{model}_{cond}"))
+                parts.append(figs.add(plot_manipulation_curves, f"curves_{model}_{cond}",
+                                      ctx.curves, model, cond))
         if family == "tdoa" and ctx.tdoa is not None:
             parts.append(_tdoa_figures(ctx))
         if family == "localisation":
@@ -86,7 +86,7 @@ def _mask_figures(ctx: PageContext) -> str:
         rec = load_inspection(path)
         if rec.masks and rec.meta.get("condition") not in seen:
             seen.add(rec.meta.get("condition"))
-            parts.append(ctx.figs.add(lambda r=rec: plot_masks(r), f"masks_{path.stem}"))
+            parts.append(ctx.figs.add(plot_masks, f"masks_{path.stem}", rec))
     return "".join(parts)
 
 
@@ -94,13 +94,12 @@ def _tdoa_figures(ctx: PageContext) -> str:
     tdoa, parts = ctx.tdoa, []
     assert tdoa is not None
     for model, cond in iter_cells(tdoa):
-        parts.append(ctx.figs.add(lambda m=model, c=cond: plot_tdoa_summary(tdoa, m, c),
-                                  f"tdoa_{model}_{cond}"))
+        parts.append(ctx.figs.add(plot_tdoa_summary, f"tdoa_{model}_{cond}", tdoa, model, cond))
         cell = tdoa[(tdoa["model"] == model) & (tdoa["condition"] == cond)]
         for variant in dict.fromkeys(cell["variant"]):
-            parts.append(ctx.figs.add(
-                lambda m=model, c=cond, v=variant: plot_tdoa_vs_spacing(tdoa, m, c, v),
-                f"tdoa_spacing_{model}_{cond}_{variant}"))
+            parts.append(ctx.figs.add(plot_tdoa_vs_spacing,
+                                      f"tdoa_spacing_{model}_{cond}_{variant}",
+                                      tdoa, model, cond, variant))
     return "".join(parts)
 
 
@@ -164,7 +163,7 @@ def _inspection(ctx: PageContext) -> str:
         rec = load_inspection(path)
         audio = export_record_audio(rec, ctx.out / "audio", path.stem)
         parts.append(f"<h4>{e(rec.label)}</h4>" + ctx.figs.add(
-            lambda r=rec: plot_inspection(r), f"inspection_{path.stem}")
+            plot_inspection, f"inspection_{path.stem}", rec)
             + '<ul class="audio">' + "".join(
                 f'<li>{e(label)}: <audio controls preload="metadata" '
                 f'src="audio/{e(p.name)}"></audio> <a href="audio/{e(p.name)}">WAV</a></li>'

@@ -131,8 +131,7 @@ def spectra_html(ctx: PageContext) -> str:
         return ""
     parts = ['<h3 id="fig-spectra">Relevance spectra</h3>']
     for model in dict.fromkeys(spectra["model"]):
-        parts.append(ctx.figs.add(lambda m=model: plot_band_spectra(spectra, m),
-                                  f"spectra_{model}"))
+        parts.append(ctx.figs.add(plot_band_spectra, f"spectra_{model}", spectra, model))
     attribution = [m for m, fam in method_families(ctx.tidy).items()
                    if fam not in (CONTROL, BASELINE)]
     parts.append('<ul class="note">' + "".join(

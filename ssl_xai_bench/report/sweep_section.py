@@ -71,11 +71,10 @@ def sweep_section(ctx: Any) -> str:
         if not agree.empty:
             parts.append(_table(agree))
         for factor in varied:
-            parts.append(ctx.figs.add(
-                lambda m=metric, f=factor: plot_metric_vs_factor(board, m, f),
-                f"sweep_{metric}_{factor}"))
-        parts.append(ctx.figs.add(lambda m=metric: plot_rank_bumps(board, m, localising),
-                                  f"sweep_ranks_{metric}"))
+            parts.append(ctx.figs.add(plot_metric_vs_factor, f"sweep_{metric}_{factor}",
+                                      board, metric, factor))
+        parts.append(ctx.figs.add(plot_rank_bumps, f"sweep_ranks_{metric}",
+                                  board, metric, localising))
     return "\n".join(parts)
 
 

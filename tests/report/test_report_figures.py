@@ -9,7 +9,7 @@ import pytest
 
 from ssl_xai_bench.report import sections as report
 from ssl_xai_bench.report import spectra
-from ssl_xai_bench.report.build_figures import MANIFEST
+from ssl_xai_bench.report.build_figures import MANIFEST, FigureSet
 from ssl_xai_bench.report.html import build_report
 from tests.report.report_fixture import CONDITIONS, MODELS, write_results
 
@@ -85,3 +85,41 @@ def test_a_failed_build_leaves_no_manifest_to_trust(results, monkeypatch):
     with pytest.raises(RuntimeError, match="plot failed"):
         build_report(results)
     assert not manifest.exists()  # some figures were rewritten: none may be reused as they are
+
+
+def plot_ramp(n: int):
+    """A module-level figure (a spawned pool worker imports it by name)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot(range(n))
+    return fig, f"a ramp of {n} <points>"
+
+
+def plot_nothing(n: int):
+    raise ValueError(f"no figure for {n}")
+
+
+def test_figures_made_in_the_pool_give_the_blocks_made_here(tmp_path):
+    here = FigureSet(tmp_path / "here", digest="d", workers=1)
+    pool = FigureSet(tmp_path / "pool", digest="d", workers=2)
+    local = here.add(plot_ramp, "ramp", 5)
+    sent = pool.add(plot_ramp, "ramp", 5)
+    assert "<figure>" in local and "<figure>" not in sent  # a placeholder until the caption
+    here.close()
+    pool.close()
+    assert pool.fill(f"<p>{sent}</p>") == f"<p>{local}</p>"
+    assert "a ramp of 5 &lt;points&gt;" in local
+    for ext in ("png", "pdf"):
+        assert (tmp_path / "pool" / "figures" / f"ramp.{ext}").stat().st_size > 0
+    assert json.loads((tmp_path / "pool" / "figures" / MANIFEST).read_text())["captions"] == {
+        "ramp": "a ramp of 5 <points>"}
+
+
+def test_a_figure_failing_in_the_pool_fails_the_set_and_leaves_no_manifest(tmp_path):
+    figs = FigureSet(tmp_path, digest="d", workers=2)
+    figs.add(plot_ramp, "ramp", 3)
+    figs.add(plot_nothing, "nothing", 3)
+    with pytest.raises(ValueError, match="no figure for 3"):
+        figs.close()
+    assert not (tmp_path / "figures" / MANIFEST).exists()

@@ -84,7 +84,8 @@ def test_the_report_gains_a_sweep_section_only_for_a_sweep(tmp_path):
     from types import SimpleNamespace
 
     added = []
-    figs = SimpleNamespace(add=lambda make, stem: added.append((stem, make()[1])) or stem)
+    figs = SimpleNamespace(
+        add=lambda make, stem, *args: added.append((stem, make(*args)[1])) or stem)
     citable = SimpleNamespace(specs=HEADLINE)  # the run's headline columns
     html = sweep_section(SimpleNamespace(tidy=_board(), figs=figs, skill=None, prov=None,
                                          citable=citable))
