@@ -102,7 +102,8 @@ class BenchConfig:
                          "per_model": {k: _training_fields(t, self.training.defaults)
                                        for k, t in self.training.per_model.items()},
                          "scope": self.training.scope,
-                         "finetune_epochs": self.training.finetune_epochs},
+                         "finetune_epochs": self.training.finetune_epochs,
+                         "finetune_lr_scale": self.training.finetune_lr_scale},
             "attribution": asdict(self.attribution), "metrics": metrics,
             "weights": dict(self.weights), "runner": asdict(self.runner),
             "output": asdict(self.output),

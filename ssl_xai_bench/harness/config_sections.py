@@ -50,7 +50,9 @@ class TrainingConfig:
     ``finetune_epochs`` epochs (0: evaluated as it is). ``scope = "curriculum"``: per (array
     geometry, model entry), the first condition of the matrix is trained from scratch and each
     later one starts from the previous condition's model and trains ``finetune_epochs`` epochs
-    (e.g. (0.6 s, 10 dB) from (0.15 s, 25 dB)). Warm-started and fine-tuned models keep their
+    (e.g. (0.6 s, 10 dB) from (0.15 s, 25 dB)), at ``finetune_lr_scale`` times the model's
+    learning rate (1: the from-scratch rate, whose one-cycle schedule climbs back to its peak
+    and can spend the warm start). Warm-started and fine-tuned models keep their
     output layer (no ``init_output_bias``, no ``zero_output_weights``). Every cell still reports
     its own model's skill on its own test set.
     """
@@ -59,6 +61,7 @@ class TrainingConfig:
     per_model: dict[str, TrainConfig] = field(default_factory=dict)
     scope: str = "condition"
     finetune_epochs: int = 0
+    finetune_lr_scale: float = 1.0
 
     def for_model(self, model: str) -> TrainConfig:
         """The resolved training configuration of a model entry (``ARCH`` or ``ARCH@LABEL``)."""
@@ -149,11 +152,12 @@ def _snr(value: Any, f: str) -> float:
 
 
 TRAINING_SCOPES = ("condition", "geometry", "curriculum")
+#: The ``[training]`` keys that are not :class:`TrainConfig` fields.
+_SCOPE_FIELDS = ("per_model", "scope", "finetune_epochs", "finetune_lr_scale")
 
 
 def parse_training(d: Any) -> TrainingConfig:
-    check.check_keys(d, [*TrainConfig.field_names(), "per_model", "scope", "finetune_epochs"],
-                     "training")
+    check.check_keys(d, [*TrainConfig.field_names(), *_SCOPE_FIELDS], "training")
     scope = check.as_str(d.get("scope", "condition"), "training.scope", choices=TRAINING_SCOPES)
     finetune = check.as_int(d.get("finetune_epochs", 0), "training.finetune_epochs", minimum=0,
                             maximum=100_000)
@@ -164,7 +168,13 @@ def parse_training(d: Any) -> TrainingConfig:
     if scope == "curriculum" and not finetune:
         raise ConfigError("training.finetune_epochs", "scope = 'curriculum' needs >= 1 "
                           "(the epochs of each warm-started condition)")
-    base = {k: v for k, v in d.items() if k not in ("per_model", "scope", "finetune_epochs")}
+    lr_scale = check.as_float(d.get("finetune_lr_scale", 1.0), "training.finetune_lr_scale",
+                              minimum=0.0, exclusive_minimum=True, maximum=1.0)
+    if lr_scale != 1.0 and not finetune:
+        raise ConfigError("training.finetune_lr_scale", "applies to fine-tuned models only: "
+                          "set training.finetune_epochs >= 1 (scope 'geometry' or "
+                          "'curriculum')")
+    base = {k: v for k, v in d.items() if k not in _SCOPE_FIELDS}
     defaults = TrainConfig.from_dict(base, "training")
     per_model = {}
     overrides = d.get("per_model", {})
@@ -174,7 +184,7 @@ def parse_training(d: Any) -> TrainingConfig:
         check.check_keys(table, TrainConfig.field_names(), f)
         per_model[model] = TrainConfig.from_dict({**base, **table}, f)
     return TrainingConfig(_concrete(defaults), {m: _concrete(t) for m, t in per_model.items()},
-                          scope, finetune)
+                          scope, finetune, lr_scale)
 
 
 def _concrete(tc: TrainConfig) -> TrainConfig:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ssl_xai_bench import codehash
 from ssl_xai_bench.attributions import get_method
+from ssl_xai_bench.errors import ConfigError
 from ssl_xai_bench.harness.config import BenchConfig
 from ssl_xai_bench.harness.execute import StageSpec
 from ssl_xai_bench.harness.stages import (
@@ -38,7 +39,8 @@ from ssl_xai_bench.harness.store import artifact_key, library_versions
 from ssl_xai_bench.hashing import file_sha256
 from ssl_xai_bench.metrics import registry as metric_registry
 from ssl_xai_bench.models.device import resolve_device
-from ssl_xai_bench.models.registry import get_model_spec
+from ssl_xai_bench.models.registry import get_model_spec, model_arch
+from ssl_xai_bench.models.train_config import PAPER_LR
 
 #: Stages whose numbers depend on torch's CPU thread count (reductions are ordered by thread).
 TORCH_STAGES = ("model", "attribution", "controls", "metrics")
@@ -236,6 +238,13 @@ def _model_config(cfg: BenchConfig, model: str, condition: dict[str, Any],
     finetune = replace(training, max_epochs=epochs, patience=max(1, epochs),
                        init_output_bias=False, zero_output_weights=False,
                        init_input_gain=False, mean_escape_epochs=0) if epochs else None
+    scale = cfg.training.finetune_lr_scale
+    if finetune is not None and scale != 1.0:  # 1.0 leaves the key as it was
+        base_lr = training.lr if training.lr is not None else PAPER_LR.get(model_arch(model))
+        if base_lr is None:
+            raise ConfigError("training.finetune_lr_scale", f"{model} has no default learning "
+                              f"rate to scale: set training.per_model.{model_arch(model)}.lr")
+        finetune = replace(finetune, lr=base_lr * scale)
     return model_stage.Config(model, cfg.seed, training=finetune, warm_start=True)
 
 

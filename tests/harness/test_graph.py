@@ -63,6 +63,23 @@ def test_initialisations_apply_to_runs_from_scratch_not_to_warm_starts():
         assert all(t.input_gain for t in scratch + warm)
 
 
+def test_fine_tuning_runs_at_the_scaled_rate_and_the_default_keeps_the_keys():
+    plain = _models(scope="curriculum", finetune_epochs=2)
+    slow = _models(scope="curriculum", finetune_epochs=2, finetune_lr_scale=0.1,
+                   per_model={"samplecnn": {"lr": 0.003}})
+    explicit = _models(scope="curriculum", finetune_epochs=2, finetune_lr_scale=1.0)
+    assert [n.key for n in explicit] == [n.key for n in plain]  # 1.0: nothing changes
+    lrs = {(n.config.model, n.config.warm_start): n.config.training.lr for n in slow}
+    # loccnn has no lr set: the study's 1e-3 scaled; samplecnn its own 0.003 scaled
+    assert lrs[("loccnn", True)] == pytest.approx(1e-4)
+    assert lrs[("samplecnn", True)] == pytest.approx(3e-4)
+    assert lrs[("loccnn", False)] is None and lrs[("samplecnn", False)] == 0.003  # from scratch
+    with pytest.raises(ConfigError, match="training.finetune_lr_scale"):
+        _models(finetune_lr_scale=0.1)  # nothing is fine-tuned
+    with pytest.raises(ConfigError, match="training.finetune_lr_scale"):
+        _models(scope="curriculum", finetune_epochs=2, finetune_lr_scale=2.0)
+
+
 def test_scope_needs_matching_finetune_epochs():
     with pytest.raises(ConfigError, match="training.finetune_epochs"):
         _models(scope="curriculum")
