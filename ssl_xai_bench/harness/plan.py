@@ -225,49 +225,73 @@ def probe_seconds(repeats: int = 3) -> float:
     return float(np.median(times[1:]))
 
 
-def remaining_paths(graph: StageGraph, seconds: dict[tuple[str, str], float]
-                    ) -> dict[tuple[str, str], float]:
+Node = tuple[str, str]  # (stage, key)
+
+
+def _children(graph: StageGraph) -> dict[Node, list[Node]]:
+    """Each node's dependants, once each, in graph order."""
+    children: dict[Node, list[Node]] = {(n.stage, n.key): [] for n in graph.nodes}
+    for node in graph.nodes:
+        for up in dict.fromkeys((u.stage, u.key) for u in graph.upstream(node)):
+            children[up].append((node.stage, node.key))
+    return children
+
+
+def remaining_paths(graph: StageGraph, seconds: dict[Node, float]) -> dict[Node, float]:
     """Each node's seconds plus those of the longest chain of nodes that wait on it: the list
     schedule's priority, so a node on the critical path (a model that every explanation of its
     cells waits for) starts before work that nothing waits for."""
-    children: dict[tuple[str, str], set] = {(n.stage, n.key): set() for n in graph.nodes}
-    for node in graph.nodes:
-        for up in graph.upstream(node):
-            children[(up.stage, up.key)].add((node.stage, node.key))
-    out: dict[tuple[str, str], float] = {}
+    children = _children(graph)
+    out: dict[Node, float] = {}
     for node in reversed(graph.nodes):  # graph order is topological: dependants come later
         ident = (node.stage, node.key)
         out[ident] = seconds[ident] + max((out[c] for c in children[ident]), default=0.0)
     return out
 
 
-def _schedule(graph: StageGraph, seconds: dict[tuple[str, str], float], workers: int) -> float:
+class ReadyQueue:
+    """The list schedule's bookkeeping, shared by the plan's simulation (:func:`_schedule`) and
+    the runner: the nodes whose inputs are all done, highest ``priority`` first (ties in graph
+    order). :meth:`pop` takes the next one, :meth:`finish` releases a node's dependants."""
+
+    def __init__(self, graph: StageGraph, priority: dict[Node, float]) -> None:
+        self.nodes = [(n.stage, n.key) for n in graph.nodes]
+        self.inputs = {(n.stage, n.key): list(dict.fromkeys((u.stage, u.key)
+                                                            for u in graph.upstream(n)))
+                       for n in graph.nodes}
+        self._children = _children(graph)
+        self._key = {i: (-priority[i], k) for k, i in enumerate(self.nodes)}
+        self._waiting = {i: len(ups) for i, ups in self.inputs.items()}
+        self._heap = [(self._key[i], i) for i in self.nodes if not self._waiting[i]]
+        heapq.heapify(self._heap)
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def pop(self) -> Node:
+        return heapq.heappop(self._heap)[1]
+
+    def finish(self, node: Node) -> None:
+        for child in self._children[node]:
+            self._waiting[child] -= 1
+            if not self._waiting[child]:
+                heapq.heappush(self._heap, (self._key[child], child))
+
+
+def _schedule(graph: StageGraph, seconds: dict[Node, float], workers: int) -> float:
     """Makespan of the runner's list schedule: when a worker frees up it takes the ready node
     with the longest remaining path (:func:`remaining_paths`)."""
-    priority = remaining_paths(graph, seconds)
-    ident = [(n.stage, n.key) for n in graph.nodes]
-    deps = {i: [(u.stage, u.key) for u in graph.upstream(n)] for i, n in zip(ident, graph.nodes,
-                                                                              strict=True)}
-    children: dict[tuple[str, str], list] = {i: [] for i in ident}
-    for i, ups in deps.items():
-        for u in ups:
-            children[u].append(i)
-    waiting = {i: len(set(ups)) for i, ups in deps.items()}
-    ready = [(-priority[i], i) for i in ident if waiting[i] == 0]
-    heapq.heapify(ready)
-    running: list[tuple[float, tuple[str, str]]] = []
+    queue = ReadyQueue(graph, remaining_paths(graph, seconds))
+    running: list[tuple[float, Node]] = []
     now, free = 0.0, workers
-    while ready or running:
-        while ready and free:
-            _, i = heapq.heappop(ready)
+    while queue or running:
+        while queue and free:
+            i = queue.pop()
             heapq.heappush(running, (now + seconds[i], i))
             free -= 1
         now, done = heapq.heappop(running)
         free += 1
-        for child in set(children[done]):
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                heapq.heappush(ready, (-priority[child], child))
+        queue.finish(done)
     return now
 
 

@@ -13,7 +13,6 @@ dependants are skipped with that reason; the run completes the rest.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import json
 import os
 import sys
@@ -131,28 +130,20 @@ def _run_dask(
     """
     from dask.distributed import wait
 
-    ident = [(n.stage, n.key) for n in graph.nodes]
-    spec_of = dict(zip(ident, graph.nodes, strict=True))
-    ups = {i: list(dict.fromkeys((u.stage, u.key) for u in graph.upstream(n)))
-           for i, n in spec_of.items()}
-    children: dict[tuple[str, str], list] = {i: [] for i in ident}
-    for i, deps in ups.items():
-        for u in deps:
-            children[u].append(i)
-    order = {i: k for k, i in enumerate(ident)}
-    waiting = {i: len(deps) for i, deps in ups.items()}
-    ready = [(-priority[i], order[i], i) for i in ident if not waiting[i]]
-    heapq.heapify(ready)
+    from ssl_xai_bench.harness.plan import ReadyQueue
+
+    queue = ReadyQueue(graph, priority)
+    spec_of = {(n.stage, n.key): n for n in graph.nodes}
     done: dict[tuple[str, str], StageResult] = {}
     running: dict[Any, tuple[str, str]] = {}
-    bar = _progress(len(ident), progress)
-    while ready or running:
+    bar = _progress(len(queue.nodes), progress)
+    while queue or running:
         slots = max(1, sum(client.nthreads().values()))  # a remote cluster may grow or shrink
-        while ready and len(running) < slots:
-            _, _, i = heapq.heappop(ready)
+        while queue and len(running) < slots:
+            i = queue.pop()
             spec = spec_of[i]
             future = client.submit(execute, spec, store_root, runtime,
-                                   *[done[u] for u in ups[i]],
+                                   *[done[u] for u in queue.inputs[i]],
                                    key=f"{spec.stage}-{spec.key}", pure=False, retries=2)
             running[future] = i
         finished, _ = wait(list(running), return_when="FIRST_COMPLETED")
@@ -161,12 +152,9 @@ def _run_dask(
             done[i] = future.result()
             future.release()
             bar.update(i[0])
-            for child in children[i]:
-                waiting[child] -= 1
-                if not waiting[child]:
-                    heapq.heappush(ready, (-priority[child], order[child], child))
+            queue.finish(i)
     bar.close()
-    return [done[i] for i in ident]
+    return [done[i] for i in queue.nodes]
 
 
 class _progress:
