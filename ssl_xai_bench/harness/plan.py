@@ -18,7 +18,6 @@ calibrated: it is the package's only statement of how long a run takes.
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import math
 import time
@@ -33,6 +32,7 @@ import numpy as np
 from ssl_xai_bench.acoustics.scene import SceneConfig, scene_positions
 from ssl_xai_bench.harness.execute import StageSpec
 from ssl_xai_bench.harness.graph import StageGraph
+from ssl_xai_bench.harness.schedule import list_schedule_makespan
 from ssl_xai_bench.harness.store import ArtifactStore
 from ssl_xai_bench.metrics.cost import cell_forwards, control_forwards
 from ssl_xai_bench.metrics.quantus_params import explain_calls_per_window
@@ -225,76 +225,6 @@ def probe_seconds(repeats: int = 3) -> float:
     return float(np.median(times[1:]))
 
 
-Node = tuple[str, str]  # (stage, key)
-
-
-def _children(graph: StageGraph) -> dict[Node, list[Node]]:
-    """Each node's dependants, once each, in graph order."""
-    children: dict[Node, list[Node]] = {(n.stage, n.key): [] for n in graph.nodes}
-    for node in graph.nodes:
-        for up in dict.fromkeys((u.stage, u.key) for u in graph.upstream(node)):
-            children[up].append((node.stage, node.key))
-    return children
-
-
-def remaining_paths(graph: StageGraph, seconds: dict[Node, float]) -> dict[Node, float]:
-    """Each node's seconds plus those of the longest chain of nodes that wait on it: the list
-    schedule's priority, so a node on the critical path (a model that every explanation of its
-    cells waits for) starts before work that nothing waits for."""
-    children = _children(graph)
-    out: dict[Node, float] = {}
-    for node in reversed(graph.nodes):  # graph order is topological: dependants come later
-        ident = (node.stage, node.key)
-        out[ident] = seconds[ident] + max((out[c] for c in children[ident]), default=0.0)
-    return out
-
-
-class ReadyQueue:
-    """The list schedule's bookkeeping, shared by the plan's simulation (:func:`_schedule`) and
-    the runner: the nodes whose inputs are all done, highest ``priority`` first (ties in graph
-    order). :meth:`pop` takes the next one, :meth:`finish` releases a node's dependants."""
-
-    def __init__(self, graph: StageGraph, priority: dict[Node, float]) -> None:
-        self.nodes = [(n.stage, n.key) for n in graph.nodes]
-        self.inputs = {(n.stage, n.key): list(dict.fromkeys((u.stage, u.key)
-                                                            for u in graph.upstream(n)))
-                       for n in graph.nodes}
-        self._children = _children(graph)
-        self._key = {i: (-priority[i], k) for k, i in enumerate(self.nodes)}
-        self._waiting = {i: len(ups) for i, ups in self.inputs.items()}
-        self._heap = [(self._key[i], i) for i in self.nodes if not self._waiting[i]]
-        heapq.heapify(self._heap)
-
-    def __bool__(self) -> bool:
-        return bool(self._heap)
-
-    def pop(self) -> Node:
-        return heapq.heappop(self._heap)[1]
-
-    def finish(self, node: Node) -> None:
-        for child in self._children[node]:
-            self._waiting[child] -= 1
-            if not self._waiting[child]:
-                heapq.heappush(self._heap, (self._key[child], child))
-
-
-def _schedule(graph: StageGraph, seconds: dict[Node, float], workers: int) -> float:
-    """Makespan of the runner's list schedule: when a worker frees up it takes the ready node
-    with the longest remaining path (:func:`remaining_paths`)."""
-    queue = ReadyQueue(graph, remaining_paths(graph, seconds))
-    running: list[tuple[float, Node]] = []
-    now, free = 0.0, workers
-    while queue or running:
-        while queue and free:
-            i = queue.pop()
-            heapq.heappush(running, (now + seconds[i], i))
-            free -= 1
-        now, done = heapq.heappop(running)
-        free += 1
-        queue.finish(done)
-    return now
-
-
 def machine_speed(rates: dict[str, Any] | None = None) -> float:
     """This machine's time for the probe relative to the reference machine's (2.0: half as
     fast); the factor ``calibrate`` applies to every rate."""
@@ -332,7 +262,7 @@ def estimate(graph: StageGraph, workers: int, rates: dict[str, Any] | None = Non
         seconds[ident] = cost * speed
         stage_seconds[node.stage] = stage_seconds.get(node.stage, 0.0) + seconds[ident]
         stage_nodes[node.stage] = stage_nodes.get(node.stage, 0) + 1
-    makespan = _schedule(graph, seconds, workers) if graph.nodes else 0.0
+    makespan = list_schedule_makespan(graph, seconds, workers) if graph.nodes else 0.0
     overhead = (rates["overhead"]["base"] + rates["overhead"]["per_cell"] * len(graph.cells))
     return Estimate(seconds, stage_seconds, stage_nodes, workers, makespan, overhead * speed,
                     speed, len(stored & set(seconds)))
@@ -361,7 +291,7 @@ def fit_rates(runs: Iterable[tuple[StageGraph, dict[str, Any], float]],
             node_seconds[(node.stage, node.key)] = sec
             rows[node.stage].append((node_features(node, scenes[(node.stage, node.key)]), sec))
         if len(node_seconds) == len(graph.nodes):
-            over.append((len(graph.cells), wall - _schedule(graph, node_seconds,
+            over.append((len(graph.cells), wall - list_schedule_makespan(graph, node_seconds,
                                                             summary.get("workers", 2))))
     stages = {}
     for stage, data in rows.items():
@@ -424,7 +354,7 @@ def format_plan(est: Estimate, preset: str | None) -> str:
 
 def wall_for(est: Estimate, graph: StageGraph, workers: int) -> float:
     """The same estimate's wall time for another number of workers."""
-    return _schedule(graph, est.node_seconds, workers) + est.overhead
+    return list_schedule_makespan(graph, est.node_seconds, workers) + est.overhead
 
 
 def hms(seconds: float) -> str:

@@ -58,7 +58,8 @@ def run_graph(graph: StageGraph, cfg: BenchConfig, runtime: dict[str, Any]) -> l
     mode = cfg.runner.mode
     if mode == "inprocess":
         return _run_inprocess(graph, store_root, runtime, cfg.runner.progress)
-    from ssl_xai_bench.harness.plan import estimate, remaining_paths
+    from ssl_xai_bench.harness.plan import estimate
+    from ssl_xai_bench.harness.schedule import remaining_paths
 
     priority = remaining_paths(graph, estimate(graph, 1).node_seconds)
     with _client(cfg) as client:
@@ -122,7 +123,7 @@ def _run_dask(
 ) -> list[StageResult]:
     """The plan's list schedule on the cluster: a node is submitted once its inputs are done,
     at most one per worker thread, the ready one of highest ``priority`` first (the run's:
-    :func:`ssl_xai_bench.harness.plan.remaining_paths` of the uncalibrated plan).
+    :func:`ssl_xai_bench.harness.schedule.remaining_paths` of the uncalibrated plan).
 
     Handing Dask the whole graph at once let it place a ready node on the worker holding its
     inputs' results even while that worker trained a model for minutes (Dask does not know
@@ -130,7 +131,7 @@ def _run_dask(
     """
     from dask.distributed import wait
 
-    from ssl_xai_bench.harness.plan import ReadyQueue
+    from ssl_xai_bench.harness.schedule import ReadyQueue
 
     queue = ReadyQueue(graph, priority)
     spec_of = {(n.stage, n.key): n for n in graph.nodes}

@@ -9,16 +9,13 @@ import re
 import pytest
 
 from ssl_xai_bench.harness.config import load_config
-from ssl_xai_bench.harness.execute import StageSpec
-from ssl_xai_bench.harness.graph import StageGraph, build_graph
+from ssl_xai_bench.harness.graph import build_graph
 from ssl_xai_bench.harness.plan import (
-    _schedule,
     estimate,
     fit_rates,
     load_rates,
     node_features,
     node_scenes,
-    remaining_paths,
 )
 from tests.e2e.conftest import run_cli
 
@@ -54,37 +51,6 @@ def test_training_cost_follows_the_precision_and_the_hardware(monkeypatch):
     # a step of 3 passes costs 0.62x with native bfloat16 and 7.2x emulated; validation is fp32
     assert fp32 > model_work("bf16", True) > 0.62 * fp32
     assert 7.2 * fp32 > model_work("bf16", False) > fp32
-
-
-def test_schedule_is_the_makespan_of_the_graph():
-    graph = StageGraph()
-    a, b = StageSpec("rirs", "a", None), StageSpec("rirs", "b", None)
-    c = StageSpec("windows", "c", None, {"rirs": "a", "rirs:2": "b"})
-    for node in (a, b, c):
-        graph.add(node)
-    seconds = {("rirs", "a"): 10.0, ("rirs", "b"): 4.0, ("windows", "c"): 5.0}
-    assert _schedule(graph, seconds, workers=2) == 15.0  # a || b, then c
-    assert _schedule(graph, seconds, workers=1) == 19.0
-
-
-def _chain_and_two_singles() -> tuple[StageGraph, dict[tuple[str, str], float]]:
-    """a (5 s) -> c (20 s); b and d (10 s each) wait for nothing."""
-    graph = StageGraph()
-    for node in (StageSpec("rirs", "a", None), StageSpec("rirs", "b", None),
-                 StageSpec("rirs", "d", None), StageSpec("windows", "c", None, {"rirs": "a"})):
-        graph.add(node)
-    seconds = {("rirs", "a"): 5.0, ("rirs", "b"): 10.0, ("rirs", "d"): 10.0,
-               ("windows", "c"): 20.0}
-    return graph, seconds
-
-
-def test_the_schedule_starts_the_critical_path_first():
-    graph, seconds = _chain_and_two_singles()
-    assert remaining_paths(graph, seconds) == {("rirs", "a"): 25.0, ("rirs", "b"): 10.0,
-                                               ("rirs", "d"): 10.0, ("windows", "c"): 20.0}
-    # a first (its dependant is the longest node): a || b, c from 5 s, d after b; the longest
-    # node first would start b || d and c only at 15 s (35 s)
-    assert _schedule(graph, seconds, workers=2) == 25.0
 
 
 def test_fitted_rates_recover_known_costs():

@@ -11,8 +11,8 @@ import pytest
 
 from ssl_xai_bench.harness import runner
 from ssl_xai_bench.harness.execute import StageResult
-from ssl_xai_bench.harness.plan import remaining_paths
-from tests.harness.test_plan import _chain_and_two_singles
+from ssl_xai_bench.harness.schedule import remaining_paths
+from tests.harness.test_schedule import _chain_and_two_singles
 
 distributed = pytest.importorskip("dask.distributed")
 
