@@ -40,6 +40,15 @@ SPLITS = ("train", "val", "test")
 #: study's split seed: the ``default`` and ``sweep`` presets of rounds 1-2). Held-out draws
 #: (``test_draw >= 1``) never contain those positions.
 TUNING_N_TEST = 32
+#: Test positions reserved for tuning beyond those 32 (draw 0 with ``n_test`` up to 32 + 96): on
+#: 32 sources a recipe's gain over the trivial predictor has a 95 % CI of about +-0.011 m, the size
+#: of the differences between recipes. Drawn around the held-out draws the committed presets
+#: report, so they keep their positions.
+TUNING_RESERVE = 96
+#: ``(test_draw, n_test)`` of the held-out draws that existed before the reserve (``default``,
+#: ``sweep``: draw 1 of 32; ``paper-lite``: draw 1 of 60): drawn from the test split minus the
+#: first 32 tuning positions only. Every other held-out draw also leaves out the reserve.
+LEGACY_HELD_OUT = ((1, 32), (1, 60))
 
 
 @dataclass(frozen=True)
@@ -154,11 +163,16 @@ class SourceGridConfig:
     all points; test = first ``round(test_fraction n)``, val = next ``round(val_fraction n)``.
     ``n_train`` / ``n_val`` / ``n_test``: keep that many per split (seeded draw without
     replacement, split order preserved); ``None`` keeps all.
-    ``test_draw``: which ``n_test`` test positions. Draw 0 is the seeded draw above. Draw
-    ``d >= 1`` is a seeded draw (``default_rng([split_seed, k, d])``) from the test split minus
-    the :data:`TUNING_N_TEST` positions of draw 0 of that size, which were read while the CPU
-    recipe was tuned, and minus draws ``1 .. d-1``: a test set disjoint from every source a
-    recipe or model-selection choice ever looked at (``docs/training.md``).
+    ``test_draw``: which ``n_test`` test positions. Draw 0 is the *tuning set*: with ``n_test``
+    up to :data:`TUNING_N_TEST` the seeded draw above; with more (up to :data:`TUNING_N_TEST` +
+    :data:`TUNING_RESERVE`), those 32 then the first ``n_test - 32`` of the tuning reserve, a
+    seeded permutation of the test split minus the 32 and minus the :data:`LEGACY_HELD_OUT`
+    draws (a draw-0 set never contains a held-out position; for the study's test square only,
+    ``n_test = None`` keeps all of it). Draw ``d >= 1`` is a seeded draw
+    (``default_rng([split_seed, k, d])``) from the test split minus the tuning set (the 32, and
+    the reserve except for the :data:`LEGACY_HELD_OUT` draws, which predate it) and minus draws
+    ``1 .. d-1``: a test set disjoint from every source a recipe or model-selection choice ever
+    looked at (``docs/training.md``).
     """
 
     x: tuple[float, float, int] = (0.825, 2.575, 65)
@@ -267,10 +281,44 @@ class SourceGridConfig:
             want = getattr(self, f"n_{name}")
             if name == "test" and self.test_draw > 0:
                 idx = self._held_out_draw(idx, [self.split_seed, 1 + i])
+            elif name == "test" and want is not None and TUNING_N_TEST < want < len(idx):
+                idx = self._tuning_set(idx, [self.split_seed, 1 + i])
             elif want is not None and want < len(idx):
                 idx = _draw(idx, want, [self.split_seed, 1 + i])
             out[name] = idx
         return {k: out[k] for k in SPLITS}
+
+    def _tuning_reserve(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
+        """The tuning reserve of the test split ``idx``, in its seeded order."""
+        tuning = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
+        legacy = [self._legacy_draw(idx, key, d, n) for d, n in LEGACY_HELD_OUT
+                  if len(idx) - len(tuning) >= d * n]
+        pool = idx[~np.isin(idx, np.concatenate([tuning, *legacy]))]
+        order = np.random.default_rng([*key, 0, TUNING_RESERVE]).permutation(len(pool))
+        return pool[order[:TUNING_RESERVE]]
+
+    def _tuning_set(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
+        """Draw 0 of ``n_test`` > :data:`TUNING_N_TEST` positions: the 32 and the reserve's
+        first ``n_test - 32``, in the order of ``idx``."""
+        reserve = self._tuning_reserve(idx, key)
+        extra = self.n_test - TUNING_N_TEST
+        if extra > len(reserve):
+            raise ConfigError("scene.sources.n_test", f"the tuning set (test_draw = 0) holds at "
+                              f"most {TUNING_N_TEST + len(reserve)} positions ({TUNING_N_TEST} "
+                              f"read while the recipe was tuned + {len(reserve)} reserved), "
+                              f"asked for {self.n_test}; held-out draws (test_draw >= 1) hold "
+                              "the rest")
+        chosen = np.concatenate([_draw(idx, TUNING_N_TEST, key), reserve[:extra]])
+        return idx[np.isin(idx, chosen)]
+
+    def _legacy_draw(self, idx: np.ndarray, key: list[int], draw: int, n: int) -> np.ndarray:
+        """Held-out draw ``draw`` of ``n`` as drawn before the tuning reserve existed."""
+        used = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
+        chosen = used
+        for d in range(1, draw + 1):
+            chosen = _draw(idx[~np.isin(idx, used)], n, [*key, d])
+            used = np.concatenate([used, chosen])
+        return chosen
 
     def _held_out_draw(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
         """Draw ``test_draw`` (>= 1) of ``n_test`` positions of the test split ``idx``."""
@@ -278,14 +326,20 @@ class SourceGridConfig:
         if self.n_test is None:
             raise ConfigError(field_name, "needs scene.sources.n_test (a draw of n_test "
                               "positions disjoint from the tuning draw)")
-        used = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
+        used = np.concatenate([_draw(idx, min(TUNING_N_TEST, len(idx)), key),
+                               self._tuning_reserve(idx, key)])
         chosen = used
         for d in range(1, self.test_draw + 1):
+            legacy = (d, self.n_test) in LEGACY_HELD_OUT
+            if legacy and len(idx) - min(TUNING_N_TEST, len(idx)) >= d * self.n_test:
+                chosen = self._legacy_draw(idx, key, d, self.n_test)  # disjoint from `used`
+                used = np.concatenate([used, chosen])
+                continue
             pool = idx[~np.isin(idx, used)]
             if len(pool) < self.n_test:
                 raise ConfigError(field_name, f"draw {d} of {self.n_test} test positions: only "
                                   f"{len(pool)} of the {len(idx)} are left outside the tuning "
-                                  "draw and the earlier draws; lower n_test or test_draw")
+                                  "set and the earlier draws; lower n_test or test_draw")
             chosen = _draw(pool, self.n_test, [*key, d])
             used = np.concatenate([used, chosen])
         return chosen

@@ -7,6 +7,7 @@ import pytest
 
 from ssl_xai_bench.acoustics.geometry import (
     TUNING_N_TEST,
+    TUNING_RESERVE,
     ArrayConfig,
     SourceGridConfig,
     sklearn_shuffle_split,
@@ -161,18 +162,23 @@ def test_source_validation_names_the_field():
     assert e.value.field == "scene.sources.n_val"
 
 
-def test_held_out_test_draws_never_meet_the_tuning_draw_or_each_other():
-    tuning = set(SourceGridConfig(n_test=TUNING_N_TEST).subsampled_indices()["test"])
+def _test(n_test, draw=0):
+    return set(SourceGridConfig(n_test=n_test, test_draw=draw).subsampled_indices()["test"])
+
+
+def test_held_out_test_draws_never_meet_the_tuning_set_or_each_other():
     split = SourceGridConfig().split_indices()
-    assert len(split["test"]) == 285 and len(tuning) == TUNING_N_TEST
+    tuning = _test(TUNING_N_TEST + TUNING_RESERVE)
+    assert len(split["test"]) == 285 and len(tuning) == TUNING_N_TEST + TUNING_RESERVE
+    assert _test(TUNING_N_TEST) <= _test(64) <= tuning  # nested: more tuning sources add
     seen = set(tuning)
-    for draw in (1, 2, 3):
+    for draw in (1, 2):
         for n_test in (32, 60):
             cfg = SourceGridConfig(n_test=n_test, test_draw=draw)
             got = cfg.subsampled_indices()
             test = set(got["test"])
             assert len(test) == n_test and test <= set(split["test"])
-            assert not test & tuning  # never a source the recipe was tuned on
+            assert not test & tuning  # never a source a recipe was, or may be, tuned on
             assert not test & (set(got["train"]) | set(got["val"]))
             assert np.array_equal(got["train"], split["train"])  # training is unchanged
             if n_test == 32:
@@ -182,10 +188,25 @@ def test_held_out_test_draws_never_meet_the_tuning_draw_or_each_other():
     assert SourceGridConfig.from_dict({"n_test": 32, "test_draw": 2}).test_draw == 2
 
 
-def test_a_held_out_draw_the_test_square_cannot_hold_is_refused():
+def test_the_reserve_leaves_the_committed_held_out_draws_where_they_were():
+    split = SourceGridConfig().split_indices()["test"]
+    key = [5000, 3]  # split seed, then the test split's place in the split order (k = 1 + 2)
+
+    def draw(idx, n, seed):  # without replacement, kept in the order of idx
+        return idx[np.sort(np.random.default_rng(seed).choice(len(idx), n, replace=False))]
+
+    for d, n_test in ((1, 32), (1, 60)):
+        # the rule before the reserve: from the split minus the first 32 tuning positions
+        pool = split[~np.isin(split, draw(split, TUNING_N_TEST, key))]
+        assert _test(n_test, d) == set(draw(pool, n_test, [*key, d]))
+
+
+def test_a_draw_the_test_square_cannot_hold_is_refused():
     with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw.*n_test"):
         SourceGridConfig(test_draw=1).validate((3.6, 8.2, 2.4))
-    with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw.*only 13 of the 285"):
-        SourceGridConfig(n_test=80, test_draw=4).validate((3.6, 8.2, 2.4))
+    with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw.*only 77 of the 285"):
+        SourceGridConfig(n_test=80, test_draw=2).validate((3.6, 8.2, 2.4))
+    with pytest.raises(ConfigError, match=r"scene\.sources\.n_test.*at most 128"):
+        SourceGridConfig(n_test=129).subsampled_indices()
     with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw"):
         SourceGridConfig.from_dict({"test_draw": -1})
