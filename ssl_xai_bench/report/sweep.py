@@ -14,7 +14,8 @@ Reads the tidy ``leaderboard.csv`` of a run whose matrix varies T60, SNR or the 
   relation, -1 = reversed), and the share of them whose best method is the same; beside each,
   the independent units behind it (:func:`independent_units`): the pairs, the cells, the
   trained models (cells that share a trained start, e.g. one mixture model per array, are one
-  unit) and the test sources (the same positions in every cell of a run);
+  unit) and the sources per cell (:func:`metric_sources`: the test sources of the explained
+  windows behind one cell's value, not the run's test set, which only model skill uses);
 - :func:`best_per_condition`: the best method of every condition.
 
 The report's "Sweep" section (:mod:`ssl_xai_bench.report.sweep_section`) shows these beside the
@@ -65,11 +66,20 @@ def independent_units(cells: pd.DataFrame, scope: str | None = None,
     """The independent units behind a statistic over ``cells`` (rows with model, t60, snr_db,
     geometry): cells, trained models (``scope`` ``condition``: one per cell; ``geometry`` and
     ``curriculum``: one start per (model, array), fine-tuned or chained per condition, so its
-    cells are not independent; unknown: the cells) and test sources (``n_sources``, shared)."""
+    cells are not independent; unknown: the cells) and sources per cell (``n_sources``:
+    :func:`metric_sources`)."""
     keys = cells.drop_duplicates(["model", *FACTORS])
     chains = (len(keys.drop_duplicates(["model", "geometry"]))
               if scope in ("geometry", "curriculum") else len(keys))
-    return {"cells": len(keys), "trained_models": chains, "test_sources": int(n_sources or 0)}
+    return {"cells": len(keys), "trained_models": chains,
+            "sources_per_cell": int(n_sources or 0)}
+
+
+def metric_sources(board: pd.DataFrame, metric: str) -> int:
+    """The most test sources behind one cell's value of ``metric`` (``n_sources`` of its
+    leaderboard rows): the sources of the explained windows, which a ranking rests on."""
+    rows = board[(board["metric"] == metric) & (board["status"] == "ok")]
+    return int(rows["n_sources"].max()) if len(rows) else 0
 
 
 def ranks(board: pd.DataFrame, metric: str,
@@ -92,7 +102,7 @@ def ranks(board: pd.DataFrame, metric: str,
 
 
 AGREEMENT_COLUMNS = ["model", "factor", "pairs", "kendall_tau", "same_best", "cells",
-                     "trained_models", "test_sources"]
+                     "trained_models", "sources_per_cell"]
 
 
 def rank_agreement(ranked: pd.DataFrame, scope: str | None = None,

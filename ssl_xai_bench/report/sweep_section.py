@@ -20,6 +20,7 @@ from ssl_xai_bench.report.sweep import (
     FACTORS,
     is_sweep,
     localising_cells,
+    metric_sources,
     rank_agreement,
     ranks,
     sweep_metrics,
@@ -32,12 +33,9 @@ def _table(df: pd.DataFrame, digits: int = 2) -> str:
     return html_table([html.escape(str(c)) for c in df.columns], cells, cls="")
 
 
-def _design(prov: dict[str, Any] | None) -> tuple[str | None, int | None]:
-    """(training scope, number of test sources) of a run, from its provenance."""
-    config = (prov or {}).get("config", {})
-    scope = config.get("training", {}).get("scope")
-    n_test = config.get("scene", {}).get("sources", {}).get("n_test")
-    return scope, n_test
+def _scope(prov: dict[str, Any] | None) -> str | None:
+    """The training scope of a run, from its provenance."""
+    return (prov or {}).get("config", {}).get("training", {}).get("scope")
 
 
 def sweep_section(ctx: Any) -> str:
@@ -49,7 +47,7 @@ def sweep_section(ctx: Any) -> str:
         return ""
     varied = [f for f in FACTORS if board[f].nunique() > 1]
     localising = localising_cells(ctx.skill)
-    scope, n_sources = _design(ctx.prov)
+    scope = _scope(ctx.prov)
     n_cells = board.drop_duplicates(["model", "condition"]).shape[0]
     counted = (f"Only the {len(localising)} of {n_cells} (model, condition) cells where the "
                "model localises (paired gain over the trivial predictor, 95 % CI above 0) are "
@@ -61,13 +59,14 @@ def sweep_section(ctx: Any) -> str:
              "share of them with the same best method. Controls and TDoA baselines are not "
              f"ranked. {html.escape(counted)} Beside each statistic, its independent units: "
              "pairs, cells, trained models (cells fine-tuned from one start count once) and "
-             f"test sources (training scope {html.escape(str(scope))}).</p>"]
+             "the test sources behind one cell's value (those of its explained windows) "
+             f"(training scope {html.escape(str(scope))}).</p>"]
     for metric in sweep_metrics(board, ctx.citable.specs):
         ranked = ranks(board, metric, localising)
         if ranked.empty:
             continue
         parts.append(f"<h3 id='sweep-{html.escape(metric)}'>{html.escape(metric)}</h3>")
-        agree = rank_agreement(ranked, scope, n_sources)
+        agree = rank_agreement(ranked, scope, metric_sources(board, metric))
         if not agree.empty:
             parts.append(_table(agree))
         for factor in varied:

@@ -42,7 +42,13 @@ from ssl_xai_bench.report.headline import HeadlineTable, load_pair_tests
 from ssl_xai_bench.report.removal_agreement import removal_sentence
 from ssl_xai_bench.report.sanity import localisation
 from ssl_xai_bench.report.spectra import SPECTRA_FILE, band_sentences
-from ssl_xai_bench.report.sweep import localising_cells, rank_agreement, ranks, sweep_metrics
+from ssl_xai_bench.report.sweep import (
+    localising_cells,
+    metric_sources,
+    rank_agreement,
+    ranks,
+    sweep_metrics,
+)
 from ssl_xai_bench.reproduce import claims
 from ssl_xai_bench.reproduce.document import build_reproduction
 
@@ -161,16 +167,15 @@ def agreement_block(folder: Path) -> str:
     keep = localising_cells(_read(folder, "model_skill.csv"))
     config = _json(folder, "provenance.json").get("config", {})
     scope = config.get("training", {}).get("scope")
-    n_test = config.get("scene", {}).get("sources", {}).get("n_test")
     rows = []
     for metric in sweep_metrics(tidy):
-        agree = rank_agreement(ranks(tidy, metric, keep), scope, n_test)
+        agree = rank_agreement(ranks(tidy, metric, keep), scope, metric_sources(tidy, metric))
         for r in agree.itertuples():
             rows.append([f"`{metric}`", r.model, r.factor, _g(r.kendall_tau, 3),
                          _g(r.same_best, 3), str(r.pairs), str(r.cells), str(r.trained_models),
-                         str(r.test_sources)])
+                         str(r.sources_per_cell)])
     return _table(["metric", "model", "factor", "Kendall tau", "same best", "pairs", "cells",
-                   "trained models", "test sources"], rows)
+                   "trained models", "sources per cell"], rows)
 
 
 def removal_block(folder: Path) -> str:

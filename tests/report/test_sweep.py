@@ -14,6 +14,7 @@ from ssl_xai_bench.report.sweep import (
     best_per_condition,
     is_sweep,
     localising_cells,
+    metric_sources,
     rank_agreement,
     ranks,
 )
@@ -36,7 +37,9 @@ def _board() -> pd.DataFrame:
                          "snr_db": snr, "geometry": geometry, "method": method,
                          "metric": "faithfulness_correlation", "category": "faithfulness",
                          "direction": "up", "unit": "score", "mean": mean,
-                         "ci_low": mean - 0.05, "ci_high": mean + 0.05, "status": "ok"})
+                         "ci_low": mean - 0.05, "ci_high": mean + 0.05, "status": "ok",
+                         # the explained windows' sources (fewer where some have no value)
+                         "n_windows": 24, "n_sources": 24 if geometry == "paper_line" else 22})
     return pd.DataFrame(rows)
 
 
@@ -124,12 +127,13 @@ def test_sweep_statistics_ignore_cells_where_the_model_does_not_localise():
     ranked = ranks(board, "faithfulness_correlation", keep)
     assert set(zip(ranked["model"], ranked["t60"], ranked["geometry"], strict=True)) == {
         ("loccnn", 0.15, "paper_line")}
-    agree = rank_agreement(ranked, scope="geometry", n_sources=32).set_index("factor")
+    assert metric_sources(board, "faithfulness_correlation") == 24
+    agree = rank_agreement(ranked, scope="geometry", n_sources=24).set_index("factor")
     assert list(agree.index) == ["snr_db"]  # no pair of T60 or geometry levels both localise
     row = agree.loc["snr_db"]
     assert row["kendall_tau"] == pytest.approx(1.0) and row["pairs"] == 1
-    # two cells, one trained start (a mixture model per array), 32 shared test sources
-    assert (row["cells"], row["trained_models"], row["test_sources"]) == (2, 1, 32)
+    # two cells, one trained start (a mixture model per array), 24 sources behind a value
+    assert (row["cells"], row["trained_models"], row["sources_per_cell"]) == (2, 1, 24)
     per_cell = rank_agreement(ranked, scope="condition").set_index("factor")
     assert per_cell.loc["snr_db", "trained_models"] == 2
     # every cell counted when the skill is unknown: the reversal by T60 shows again
