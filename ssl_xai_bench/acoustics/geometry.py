@@ -356,7 +356,7 @@ class SourceGridConfig:
             raise ConfigError(f"{field_name}.{key}", f"sources span {lo.tolist()}..{hi.tolist()}"
                               f" m: outside the room {list(room)} along {axis} (must be "
                               "strictly inside)")
-        if self.test_draw > 0:
+        if self.test_draw > 0 or (self.n_test or 0) > TUNING_N_TEST:
             self.subsampled_indices()  # refuses a draw the test split cannot hold
         sizes = {k: len(v) for k, v in self.split_indices().items()}
         for name in SPLITS:

@@ -207,6 +207,6 @@ def test_a_draw_the_test_square_cannot_hold_is_refused():
     with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw.*only 77 of the 285"):
         SourceGridConfig(n_test=80, test_draw=2).validate((3.6, 8.2, 2.4))
     with pytest.raises(ConfigError, match=r"scene\.sources\.n_test.*at most 128"):
-        SourceGridConfig(n_test=129).subsampled_indices()
+        SourceGridConfig(n_test=129).validate((3.6, 8.2, 2.4))  # before any compute
     with pytest.raises(ConfigError, match=r"scene\.sources\.test_draw"):
         SourceGridConfig.from_dict({"test_draw": -1})
