@@ -16,7 +16,7 @@ y-major order (``numpy.meshgrid`` then ``ravel``), heights drawn with
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -288,10 +288,11 @@ class SourceGridConfig:
             out[name] = idx
         return {k: out[k] for k in SPLITS}
 
-    def _tuning_reserve(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
-        """The tuning reserve of the test split ``idx``, in its seeded order."""
-        tuning = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
-        legacy = [self._legacy_draw(idx, key, d, n) for d, n in LEGACY_HELD_OUT
+    def _tuning_reserve(self, idx: np.ndarray, key: list[int],
+                        tuning: np.ndarray) -> np.ndarray:
+        """The tuning reserve of the test split ``idx``, in its seeded order (``tuning``: the
+        32-position tuning draw)."""
+        legacy = [self._legacy_draw(idx, key, tuning, d, n) for d, n in LEGACY_HELD_OUT
                   if len(idx) - len(tuning) >= d * n]
         pool = idx[~np.isin(idx, np.concatenate([tuning, *legacy]))]
         order = np.random.default_rng([*key, 0, TUNING_RESERVE]).permutation(len(pool))
@@ -300,7 +301,8 @@ class SourceGridConfig:
     def _tuning_set(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
         """Draw 0 of ``n_test`` > :data:`TUNING_N_TEST` positions: the 32 and the reserve's
         first ``n_test - 32``, in the order of ``idx``."""
-        reserve = self._tuning_reserve(idx, key)
+        tuning = _draw(idx, TUNING_N_TEST, key)
+        reserve = self._tuning_reserve(idx, key, tuning)
         extra = self.n_test - TUNING_N_TEST
         if extra > len(reserve):
             raise ConfigError("scene.sources.n_test", f"the tuning set (test_draw = 0) holds at "
@@ -308,41 +310,30 @@ class SourceGridConfig:
                               f"read while the recipe was tuned + {len(reserve)} reserved), "
                               f"asked for {self.n_test}; held-out draws (test_draw >= 1) hold "
                               "the rest")
-        chosen = np.concatenate([_draw(idx, TUNING_N_TEST, key), reserve[:extra]])
-        return idx[np.isin(idx, chosen)]
+        return idx[np.isin(idx, np.concatenate([tuning, reserve[:extra]]))]
 
-    def _legacy_draw(self, idx: np.ndarray, key: list[int], draw: int, n: int) -> np.ndarray:
+    @staticmethod
+    def _legacy_draw(idx: np.ndarray, key: list[int], tuning: np.ndarray, draw: int,
+                     n: int) -> np.ndarray:
         """Held-out draw ``draw`` of ``n`` as drawn before the tuning reserve existed."""
-        used = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
-        chosen = used
-        for d in range(1, draw + 1):
-            chosen = _draw(idx[~np.isin(idx, used)], n, [*key, d])
-            used = np.concatenate([used, chosen])
-        return chosen
+        return _sequential_draws(idx, n, key, tuning, draw)
 
     def _held_out_draw(self, idx: np.ndarray, key: list[int]) -> np.ndarray:
         """Draw ``test_draw`` (>= 1) of ``n_test`` positions of the test split ``idx``."""
-        field_name = "scene.sources.test_draw"
         if self.n_test is None:
-            raise ConfigError(field_name, "needs scene.sources.n_test (a draw of n_test "
-                              "positions disjoint from the tuning draw)")
-        used = np.concatenate([_draw(idx, min(TUNING_N_TEST, len(idx)), key),
-                               self._tuning_reserve(idx, key)])
-        chosen = used
-        for d in range(1, self.test_draw + 1):
-            legacy = (d, self.n_test) in LEGACY_HELD_OUT
-            if legacy and len(idx) - min(TUNING_N_TEST, len(idx)) >= d * self.n_test:
-                chosen = self._legacy_draw(idx, key, d, self.n_test)  # disjoint from `used`
-                used = np.concatenate([used, chosen])
-                continue
-            pool = idx[~np.isin(idx, used)]
-            if len(pool) < self.n_test:
-                raise ConfigError(field_name, f"draw {d} of {self.n_test} test positions: only "
-                                  f"{len(pool)} of the {len(idx)} are left outside the tuning "
-                                  "set and the earlier draws; lower n_test or test_draw")
-            chosen = _draw(pool, self.n_test, [*key, d])
-            used = np.concatenate([used, chosen])
-        return chosen
+            raise ConfigError("scene.sources.test_draw", "needs scene.sources.n_test (a draw "
+                              "of n_test positions disjoint from the tuning draw)")
+        tuning = _draw(idx, min(TUNING_N_TEST, len(idx)), key)
+
+        def legacy(d: int) -> np.ndarray | None:
+            # A committed draw keeps its positions; it is disjoint from the reserve by design.
+            if ((d, self.n_test) in LEGACY_HELD_OUT
+                    and len(idx) - len(tuning) >= d * self.n_test):
+                return self._legacy_draw(idx, key, tuning, d, self.n_test)
+            return None
+
+        used = np.concatenate([tuning, self._tuning_reserve(idx, key, tuning)])
+        return _sequential_draws(idx, self.n_test, key, used, self.test_draw, fixed=legacy)
 
     def validate(self, room: tuple[float, float, float],
                  field_name: str = "scene.sources") -> None:
@@ -375,6 +366,27 @@ def _draw(idx: np.ndarray, want: int, key: list[int]) -> np.ndarray:
     order of ``idx``."""
     rng = np.random.default_rng(key)
     return idx[np.sort(rng.choice(len(idx), size=want, replace=False))]
+
+
+def _sequential_draws(idx: np.ndarray, n: int, key: list[int], used: np.ndarray, last: int,
+                      fixed: Callable[[int], np.ndarray | None] = lambda d: None) -> np.ndarray:
+    """Draw ``last`` of a sequence of disjoint draws of ``n`` entries of ``idx``.
+
+    Draw ``d`` (1, 2, ...) takes ``n`` entries outside ``used`` and the draws before it, by
+    ``default_rng([*key, d])``, unless ``fixed(d)`` gives the entries that stand for it.
+    """
+    chosen = used
+    for d in range(1, last + 1):
+        chosen = fixed(d)
+        if chosen is None:
+            pool = idx[~np.isin(idx, used)]
+            if len(pool) < n:
+                raise ConfigError("scene.sources.test_draw", f"draw {d} of {n} test positions:"
+                                  f" only {len(pool)} of the {len(idx)} are left outside the "
+                                  "tuning set and the earlier draws; lower n_test or test_draw")
+            chosen = _draw(pool, n, [*key, d])
+        used = np.concatenate([used, chosen])
+    return chosen
 
 
 def sklearn_shuffle_split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
