@@ -314,14 +314,18 @@ def aggregate_cells(cells: Sequence[Mapping[str, Any]]) -> Verdict:
     counted = [c["verdict"].verdict for c in cells if c["skill"].verdict == LOCALISES]
     skipped = len(cells) - len(counted)
     if not counted:
-        return Verdict(INCONCLUSIVE, f"no cell where the model localises ({skipped} cells "
-                       "where it does not are not counted)")
+        return Verdict(INCONCLUSIVE, f"no cell where the model localises ({_not_counted(skipped)})")
     v = aggregate(counted)
     reason = v.reason.replace("of ", "of the ", 1).replace(
         " cells", " cells where the model localises", 1)
     if skipped:
-        reason += f"; {skipped} cells where it does not are not counted"
+        reason += f"; {_not_counted(skipped)}"
     return Verdict(v.verdict, reason)
+
+
+def _not_counted(n: int) -> str:
+    return (f"{n} cell where it does not is not counted" if n == 1
+            else f"{n} cells where it does not are not counted")
 
 
 __all__ = ["FLAT_TOLERANCE", "INCONCLUSIVE", "JUMP_SHARE", "LOCALISES", "NOT_REPRODUCED",

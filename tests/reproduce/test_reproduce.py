@@ -498,7 +498,7 @@ def test_verdicts_per_model_aggregate_only_that_models_cells(clear):
     assert c2["loccnn"] == f"**{claims.REPRODUCED}**"
     authors = next(e for c, m, _, e in rows if c == "C2" and unquote(m) == "samplecnn@authors")
     assert "3 reproduced, 0 not reproduced, 0 inconclusive of the 3 cells where the model " \
-        "localises; 1 cells where it does not are not counted" in authors
+        "localises; 1 cell where it does not is not counted" in authors
 
 
 def test_claims_count_only_cells_where_the_model_localises():
