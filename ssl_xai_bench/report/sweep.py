@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,12 @@ def ranks(board: pd.DataFrame, metric: str,
     return out.sort_values(["model", *FACTORS, "rank"], kind="stable").reset_index(drop=True)
 
 
+def training_scope(provenance: dict[str, Any] | None) -> str | None:
+    """The training scope of a run (``training.scope`` of the config in its provenance), which
+    :func:`independent_units` needs to count trained models; None when it is not recorded."""
+    return (provenance or {}).get("config", {}).get("training", {}).get("scope")
+
+
 AGREEMENT_COLUMNS = ["model", "factor", "pairs", "kendall_tau", "same_best", "cells",
                      "trained_models", "sources_per_cell"]
 
@@ -146,4 +153,5 @@ def best_per_condition(ranked: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["AGREEMENT_COLUMNS", "FACTORS", "best_per_condition", "sweep_metrics",
-           "independent_units", "is_sweep", "localising_cells", "rank_agreement", "ranks"]
+           "independent_units", "is_sweep", "localising_cells", "rank_agreement", "ranks",
+           "training_scope"]

@@ -24,6 +24,7 @@ from ssl_xai_bench.report.sweep import (
     rank_agreement,
     ranks,
     sweep_metrics,
+    training_scope,
 )
 
 
@@ -31,11 +32,6 @@ def _table(df: pd.DataFrame, digits: int = 2) -> str:
     cells = [[f"{v:.{digits}f}" if isinstance(v, float) else html.escape(str(v)) for v in row]
              for _, row in df.iterrows()]
     return html_table([html.escape(str(c)) for c in df.columns], cells, cls="")
-
-
-def _scope(prov: dict[str, Any] | None) -> str | None:
-    """The training scope of a run, from its provenance."""
-    return (prov or {}).get("config", {}).get("training", {}).get("scope")
 
 
 def sweep_section(ctx: Any) -> str:
@@ -47,7 +43,7 @@ def sweep_section(ctx: Any) -> str:
         return ""
     varied = [f for f in FACTORS if board[f].nunique() > 1]
     localising = localising_cells(ctx.skill)
-    scope = _scope(ctx.prov)
+    scope = training_scope(ctx.prov)
     n_cells = board.drop_duplicates(["model", "condition"]).shape[0]
     counted = (f"Only the {len(localising)} of {n_cells} (model, condition) cells where the "
                "model localises (paired gain over the trivial predictor, 95 % CI above 0) are "

@@ -48,6 +48,7 @@ from ssl_xai_bench.report.sweep import (
     rank_agreement,
     ranks,
     sweep_metrics,
+    training_scope,
 )
 from ssl_xai_bench.reproduce import claims
 from ssl_xai_bench.reproduce.document import build_reproduction
@@ -165,8 +166,7 @@ def agreement_block(folder: Path) -> str:
     """Rank agreement between the levels of each factor, over localising cells."""
     tidy = pd.read_csv(folder / "leaderboard.csv")
     keep = localising_cells(_read(folder, "model_skill.csv"))
-    config = _json(folder, "provenance.json").get("config", {})
-    scope = config.get("training", {}).get("scope")
+    scope = training_scope(_json(folder, "provenance.json"))
     rows = []
     for metric in sweep_metrics(tidy):
         agree = rank_agreement(ranks(tidy, metric, keep), scope, metric_sources(tidy, metric))

@@ -17,6 +17,7 @@ from ssl_xai_bench.report.sweep import (
     metric_sources,
     rank_agreement,
     ranks,
+    training_scope,
 )
 from ssl_xai_bench.report.sweep_section import sweep_section
 
@@ -139,3 +140,17 @@ def test_sweep_statistics_ignore_cells_where_the_model_does_not_localise():
     # every cell counted when the skill is unknown: the reversal by T60 shows again
     assert rank_agreement(ranks(board, "faithfulness_correlation")).set_index(
         "factor").loc["t60", "kendall_tau"] == pytest.approx(-1.0)
+
+
+def test_the_training_scope_comes_from_the_runs_provenance():
+    board = _board()
+    keep = localising_cells(_skill(board, lambda r: r.t60 == 0.15 and r.geometry == "paper_line"))
+    ranked = ranks(board, "faithfulness_correlation", keep)
+    # a mixture model per array (scope "geometry") is one trained start behind both SNR cells;
+    # a run that does not record its scope counts every cell as its own model
+    mixture = training_scope({"config": {"training": {"scope": "geometry"}}})
+    assert mixture == "geometry"
+    assert training_scope({"config": {"training": {}}}) is None and training_scope(None) is None
+    units = {scope: rank_agreement(ranked, scope=scope).set_index("factor").loc[
+        "snr_db", "trained_models"] for scope in (mixture, None)}
+    assert units == {"geometry": 1, None: 2}
