@@ -99,7 +99,8 @@ class BenchConfig:
             "geometries": {k: a.to_dict() for k, a in self.geometries.items()},
             "matrix": self._matrix_dict(),
             "training": {**_training_fields(self.training.defaults),
-                         "per_model": {k: _training_fields(t, self.training.defaults)
+                         "per_model": {k: {**_training_fields(t, self.training.defaults),
+                                           **self._own_scope(k)}
                                        for k, t in self.training.per_model.items()},
                          "scope": self.training.scope,
                          "finetune_epochs": self.training.finetune_epochs,
@@ -108,6 +109,12 @@ class BenchConfig:
             "weights": dict(self.weights), "runner": asdict(self.runner),
             "output": asdict(self.output),
         }
+
+    def _own_scope(self, arch: str) -> dict[str, Any]:
+        """A per-model table's scope fields: none when it has the section's (so a config
+        without per-model scopes keeps the dict, and the hash, it had before they existed)."""
+        own = self.training.per_model_scope.get(arch)
+        return own.to_dict() if own is not None else {}
 
     def _matrix_dict(self) -> dict[str, Any]:
         """The matrix as a config gives it: paired conditions, or the T60 and SNR axes."""

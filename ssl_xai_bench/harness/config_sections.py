@@ -54,7 +54,9 @@ class TrainingConfig:
     learning rate (1: the from-scratch rate, whose one-cycle schedule climbs back to its peak
     and can spend the warm start). Warm-started and fine-tuned models keep their
     output layer (no ``init_output_bias``, no ``zero_output_weights``). Every cell still reports
-    its own model's skill on its own test set.
+    its own model's skill on its own test set. A ``[training.per_model.ARCH]`` table may set its
+    own ``scope``, ``finetune_epochs`` and ``finetune_lr_scale`` (``per_model_scope``); the
+    fields it leaves out are the section's.
     """
 
     defaults: TrainConfig = field(default_factory=TrainConfig)
@@ -62,10 +64,29 @@ class TrainingConfig:
     scope: str = "condition"
     finetune_epochs: int = 0
     finetune_lr_scale: float = 1.0
+    per_model_scope: dict[str, TrainingScope] = field(default_factory=dict)
 
     def for_model(self, model: str) -> TrainConfig:
         """The resolved training configuration of a model entry (``ARCH`` or ``ARCH@LABEL``)."""
         return self.per_model.get(model.partition("@")[0], self.defaults)
+
+    def scope_for(self, model: str) -> TrainingScope:
+        """The training scope of a model entry (``ARCH`` or ``ARCH@LABEL``)."""
+        own = self.per_model_scope.get(model.partition("@")[0])
+        return own or TrainingScope(self.scope, self.finetune_epochs, self.finetune_lr_scale)
+
+
+@dataclass(frozen=True)
+class TrainingScope:
+    """Which models one model entry trains and from where (:class:`TrainingConfig`)."""
+
+    scope: str = "condition"
+    finetune_epochs: int = 0
+    finetune_lr_scale: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "finetune_epochs": self.finetune_epochs,
+                "finetune_lr_scale": self.finetune_lr_scale}
 
 
 @dataclass(frozen=True)
@@ -158,33 +179,46 @@ _SCOPE_FIELDS = ("per_model", "scope", "finetune_epochs", "finetune_lr_scale")
 
 def parse_training(d: Any) -> TrainingConfig:
     check.check_keys(d, [*TrainConfig.field_names(), *_SCOPE_FIELDS], "training")
-    scope = check.as_str(d.get("scope", "condition"), "training.scope", choices=TRAINING_SCOPES)
-    finetune = check.as_int(d.get("finetune_epochs", 0), "training.finetune_epochs", minimum=0,
-                            maximum=100_000)
-    if finetune and scope == "condition":
-        raise ConfigError("training.finetune_epochs", "fine-tuning applies to scope = "
-                          "'geometry' (a mixture model per geometry, fine-tuned per condition) "
-                          "or 'curriculum' (each condition from the previous one)")
-    if scope == "curriculum" and not finetune:
-        raise ConfigError("training.finetune_epochs", "scope = 'curriculum' needs >= 1 "
-                          "(the epochs of each warm-started condition)")
-    lr_scale = check.as_float(d.get("finetune_lr_scale", 1.0), "training.finetune_lr_scale",
-                              minimum=0.0, exclusive_minimum=True, maximum=1.0)
-    if lr_scale != 1.0 and not finetune:
-        raise ConfigError("training.finetune_lr_scale", "applies to fine-tuned models only: "
-                          "set training.finetune_epochs >= 1 (scope 'geometry' or "
-                          "'curriculum')")
+    section = _parse_scope(d, "training", TrainingScope())
     base = {k: v for k, v in d.items() if k not in _SCOPE_FIELDS}
     defaults = TrainConfig.from_dict(base, "training")
-    per_model = {}
+    per_model, per_model_scope = {}, {}
     overrides = d.get("per_model", {})
     check.check_keys(overrides, model_names(), "training.per_model")
+    own_scope = [k for k in _SCOPE_FIELDS if k != "per_model"]
     for model, table in overrides.items():
         f = f"training.per_model.{model}"
-        check.check_keys(table, TrainConfig.field_names(), f)
-        per_model[model] = TrainConfig.from_dict({**base, **table}, f)
+        check.check_keys(table, [*TrainConfig.field_names(), *own_scope], f)
+        per_model[model] = TrainConfig.from_dict(
+            {**base, **{k: v for k, v in table.items() if k not in own_scope}}, f)
+        if any(k in table for k in own_scope):
+            per_model_scope[model] = _parse_scope(table, f, section)
     return TrainingConfig(_concrete(defaults), {m: _concrete(t) for m, t in per_model.items()},
-                          scope, finetune, lr_scale)
+                          section.scope, section.finetune_epochs, section.finetune_lr_scale,
+                          per_model_scope)
+
+
+def _parse_scope(d: Any, f: str, inherited: TrainingScope) -> TrainingScope:
+    """The scope fields of ``[training]`` or of a ``[training.per_model.ARCH]`` table (the
+    fields it leaves out are ``inherited``), checked together."""
+    scope = check.as_str(d.get("scope", inherited.scope), f"{f}.scope", choices=TRAINING_SCOPES)
+    finetune = check.as_int(d.get("finetune_epochs", inherited.finetune_epochs),
+                            f"{f}.finetune_epochs", minimum=0, maximum=100_000)
+    if finetune and scope == "condition":
+        raise ConfigError(f"{f}.finetune_epochs", "fine-tuning applies to scope = "
+                          "'geometry' (a mixture model per geometry, fine-tuned per condition) "
+                          "or 'curriculum' (each condition from the previous one); set 0 with "
+                          "scope = 'condition'")
+    if scope == "curriculum" and not finetune:
+        raise ConfigError(f"{f}.finetune_epochs", "scope = 'curriculum' needs >= 1 "
+                          "(the epochs of each warm-started condition)")
+    lr_scale = check.as_float(d.get("finetune_lr_scale", inherited.finetune_lr_scale),
+                              f"{f}.finetune_lr_scale", minimum=0.0, exclusive_minimum=True,
+                              maximum=1.0)
+    if lr_scale != 1.0 and not finetune:
+        raise ConfigError(f"{f}.finetune_lr_scale", "applies to fine-tuned models only: "
+                          "set finetune_epochs >= 1 (scope 'geometry' or 'curriculum')")
+    return TrainingScope(scope, finetune, lr_scale)
 
 
 def _concrete(tc: TrainConfig) -> TrainConfig:

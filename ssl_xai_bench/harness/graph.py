@@ -130,7 +130,7 @@ def build_graph(cfg: BenchConfig) -> StageGraph:
         for model_name in cfg.matrix.models:
             chain = (condition["geometry"], model_name)
             init = mixtures.get(chain)
-            if cfg.training.scope == "curriculum" and "@" not in model_name:
+            if cfg.training.scope_for(model_name).scope == "curriculum" and "@" not in model_name:
                 init = previous.get(chain)
             previous[chain] = _add_model_cells(cfg, graph, keys, code, condition, model_name,
                                                init)
@@ -195,16 +195,15 @@ def _add_model_cells(cfg: BenchConfig, graph: StageGraph, keys: _Keys, code: dic
 
 def _mixture_models(cfg: BenchConfig, graph: StageGraph, keys: _Keys,
                     code: dict[str, str]) -> dict[tuple[str, str], StageSpec]:
-    """With ``training.scope = "geometry"``: one model per (geometry, trained model entry),
-    trained on the mixture of the geometry's conditions (their windows in graph order)."""
-    if cfg.training.scope != "geometry":
-        return {}
+    """With ``training.scope = "geometry"`` (of the section or of the model's per-model table):
+    one model per (geometry, trained model entry), trained on the mixture of the geometry's
+    conditions (their windows in graph order)."""
     out = {}
     for geometry in cfg.matrix.geometries:
         wins = [c["windows"] for c in graph.conditions if c["geometry"] == geometry]
         inputs = {("windows" if i == 0 else f"windows:{i}"): key for i, key in enumerate(wins)}
         for model_name in cfg.matrix.models:
-            if "@" in model_name:
+            if "@" in model_name or cfg.training.scope_for(model_name).scope != "geometry":
                 continue  # external weights are not trained
             network = keys.model(model_name)
             training = _resolved(cfg.training.for_model(model_name))
@@ -232,13 +231,13 @@ def _model_config(cfg: BenchConfig, model: str, condition: dict[str, Any],
     training = _resolved(cfg.training.for_model(model))
     if not warm_start:
         return model_stage.Config(model, cfg.seed, training=training)
-    epochs = cfg.training.finetune_epochs
+    epochs = cfg.training.scope_for(model).finetune_epochs
     # the warm start keeps its weights: no output-layer or input-gain initialisation, and no
     # restart from the mean (training.mean_escape_epochs), which would discard it
     finetune = replace(training, max_epochs=epochs, patience=max(1, epochs),
                        init_output_bias=False, zero_output_weights=False,
                        init_input_gain=False, mean_escape_epochs=0) if epochs else None
-    scale = cfg.training.finetune_lr_scale
+    scale = cfg.training.scope_for(model).finetune_lr_scale
     if finetune is not None and scale != 1.0:  # 1.0 leaves the key as it was
         base_lr = training.lr if training.lr is not None else PAPER_LR.get(model_arch(model))
         if base_lr is None:

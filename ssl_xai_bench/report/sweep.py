@@ -25,7 +25,7 @@ figures of :mod:`ssl_xai_bench.report.figures.sweep`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -102,17 +102,38 @@ def ranks(board: pd.DataFrame, metric: str,
     return out.sort_values(["model", *FACTORS, "rank"], kind="stable").reset_index(drop=True)
 
 
-def training_scope(provenance: dict[str, Any] | None) -> str | None:
+def training_scope(provenance: dict[str, Any] | None) -> str | dict[str, str] | None:
     """The training scope of a run (``training.scope`` of the config in its provenance), which
-    :func:`independent_units` needs to count trained models; None when it is not recorded."""
-    return (provenance or {}).get("config", {}).get("training", {}).get("scope")
+    :func:`independent_units` needs to count trained models; None when it is not recorded.
+    When a ``[training.per_model.ARCH]`` table sets its own scope: a dict from architecture to
+    scope, ``"*"`` for the others (the section's)."""
+    training = (provenance or {}).get("config", {}).get("training", {})
+    section = training.get("scope")
+    own = {arch: t["scope"] for arch, t in (training.get("per_model") or {}).items()
+           if t.get("scope", section) != section}
+    return {**own, "*": section} if own and section is not None else section
+
+
+def scope_text(scope: str | Mapping[str, str] | None) -> str:
+    """:func:`training_scope`'s result in words (``samplecnn: condition, others: curriculum``)."""
+    if isinstance(scope, Mapping):
+        return ", ".join(f"{'others' if k == '*' else k}: {v}"
+                         for k, v in sorted(scope.items(), key=lambda kv: kv[0] == "*"))
+    return str(scope)
+
+
+def _scope_of(scope: str | Mapping[str, str] | None, model: str) -> str | None:
+    """A model entry's scope in :func:`training_scope`'s result."""
+    if isinstance(scope, Mapping):
+        return scope.get(model.partition("@")[0], scope.get("*"))
+    return scope
 
 
 AGREEMENT_COLUMNS = ["model", "factor", "pairs", "kendall_tau", "same_best", "cells",
                      "trained_models", "sources_per_cell"]
 
 
-def rank_agreement(ranked: pd.DataFrame, scope: str | None = None,
+def rank_agreement(ranked: pd.DataFrame, scope: str | Mapping[str, str] | None = None,
                    n_sources: int | None = None) -> pd.DataFrame:
     """Per (model, factor): mean Kendall tau between rankings at two levels of the factor (the
     other factors fixed), the number of such pairs, the share with the same best method, and
@@ -135,7 +156,7 @@ def rank_agreement(ranked: pd.DataFrame, scope: str | None = None,
                     same_best.append(ra[common].idxmin() == rb[common].idxmin())
                     used.append(group[group[factor].isin([a, b])])
             if taus:
-                units = independent_units(pd.concat(used), scope, n_sources)
+                units = independent_units(pd.concat(used), _scope_of(scope, model), n_sources)
                 rows.append({"model": model, "factor": factor, "pairs": len(taus),
                              "kendall_tau": float(np.nanmean(taus)),
                              "same_best": float(np.mean(same_best)), **units})
@@ -154,4 +175,4 @@ def best_per_condition(ranked: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = ["AGREEMENT_COLUMNS", "FACTORS", "best_per_condition", "sweep_metrics",
            "independent_units", "is_sweep", "localising_cells", "rank_agreement", "ranks",
-           "training_scope"]
+           "scope_text", "training_scope"]

@@ -23,6 +23,7 @@ from ssl_xai_bench.report.sweep import (
     metric_sources,
     rank_agreement,
     ranks,
+    scope_text,
     sweep_metrics,
     training_scope,
 )
@@ -56,7 +57,7 @@ def sweep_section(ctx: Any) -> str:
              f"ranked. {html.escape(counted)} Beside each statistic, its independent units: "
              "pairs, cells, trained models (cells fine-tuned from one start count once) and "
              "the test sources behind one cell's value (those of its explained windows) "
-             f"(training scope {html.escape(str(scope))}).</p>"]
+             f"(training scope {html.escape(scope_text(scope))}).</p>"]
     for metric in sweep_metrics(board, ctx.citable.specs):
         ranked = ranks(board, metric, localising)
         if ranked.empty:

@@ -105,3 +105,42 @@ def test_auto_precision_is_keyed_and_recorded_as_the_precision_used(monkeypatch,
     # the same stored models as the precision written out, never those of the other one
     assert keys["auto"] == keys["stated"]
     assert not set(keys["auto"]) & set(keys["other"])
+
+
+def test_a_per_model_scope_changes_that_model_only():
+    # paper-lite's shape: LocCNN in the section's curriculum, SampleCNN one model per condition
+    section = _models(scope="curriculum", finetune_epochs=2)
+    mixed = _models(scope="curriculum", finetune_epochs=2,
+                    per_model={"samplecnn": {"scope": "condition", "finetune_epochs": 0}})
+    cold = _models()
+    by_model = {m: [n.key for n in nodes if n.config.model == m]
+                for m in ("loccnn", "samplecnn") for nodes in [mixed]}
+    assert by_model["loccnn"] == [n.key for n in section if n.config.model == "loccnn"]
+    assert by_model["samplecnn"] == [n.key for n in cold if n.config.model == "samplecnn"]
+    assert not any(n.config.warm_start for n in mixed if n.config.model == "samplecnn")
+    # a per-model mixture: one mixture model, for that model only
+    geo = _models(per_model={"samplecnn": {"scope": "geometry"}})
+    assert [n.config.model for n in geo if n.config.mixture] == ["samplecnn"]
+    # the table's own fields are checked with the section's rules, under its own name
+    with pytest.raises(ConfigError, match="training.per_model.samplecnn.finetune_epochs"):
+        _models(scope="curriculum", finetune_epochs=2, per_model={"samplecnn": {
+            "scope": "condition"}})  # inherits 2 epochs of fine-tuning it cannot use
+    with pytest.raises(ConfigError, match="training.per_model.samplecnn.scope"):
+        _models(per_model={"samplecnn": {"scope": "cluster"}})
+
+
+def test_a_per_model_scope_is_written_out_and_read_back():
+    from ssl_xai_bench.harness.config import config_from_dict
+
+    plain = load_config("smoke", overrides=[TWO_CONDITIONS, {"training": {
+        "scope": "curriculum", "finetune_epochs": 2, "per_model": {"samplecnn": {"lr": 0.003}}}}])
+    assert "scope" not in plain.to_dict()["training"]["per_model"]["samplecnn"]  # hash as before
+    mixed = load_config("smoke", overrides=[TWO_CONDITIONS, {"training": {
+        "scope": "curriculum", "finetune_epochs": 2,
+        "per_model": {"samplecnn": {"scope": "condition", "finetune_epochs": 0}}}}])
+    d = mixed.to_dict()
+    assert d["training"]["per_model"]["samplecnn"]["scope"] == "condition"
+    again = config_from_dict(d)
+    assert again.training.scope_for("samplecnn@x").scope == "condition"
+    assert again.training.scope_for("loccnn").finetune_epochs == 2
+    assert again.config_hash() == mixed.config_hash()

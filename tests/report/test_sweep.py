@@ -17,6 +17,7 @@ from ssl_xai_bench.report.sweep import (
     metric_sources,
     rank_agreement,
     ranks,
+    scope_text,
     training_scope,
 )
 from ssl_xai_bench.report.sweep_section import sweep_section
@@ -154,3 +155,14 @@ def test_the_training_scope_comes_from_the_runs_provenance():
     units = {scope: rank_agreement(ranked, scope=scope).set_index("factor").loc[
         "snr_db", "trained_models"] for scope in (mixture, None)}
     assert units == {"geometry": 1, None: 2}
+    # a per-model table with its own scope: that model's cells count as its scope says
+    mixed = training_scope({"config": {"training": {"scope": "condition", "per_model": {
+        "loccnn": {"scope": "geometry"}, "samplecnn": {"lr": 0.003}}}}})
+    assert mixed == {"loccnn": "geometry", "*": "condition"}
+    units = rank_agreement(ranked, scope=mixed).set_index("factor").loc["snr_db"]
+    assert units["model"] == "loccnn" and units["trained_models"] == 1
+    other = training_scope({"config": {"training": {"scope": "condition", "per_model": {
+        "samplecnn": {"scope": "geometry"}}}}})
+    assert rank_agreement(ranked, scope=other).set_index("factor").loc[
+        "snr_db", "trained_models"] == 2  # loccnn has the section's scope
+    assert scope_text(mixed) == "loccnn: geometry, others: condition"
