@@ -111,7 +111,7 @@ class BenchConfig:
         }
 
     def _own_scope(self, arch: str) -> dict[str, Any]:
-        """A per-model table's scope fields: none when it has the section's (so a config
+        """A per-model table's scope fields: none when the table sets none of them (so a config
         without per-model scopes keeps the dict, and the hash, it had before they existed)."""
         own = self.training.per_model_scope.get(arch)
         return own.to_dict() if own is not None else {}
